@@ -1,0 +1,89 @@
+# svcc — a service-proxy rules compiler.  `make`, `make test`, `make install`.
+PREFIX	?= /usr/local
+DESTDIR	?=
+BUILD	?= build
+CC	?= cc
+PKGS	:= libnftnl libmnl libnftables
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Iinclude -Icompiler -Igrammar -Iruntime -I$(BUILD)/grammar \
+	   $(shell pkg-config --cflags $(PKGS))
+LDLIBS	+= $(shell pkg-config --libs $(PKGS))
+ifdef SAN
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c \
+	    compiler/resolve.c compiler/check.c compiler/lower.c compiler/ruleset.c \
+	    compiler/render.c compiler/compile.c grammar/parse.c
+RUNTIME  :=
+GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
+LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)
+UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+
+all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so $(BUILD)/svcc.pc
+
+$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h &: grammar/parser.y
+	@mkdir -p $(@D)
+	bison -Wall -Werror --defines=$(BUILD)/grammar/parser.h -o $(BUILD)/grammar/parser.c $<
+
+$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h &: grammar/lexer.l
+	@mkdir -p $(@D)
+	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
+
+# generated code: keep warnings on, but not all of -Wextra's opinions
+$(BUILD)/grammar/lexer.o: CFLAGS += -Wno-unused-function -Wno-sign-compare
+$(BUILD)/grammar/%.o: $(BUILD)/grammar/%.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h $(wildcard include/*.h compiler/*.h grammar/*.h runtime/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libsvcc.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsvcc.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libsvcc.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/svcc: $(BUILD)/compiler/main.o $(BUILD)/libsvcc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/svcc.pc: svcc.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define SVCC_VERSION "\(.*\)"/\1/p' include/svcc.h)|' $< > $@
+
+# ---- tests ------------------------------------------------------------------
+# make test: everything, and the offline part again under ASan+UBSan.
+test: check check-kernel
+	$(MAKE) BUILD=build/san SAN=1 check
+
+check: all $(UNIT)
+	@sh tests/run.sh $(BUILD)
+
+check-kernel: all
+	@sh tests/kernel/run.sh $(BUILD)
+
+golden-update: all
+	@sh tests/golden-update.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/svcc $(DESTDIR)$(PREFIX)/bin/svcc
+	install -m 644 $(BUILD)/libsvcc.a $(DESTDIR)$(PREFIX)/lib/libsvcc.a
+	install -m 755 $(BUILD)/libsvcc.so $(DESTDIR)$(PREFIX)/lib/libsvcc.so.0
+	ln -sf libsvcc.so.0 $(DESTDIR)$(PREFIX)/lib/libsvcc.so
+	install -m 644 include/svcc.h $(DESTDIR)$(PREFIX)/include/svcc.h
+	install -m 644 $(BUILD)/svcc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/svcc.pc
+
+clean:
+	rm -rf build
+
+.PHONY: all test check check-kernel golden-update install clean
+.SECONDARY:

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* The public builder API: the model made from code instead of text. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "util.h"
+
+struct svcc_config *svcc_config_new(void)
+{
+	struct svcc_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg)
+		cfg->masq = SVCC_MASQ_NON_POD;
+	return cfg;
+}
+
+static void service_free(struct svcc_service *svc)
+{
+	for (size_t i = 0; i < svc->nports; i++)
+		free(svc->ports[i].name);
+	free(svc->ports);
+	free(svc->eps);
+	free(svc->name);
+	free(svc);
+}
+
+void svcc_config_free(struct svcc_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->nservices; i++)
+		service_free(cfg->services[i]);
+	free(cfg->services);
+	htab_free(&cfg->by_name);
+	free(cfg->pod_cidrs);
+	free(cfg->service_cidrs);
+	free(cfg->node_ips);
+	free(cfg->masq_from);
+	free(cfg);
+}
+
+/* A prefix from the builder must be exact: no host bits. */
+static int add_cidr(struct cidr **v, size_t *n, size_t *cap, const char *text, bool prefix)
+{
+	struct cidr c;
+	bool plen_bad, host_bits;
+
+	if (!text || cidr_parse(text, &c, &plen_bad, &host_bits) || host_bits ||
+	    (!prefix && strchr(text, '/'))) {
+		errno = EINVAL;
+		return -1;
+	}
+	return cidr_list_add(v, n, cap, &c);
+}
+
+int svcc_config_add_pod_cidr(struct svcc_config *cfg, const char *cidr)
+{
+	return add_cidr(&cfg->pod_cidrs, &cfg->npod_cidrs, &cfg->pod_cidrs_cap, cidr, true);
+}
+
+int svcc_config_add_service_cidr(struct svcc_config *cfg, const char *cidr)
+{
+	return add_cidr(&cfg->service_cidrs, &cfg->nservice_cidrs, &cfg->service_cidrs_cap, cidr, true);
+}
+
+int svcc_config_add_node_ip(struct svcc_config *cfg, const char *addr)
+{
+	return add_cidr(&cfg->node_ips, &cfg->nnode_ips, &cfg->node_ips_cap, addr, false);
+}
+
+int svcc_config_set_masquerade(struct svcc_config *cfg, unsigned flags)
+{
+	if (flags & ~(SVCC_MASQ_NON_POD | SVCC_MASQ_ALL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	cfg->masq = flags;
+	return 0;
+}
+
+int svcc_config_add_masquerade_from(struct svcc_config *cfg, const char *cidr)
+{
+	return add_cidr(&cfg->masq_from, &cfg->nmasq_from, &cfg->masq_from_cap, cidr, true);
+}
+
+struct svcc_service *svcc_config_find_service(struct svcc_config *cfg, const char *name)
+{
+	return htab_get(&cfg->by_name, name, strlen(name));
+}
+
+int svcc_config_add_service(struct svcc_config *cfg, const char *name, struct svcc_service **out)
+{
+	struct svcc_service *svc;
+
+	if (!name || !*name) {
+		errno = EINVAL;
+		return -1;
+	}
+	svc = config_add_service(cfg, name, LOC_NONE);
+	if (!svc)
+		return -1;
+	*out = svc;
+	return 0;
+}
+
+int svcc_config_remove_service(struct svcc_config *cfg, const char *name)
+{
+	struct svcc_service *svc = svcc_config_find_service(cfg, name);
+
+	if (!svc) {
+		errno = ENOENT;
+		return -1;
+	}
+	htab_del(&cfg->by_name, svc->name, strlen(svc->name));
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		if (cfg->services[i] != svc)
+			continue;
+		memmove(&cfg->services[i], &cfg->services[i + 1],
+			(cfg->nservices - i - 1) * sizeof(*cfg->services));
+		cfg->nservices--;
+		break;
+	}
+	service_free(svc);
+	return 0;
+}
+
+size_t svcc_config_service_count(const struct svcc_config *cfg)
+{
+	return cfg->nservices;
+}
+
+int svcc_service_set_vip(struct svcc_service *svc, const char *text)
+{
+	struct addr a;
+
+	if (!text || addr_parse(text, &a)) {
+		errno = EINVAL;
+		return -1;
+	}
+	svc->vip = a;
+	svc->has_vip = true;
+	svc->vip_loc = LOC_NONE;
+	return 0;
+}
+
+static bool valid_proto(enum svcc_proto p)
+{
+	return p == SVCC_TCP || p == SVCC_UDP || p == SVCC_SCTP;
+}
+
+int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *ports, size_t n)
+{
+	struct svcc_service tmp = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		struct port p = {
+			.name = (char *)ports[i].name,
+			.port = ports[i].port,
+			.proto = (uint8_t)ports[i].proto,
+			.target = ports[i].target_port ? ports[i].target_port : ports[i].port,
+		};
+
+		if (!p.port || !valid_proto(ports[i].proto)) {
+			errno = EINVAL;
+			goto fail;
+		}
+		if (service_add_port(&tmp, &p))
+			goto fail;
+	}
+	for (size_t i = 0; i < svc->nports; i++)
+		free(svc->ports[i].name);
+	free(svc->ports);
+	svc->ports = tmp.ports;
+	svc->nports = tmp.nports;
+	svc->ports_cap = tmp.ports_cap;
+	return 0;
+fail:
+	for (size_t i = 0; i < tmp.nports; i++)
+		free(tmp.ports[i].name);
+	free(tmp.ports);
+	return -1;
+}
+
+int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpoint *eps, size_t n)
+{
+	struct endpoint *v = n ? calloc(n, sizeof(*v)) : NULL;
+
+	if (n && !v)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!eps[i].addr || addr_parse(eps[i].addr, &v[i].addr)) {
+			free(v);
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	free(svc->eps);
+	svc->eps = v;
+	svc->neps = svc->eps_cap = n;
+	return 0;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* The context: queued diagnostics and the sources they point into. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "util.h"
+
+struct source {
+	char *name;
+	char *text;
+};
+
+struct svcc_ctx {
+	struct svcc_diag *diags;
+	size_t ndiags, cap;
+	size_t nerrors;
+	struct source *sources;
+	size_t nsources, sources_cap;
+	bool oom;	/* a diagnostic was lost for want of memory */
+};
+
+struct svcc_ctx *svcc_ctx_new(void)
+{
+	return calloc(1, sizeof(struct svcc_ctx));
+}
+
+void svcc_ctx_clear(struct svcc_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->ndiags; i++) {
+		free((char *)ctx->diags[i].message);
+		free((char *)ctx->diags[i].source_line);
+	}
+	ctx->ndiags = 0;
+	ctx->nerrors = 0;
+	for (size_t i = 0; i < ctx->nsources; i++) {
+		free(ctx->sources[i].name);
+		free(ctx->sources[i].text);
+	}
+	ctx->nsources = 0;
+	ctx->oom = false;
+}
+
+void svcc_ctx_free(struct svcc_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	svcc_ctx_clear(ctx);
+	free(ctx->diags);
+	free(ctx->sources);
+	free(ctx);
+}
+
+const char *diag_keep_source(struct svcc_ctx *ctx, const char *name, const char *text,
+			     size_t len, const char **name_out)
+{
+	struct source *s;
+
+	if (VEC_RESERVE(ctx->sources, ctx->nsources, ctx->sources_cap))
+		return NULL;
+	s = &ctx->sources[ctx->nsources];
+	s->name = strdup(name);
+	s->text = malloc(len + 1);
+	if (!s->name || !s->text) {
+		free(s->name);
+		free(s->text);
+		return NULL;
+	}
+	memcpy(s->text, text, len);
+	s->text[len] = '\0';
+	ctx->nsources++;
+	*name_out = s->name;
+	return s->text;
+}
+
+static char *copy_line(const char *start)
+{
+	size_t n = strcspn(start, "\n");
+
+	return strndup(start, n);
+}
+
+void diag_report(struct svcc_ctx *ctx, enum svcc_severity sev, struct loc loc,
+		 const char *fmt, ...)
+{
+	struct svcc_diag *d;
+	va_list ap;
+	char *msg;
+	int n;
+
+	if (sev == SVCC_ERROR)
+		ctx->nerrors++;	/* counted even if the record is lost */
+	if (VEC_RESERVE(ctx->diags, ctx->ndiags, ctx->cap))
+		goto oom;
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		goto oom;
+	d = &ctx->diags[ctx->ndiags];
+	*d = (struct svcc_diag){
+		.severity = sev,
+		.file = loc.file,
+		.line = loc.line,
+		.column = loc.first_col,
+		.end_column = loc.last_col < loc.first_col ? loc.first_col : loc.last_col,
+		.message = msg,
+		.source_line = loc.line_text ? copy_line(loc.line_text) : NULL,
+	};
+	ctx->ndiags++;
+	return;
+oom:
+	ctx->oom = true;
+}
+
+size_t svcc_diag_count(const struct svcc_ctx *ctx)
+{
+	return ctx->ndiags;
+}
+
+size_t svcc_error_count(const struct svcc_ctx *ctx)
+{
+	return ctx->nerrors;
+}
+
+const struct svcc_diag *svcc_diag_get(const struct svcc_ctx *ctx, size_t i)
+{
+	return i < ctx->ndiags ? &ctx->diags[i] : NULL;
+}
+
+static const char *severity_name(enum svcc_severity s)
+{
+	return s == SVCC_ERROR ? "error" : s == SVCC_WARNING ? "warning" : "note";
+}
+
+int svcc_diag_print(const struct svcc_ctx *ctx, FILE *out)
+{
+	for (size_t i = 0; i < ctx->ndiags; i++) {
+		const struct svcc_diag *d = &ctx->diags[i];
+
+		if (d->file && d->line)
+			fprintf(out, "%s:%d:%d: ", d->file, d->line, d->column);
+		else if (d->file)
+			fprintf(out, "%s: ", d->file);
+		fprintf(out, "%s: %s\n", severity_name(d->severity), d->message);
+		if (!d->source_line || d->column < 1)
+			continue;
+		fprintf(out, "%s\n", d->source_line);
+		/* keep tabs so that the caret lines up under the source */
+		for (int c = 1; c < d->column && d->source_line[c - 1]; c++)
+			fputc(d->source_line[c - 1] == '\t' ? '\t' : ' ', out);
+		for (int c = d->column; c <= d->end_column; c++)
+			fputc(c == d->column ? '^' : '~', out);
+		fputc('\n', out);
+	}
+	if (ctx->oom)
+		fputs("error: out of memory while reporting errors\n", out);
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Diagnostics: queued records with a location, printed at the end. */
+#ifndef SVCC_DIAG_H
+#define SVCC_DIAG_H
+
+#include <stdbool.h>
+
+#include "svcc.h"
+
+/* A span in a source file.  file == NULL: no location. */
+struct loc {
+	const char *file;	/* owned by the source registry in the ctx */
+	int line, first_col, last_col;
+	const char *line_text;	/* start of the line in the in-memory source */
+};
+
+#define LOC_NONE ((struct loc){ 0 })
+
+/* Keep a copy of a source text in ctx, so that carets need no re-reading. */
+const char *diag_keep_source(struct svcc_ctx *ctx, const char *name,
+			     const char *text, size_t len, const char **name_out);
+
+void diag_report(struct svcc_ctx *ctx, enum svcc_severity sev, struct loc loc,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define diag_error(ctx, loc, ...) diag_report(ctx, SVCC_ERROR, loc, __VA_ARGS__)
+#define diag_warning(ctx, loc, ...) diag_report(ctx, SVCC_WARNING, loc, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration model: addresses, prefixes, and the containers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "model.h"
+#include "util.h"
+
+int addr_parse(const char *text, struct addr *out)
+{
+	struct addr a = { 0 };
+
+	if (inet_pton(AF_INET, text, a.bytes) == 1)
+		a.family = 4;
+	else if (inet_pton(AF_INET6, text, a.bytes) == 1)
+		a.family = 6;
+	else
+		return -1;
+	*out = a;
+	return 0;
+}
+
+int addr_cmp(const struct addr *a, const struct addr *b)
+{
+	if (a->family != b->family)
+		return a->family - b->family;
+	return memcmp(a->bytes, b->bytes, a->family == 4 ? 4 : 16);
+}
+
+int addr_format(const struct addr *a, char *buf, size_t len)
+{
+	return inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->bytes, buf, (socklen_t)len)
+		? 0 : -1;
+}
+
+static int addr_bits(const struct addr *a)
+{
+	return a->family == 4 ? 32 : 128;
+}
+
+/* Do a and b agree on their first n bits? */
+static bool same_prefix(const uint8_t *a, const uint8_t *b, int n)
+{
+	if (memcmp(a, b, n / 8))
+		return false;
+	if (n % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - n % 8));
+
+		return (a[n / 8] & m) == (b[n / 8] & m);
+	}
+	return true;
+}
+
+int cidr_parse(const char *text, struct cidr *out, bool *plen_bad, bool *host_bits)
+{
+	const char *slash = strchr(text, '/');
+	char host[INET6_ADDRSTRLEN];
+	struct cidr c = { 0 };
+	char *end;
+	long n;
+
+	*plen_bad = *host_bits = false;
+	if (!slash) {
+		if (addr_parse(text, &c.addr))
+			return -1;
+		c.plen = (uint8_t)addr_bits(&c.addr);
+		*out = c;
+		return 0;
+	}
+	if ((size_t)(slash - text) >= sizeof(host))
+		return -1;
+	memcpy(host, text, slash - text);
+	host[slash - text] = '\0';
+	if (addr_parse(host, &c.addr))
+		return -1;
+	n = strtol(slash + 1, &end, 10);
+	if (!slash[1] || *end || n < 0 || n > addr_bits(&c.addr)) {
+		*plen_bad = true;
+		return -1;
+	}
+	c.plen = (uint8_t)n;
+	/* host bits: the address differs from itself masked to the prefix */
+	for (int bit = c.plen; bit < addr_bits(&c.addr); bit++)
+		if (c.addr.bytes[bit / 8] & (0x80 >> (bit % 8)))
+			*host_bits = true;
+	*out = c;
+	return 0;
+}
+
+bool cidr_contains(const struct cidr *c, const struct addr *a)
+{
+	return c->addr.family == a->family && same_prefix(c->addr.bytes, a->bytes, c->plen);
+}
+
+const char *proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:  return "tcp";
+	case IPPROTO_UDP:  return "udp";
+	case IPPROTO_SCTP: return "sctp";
+	}
+	return "?";
+}
+
+int cidr_list_add(struct cidr **v, size_t *n, size_t *cap, const struct cidr *c)
+{
+	if (VEC_RESERVE(*v, *n, *cap))
+		return -1;
+	(*v)[(*n)++] = *c;
+	return 0;
+}
+
+struct svcc_service *config_add_service(struct svcc_config *cfg, const char *name, struct loc loc)
+{
+	struct svcc_service *svc;
+	int err = 0;
+
+	if (VEC_RESERVE(cfg->services, cfg->nservices, cfg->services_cap))
+		return NULL;
+	svc = calloc(1, sizeof(*svc));
+	if (!svc || !(svc->name = strdup(name))) {
+		free(svc);
+		return NULL;
+	}
+	svc->loc = loc;
+	if (htab_put(&cfg->by_name, svc->name, strlen(svc->name), svc, &err) || err) {
+		free(svc->name);
+		free(svc);
+		if (!err)
+			errno = EEXIST;
+		return NULL;
+	}
+	cfg->services[cfg->nservices++] = svc;
+	return svc;
+}
+
+int service_add_port(struct svcc_service *svc, const struct port *p)
+{
+	struct port copy = *p;
+
+	if (p->name && !(copy.name = strdup(p->name)))
+		return -1;
+	if (VEC_RESERVE(svc->ports, svc->nports, svc->ports_cap)) {
+		free(copy.name);
+		return -1;
+	}
+	svc->ports[svc->nports++] = copy;
+	return 0;
+}
+
+int service_add_endpoint(struct svcc_service *svc, const struct endpoint *e)
+{
+	if (VEC_RESERVE(svc->eps, svc->neps, svc->eps_cap))
+		return -1;
+	svc->eps[svc->neps++] = *e;
+	return 0;
+}

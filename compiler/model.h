@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The typed configuration model: what the user asked for, checked or not.
+ * The resolve pass fills it from the syntax tree; the builder API fills it
+ * from code.  Locations are LOC_NONE for what the builder made.
+ */
+#ifndef SVCC_MODEL_H
+#define SVCC_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "htab.h"
+
+struct addr {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t bytes[16];	/* network order; IPv4 uses the first 4 */
+};
+
+struct cidr {
+	struct addr addr;
+	uint8_t plen;
+	struct loc loc;
+};
+
+struct port {
+	char *name;		/* NULL: unnamed */
+	uint16_t port;
+	uint8_t proto;		/* IPPROTO_TCP, _UDP, _SCTP */
+	uint16_t target;	/* never 0: defaults to port */
+	struct loc loc;
+};
+
+struct endpoint {
+	struct addr addr;
+	struct loc loc;
+};
+
+struct svcc_service {
+	char *name;
+	struct loc loc;
+	bool has_vip;
+	struct addr vip;
+	struct loc vip_loc;
+	struct port *ports;
+	size_t nports, ports_cap;
+	struct endpoint *eps;
+	size_t neps, eps_cap;
+};
+
+struct svcc_config {
+	struct cidr *pod_cidrs;
+	size_t npod_cidrs, pod_cidrs_cap;
+	struct cidr *service_cidrs;
+	size_t nservice_cidrs, service_cidrs_cap;
+	struct cidr *node_ips;	/* plen is the full length */
+	size_t nnode_ips, node_ips_cap;
+	unsigned masq;		/* SVCC_MASQ_* */
+	struct cidr *masq_from;
+	size_t nmasq_from, masq_from_cap;
+	struct svcc_service **services;	/* in order of definition */
+	size_t nservices, services_cap;
+	struct htab by_name;	/* name -> service */
+};
+
+/* model.c */
+int addr_parse(const char *text, struct addr *out);
+/* "A/N" or, with allow_plain, "A" (a host prefix).  Sets *plen_bad when the
+ * prefix length is out of range, *host_bits when bits are set past it. */
+int cidr_parse(const char *text, struct cidr *out, bool *plen_bad, bool *host_bits);
+int addr_cmp(const struct addr *a, const struct addr *b);
+bool cidr_contains(const struct cidr *c, const struct addr *a);
+int addr_format(const struct addr *a, char *buf, size_t len);
+const char *proto_name(uint8_t proto);
+
+struct svcc_service *config_add_service(struct svcc_config *cfg, const char *name, struct loc loc);
+int service_add_port(struct svcc_service *svc, const struct port *p);	/* copies name */
+int service_add_endpoint(struct svcc_service *svc, const struct endpoint *e);
+int cidr_list_add(struct cidr **v, size_t *n, size_t *cap, const struct cidr *c);
+
+/* resolve.c: syntax tree to model; every error goes to ctx. */
+struct ast_file;
+int resolve(struct svcc_ctx *ctx, const struct ast_file *ast, struct svcc_config **out);
+
+/* check.c: the meaning of the whole; every error goes to ctx. 0 or -1. */
+int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg);
+
+/* lower.c: checked model to ruleset. */
+struct rs_ruleset;
+int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **out);
+
+#endif

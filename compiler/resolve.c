@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The resolve pass: read the words of the syntax tree into the typed model.
+ * Errors about one word (a bad address, a port out of range) are found
+ * here; errors about the whole (duplicates, families) in check.c.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "ast.h"
+#include "model.h"
+
+struct resolver {
+	struct svcc_ctx *ctx;
+	struct svcc_config *cfg;
+	bool nomem;
+};
+
+static void nomem(struct resolver *r)
+{
+	r->nomem = true;
+}
+
+/* A prefix or plain address; what names the statement in messages. */
+static bool read_cidr(struct resolver *r, const struct ast_word *w, const char *what,
+		      bool prefix_ok, struct cidr *out)
+{
+	bool plen_bad, host_bits;
+
+	if (!prefix_ok && strchr(w->text, '/')) {
+		diag_error(r->ctx, w->loc, "%s takes an address, not a prefix: '%s'", what, w->text);
+		return false;
+	}
+	if (cidr_parse(w->text, out, &plen_bad, &host_bits)) {
+		if (plen_bad)
+			diag_error(r->ctx, w->loc, "invalid prefix length %s in %s",
+				   strchr(w->text, '/') + 1, what);
+		else
+			diag_error(r->ctx, w->loc, "invalid address '%s' in %s", w->text, what);
+		return false;
+	}
+	if (host_bits) {
+		diag_error(r->ctx, w->loc, "%s %s has bits set past its prefix length", what, w->text);
+		return false;
+	}
+	out->loc = w->loc;
+	return true;
+}
+
+static void add_cidr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap,
+		     const struct ast_word *w, const char *what, bool prefix_ok)
+{
+	struct cidr c;
+
+	if (read_cidr(r, w, what, prefix_ok, &c) && cidr_list_add(v, n, cap, &c))
+		nomem(r);
+}
+
+static void resolve_cluster(struct resolver *r, const struct ast_block *b)
+{
+	struct svcc_config *cfg = r->cfg;
+
+	for (const struct ast_stmt *s = b->stmts; s; s = s->next) {
+		switch (s->kind) {
+		case AST_POD_CIDR:
+			add_cidr(r, &cfg->pod_cidrs, &cfg->npod_cidrs, &cfg->pod_cidrs_cap,
+				 &s->arg, "pod-cidr", true);
+			break;
+		case AST_SERVICE_CIDR:
+			add_cidr(r, &cfg->service_cidrs, &cfg->nservice_cidrs,
+				 &cfg->service_cidrs_cap, &s->arg, "service-cidr", true);
+			break;
+		case AST_NODE_IP:
+			add_cidr(r, &cfg->node_ips, &cfg->nnode_ips, &cfg->node_ips_cap,
+				 &s->arg, "node-ip", false);
+			break;
+		default:
+			break;	/* the grammar allows no other statement here */
+		}
+	}
+}
+
+static void resolve_masquerade(struct resolver *r, const struct ast_block *b, bool *seen)
+{
+	struct svcc_config *cfg = r->cfg;
+
+	/* A masquerade block replaces the default: it lists all there is. */
+	if (!*seen)
+		cfg->masq = 0;
+	*seen = true;
+	for (const struct ast_stmt *s = b->stmts; s; s = s->next) {
+		if (s->kind == AST_MASQ_NON_POD)
+			cfg->masq |= SVCC_MASQ_NON_POD;
+		else if (s->kind == AST_MASQ_ALL)
+			cfg->masq |= SVCC_MASQ_ALL;
+		else if (s->kind == AST_MASQ_FROM)
+			add_cidr(r, &cfg->masq_from, &cfg->nmasq_from, &cfg->masq_from_cap,
+				 &s->arg, "masquerade from", true);
+	}
+}
+
+/* letters, digits, '-', '_', '.'; at most one '/' between two such parts */
+static bool valid_name(const char *s, bool slash_ok)
+{
+	const char *slash = strchr(s, '/');
+
+	if (slash && (!slash_ok || strchr(slash + 1, '/') || slash == s || !slash[1]))
+		return false;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_./", *s))
+			return false;
+	return true;
+}
+
+static bool read_number(const char *s, size_t len, long *out)
+{
+	long n = 0;
+
+	if (!len || len > 6)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		n = n * 10 + (s[i] - '0');
+	}
+	*out = n;
+	return true;
+}
+
+static bool read_port_number(struct resolver *r, const struct ast_word *w, const char *s,
+			     size_t len, const char *what, uint16_t *out)
+{
+	long n;
+
+	if (!read_number(s, len, &n)) {
+		diag_error(r->ctx, w->loc, "invalid %s '%.*s': expected a number", what, (int)len, s);
+		return false;
+	}
+	if (n < 1 || n > 65535) {
+		diag_error(r->ctx, w->loc, "%s %ld out of range 1-65535", what, n);
+		return false;
+	}
+	*out = (uint16_t)n;
+	return true;
+}
+
+/* port [NAME] PORT[/PROTO] [-> TARGET] */
+static void resolve_port(struct resolver *r, struct svcc_service *svc, const struct ast_stmt *s)
+{
+	const char *text = s->arg.text, *slash = strchr(text, '/');
+	size_t len = slash ? (size_t)(slash - text) : strlen(text);
+	struct port p = { .proto = IPPROTO_TCP, .name = s->name.text, .loc = s->loc };
+	bool ok = read_port_number(r, &s->arg, text, len, "port", &p.port);
+
+	if (slash) {
+		if (!strcmp(slash + 1, "tcp"))
+			p.proto = IPPROTO_TCP;
+		else if (!strcmp(slash + 1, "udp"))
+			p.proto = IPPROTO_UDP;
+		else if (!strcmp(slash + 1, "sctp"))
+			p.proto = IPPROTO_SCTP;
+		else {
+			diag_error(r->ctx, s->arg.loc,
+				   "unknown protocol '%s': expected tcp, udp or sctp", slash + 1);
+			ok = false;
+		}
+	}
+	if (p.name && !valid_name(p.name, false)) {
+		diag_error(r->ctx, s->name.loc, "invalid port name '%s'", p.name);
+		ok = false;
+	}
+	p.target = p.port;
+	if (s->target.text &&
+	    !read_port_number(r, &s->target, s->target.text, strlen(s->target.text),
+			      "target port", &p.target))
+		ok = false;
+	if (ok && service_add_port(svc, &p))
+		nomem(r);
+}
+
+static void resolve_service(struct resolver *r, const struct ast_block *b)
+{
+	struct svcc_service *svc;
+
+	if (!valid_name(b->name.text, true)) {
+		diag_error(r->ctx, b->name.loc,
+			   "invalid service name '%s': expected [namespace/]name of letters, digits, '-', '_', '.'",
+			   b->name.text);
+		return;
+	}
+	svc = svcc_config_find_service(r->cfg, b->name.text);
+	if (svc) {
+		diag_error(r->ctx, b->name.loc, "duplicate service '%s'", b->name.text);
+		if (svc->loc.file)
+			diag_report(r->ctx, SVCC_NOTE, svc->loc, "first defined here");
+		return;
+	}
+	svc = config_add_service(r->cfg, b->name.text, b->name.loc);
+	if (!svc) {
+		nomem(r);
+		return;
+	}
+	for (const struct ast_stmt *s = b->stmts; s; s = s->next) {
+		struct cidr c;
+
+		switch (s->kind) {
+		case AST_VIP:
+			if (!read_cidr(r, &s->arg, "vip", false, &c))
+				break;
+			if (svc->has_vip) {
+				diag_error(r->ctx, s->arg.loc, "service '%s' has a vip already",
+					   svc->name);
+				break;
+			}
+			svc->has_vip = true;
+			svc->vip = c.addr;
+			svc->vip_loc = s->arg.loc;
+			break;
+		case AST_PORT:
+			resolve_port(r, svc, s);
+			break;
+		case AST_ENDPOINT:
+			if (read_cidr(r, &s->arg, "endpoint", false, &c) &&
+			    service_add_endpoint(svc, &(struct endpoint){ c.addr, s->arg.loc }))
+				nomem(r);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int resolve(struct svcc_ctx *ctx, const struct ast_file *ast, struct svcc_config **out)
+{
+	struct resolver r = { .ctx = ctx, .cfg = svcc_config_new() };
+	size_t errors = svcc_error_count(ctx);
+	bool masq_seen = false;
+
+	if (!r.cfg) {
+		diag_error(ctx, LOC_NONE, "out of memory");
+		return -1;
+	}
+	for (const struct ast_block *b = ast->blocks; b; b = b->next) {
+		if (b->kind == AST_CLUSTER)
+			resolve_cluster(&r, b);
+		else if (b->kind == AST_MASQUERADE)
+			resolve_masquerade(&r, b, &masq_seen);
+		else
+			resolve_service(&r, b);
+	}
+	if (r.nomem)
+		diag_error(ctx, LOC_NONE, "out of memory");
+	if (svcc_error_count(ctx) != errors) {
+		svcc_config_free(r.cfg);
+		return -1;
+	}
+	*out = r.cfg;
+	return 0;
+}

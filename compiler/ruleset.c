@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/* The ruleset model: construction helpers, canonical order, fingerprints. */
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "ruleset.h"
+#include "util.h"
+
+struct rs_ruleset *rs_new(const char *table)
+{
+	struct rs_ruleset *rs = calloc(1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	rs->table = strdup(table);
+	if (!rs->table) {
+		free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+void rs_free(struct rs_ruleset *rs)
+{
+	if (!rs)
+		return;
+	for (size_t i = 0; i < rs->nsets; i++) {
+		free(rs->sets[i].name);
+		free(rs->sets[i].elems);
+	}
+	for (size_t i = 0; i < rs->nchains; i++) {
+		free(rs->chains[i].name);
+		free(rs->chains[i].rules);
+	}
+	free(rs->sets);
+	free(rs->chains);
+	free(rs->table);
+	free(rs);
+}
+
+struct rs_set *rs_add_set(struct rs_ruleset *rs, const char *name, enum rs_family family)
+{
+	struct rs_set *set;
+
+	if (VEC_RESERVE(rs->sets, rs->nsets, rs->sets_cap))
+		return NULL;
+	set = &rs->sets[rs->nsets];
+	*set = (struct rs_set){ .family = family, .name = strdup(name) };
+	if (!set->name)
+		return NULL;
+	rs->nsets++;
+	return set;
+}
+
+struct rs_elem *rs_add_elem(struct rs_set *set)
+{
+	struct rs_elem *e;
+
+	if (VEC_RESERVE(set->elems, set->nelems, set->cap))
+		return NULL;
+	e = &set->elems[set->nelems++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+struct rs_chain *rs_add_chain(struct rs_ruleset *rs, const char *name)
+{
+	struct rs_chain *c;
+
+	if (VEC_RESERVE(rs->chains, rs->nchains, rs->chains_cap))
+		return NULL;
+	c = &rs->chains[rs->nchains];
+	*c = (struct rs_chain){ .name = strdup(name) };
+	if (!c->name)
+		return NULL;
+	rs->nchains++;
+	return c;
+}
+
+struct rs_rule *rs_add_rule(struct rs_chain *c)
+{
+	struct rs_rule *r;
+
+	if (VEC_RESERVE(c->rules, c->nrules, c->cap))
+		return NULL;
+	r = &c->rules[c->nrules++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+void rs_set_layout(struct rs_set *set)
+{
+	set->key_len = 0;
+	for (int i = 0; i < set->nkey; i++)
+		set->key_len += rs_field_len(set->key[i]);
+	set->data_len = 0;
+	for (int i = 0; i < set->ndata; i++)
+		set->data_len += rs_field_len(set->data[i]);
+}
+
+size_t rs_field_len(enum rs_ftype t)
+{
+	return t == RS_F_IPV6 ? 16 : 4;
+}
+
+/* Sets and chains are few (hundreds to tens of thousands): bsearch once sorted. */
+static int set_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rs_set *)a)->name, ((const struct rs_set *)b)->name);
+}
+
+struct rs_set *rs_set_find(const struct rs_ruleset *rs, const char *name)
+{
+	struct rs_set key = { .name = (char *)name };
+
+	return bsearch(&key, rs->sets, rs->nsets, sizeof(key), set_name_cmp);
+}
+
+/* Regular chains first, then base chains; each group by name. */
+static int chain_cmp(const void *a, const void *b)
+{
+	const struct rs_chain *x = a, *y = b;
+	bool bx = x->hook != RS_HOOK_NONE, by = y->hook != RS_HOOK_NONE;
+
+	if (bx != by)
+		return bx - by;
+	return strcmp(x->name, y->name);
+}
+
+struct rs_chain *rs_chain_find(const struct rs_ruleset *rs, const char *name)
+{
+	struct rs_chain key = { .name = (char *)name };
+	struct rs_chain *c;
+
+	c = bsearch(&key, rs->chains, rs->nchains, sizeof(key), chain_cmp);
+	if (c)
+		return c;
+	/* maybe a base chain */
+	key.hook = RS_HOOK_PREROUTING;
+	return bsearch(&key, rs->chains, rs->nchains, sizeof(key), chain_cmp);
+}
+
+static int field_cmp(enum rs_ftype t, const uint8_t *a, const uint8_t *b)
+{
+	uint32_t x, y;
+
+	if (t != RS_F_U32)
+		return memcmp(a, b, rs_field_len(t));
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	return (x > y) - (x < y);
+}
+
+int rs_elem_cmp(const struct rs_set *set, const struct rs_elem *a, const struct rs_elem *b)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < set->nkey; i++) {
+		int d = field_cmp(set->key[i], a->key + off, b->key + off);
+
+		if (d)
+			return d;
+		off += rs_field_len(set->key[i]);
+	}
+	if (set->interval)
+		return (int)a->prefix - (int)b->prefix;
+	return 0;
+}
+
+static int elem_qsort_cmp(const void *a, const void *b, void *set)
+{
+	return rs_elem_cmp(set, a, b);
+}
+
+static uint64_t chain_fingerprint(const struct rs_chain *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t h;
+
+	if (!f)
+		return 0;
+	for (size_t i = 0; i < c->nrules; i++) {
+		rs_render_rule(&c->rules[i], f);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return 0;
+	h = hash64(text, len);
+	free(text);
+	return h ? h : 1;	/* 0 means "unknown" to the runtime */
+}
+
+/* Does prefix a (a->prefix bits) contain b?  Interval sets have one field. */
+static bool prefix_contains(const struct rs_elem *a, const struct rs_elem *b)
+{
+	int bits = a->prefix;
+
+	if (b->prefix < bits)
+		return false;
+	if (memcmp(a->key, b->key, bits / 8))
+		return false;
+	if (bits % 8) {
+		uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
+
+		return (a->key[bits / 8] & m) == (b->key[bits / 8] & m);
+	}
+	return true;
+}
+
+/* Sorted elements: drop repeats, and prefixes covered by an earlier one. */
+static void dedup_elems(struct rs_set *set)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < set->nelems; i++) {
+		struct rs_elem *e = &set->elems[i];
+
+		if (kept) {
+			struct rs_elem *last = &set->elems[kept - 1];
+
+			if (set->interval ? prefix_contains(last, e) : !rs_elem_cmp(set, last, e))
+				continue;
+		}
+		set->elems[kept++] = *e;
+	}
+	set->nelems = kept;
+}
+
+int rs_finish(struct rs_ruleset *rs)
+{
+	qsort(rs->sets, rs->nsets, sizeof(*rs->sets), set_name_cmp);
+	for (size_t i = 0; i < rs->nsets; i++)
+		qsort_r(rs->sets[i].elems, rs->sets[i].nelems, sizeof(struct rs_elem),
+			elem_qsort_cmp, &rs->sets[i]);
+	for (size_t i = 0; i < rs->nsets; i++)
+		if (!rs->sets[i].ndata && !rs->sets[i].verdict)
+			dedup_elems(&rs->sets[i]);
+	qsort(rs->chains, rs->nchains, sizeof(*rs->chains), chain_cmp);
+	for (size_t i = 0; i < rs->nchains; i++) {
+		rs->chains[i].fingerprint = chain_fingerprint(&rs->chains[i]);
+		if (!rs->chains[i].fingerprint)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The canonical nftables ruleset model: one truth, three views of it
+ * (the nft text renderer, the diff, the netlink batch builder).
+ *
+ * A ruleset is one "inet" table holding sets/maps with their elements and
+ * chains with their rules.  Everything is kept in canonical order: sets and
+ * chains sorted by name (base chains after regular ones), elements sorted by
+ * key, so that the same config always yields byte-identical output.
+ *
+ * Rules are not free text: a rule is one of a few shapes (enum rs_rule_kind),
+ * each rendered by render.c and linearised to netlink expressions by the
+ * runtime.  A new rule shape means one new kind, handled in both places.
+ */
+#ifndef SVCC_RULESET_H
+#define SVCC_RULESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define RS_MARK_MASQ 0x4000u	/* packet mark bit: masquerade this connection */
+
+enum rs_family { RS_IPV4, RS_IPV6 };
+
+/* Field types of set keys and map data. */
+enum rs_ftype {
+	RS_F_IPV4,	/* 4 bytes, network order */
+	RS_F_IPV6,	/* 16 bytes, network order */
+	RS_F_PROTO,	/* inet_proto: 1 byte, padded to 4 */
+	RS_F_PORT,	/* inet_service: 2 bytes network order, padded to 4 */
+	RS_F_U32,	/* numgen result: 4 bytes host order ("typeof numgen") */
+};
+
+#define RS_MAX_FIELDS 3
+#define RS_KEY_MAX 40	/* ipv6 . ipv6 = 32, ipv6 . proto . port = 24 */
+#define RS_DATA_MAX 20	/* ipv6 . port */
+
+/*
+ * One element.  key/data hold the kernel's register layout: each field
+ * padded to a multiple of 4 bytes, concatenated.  Only the first
+ * set->key_len / set->data_len bytes are meaningful; the rest is zero.
+ */
+struct rs_elem {
+	uint8_t key[RS_KEY_MAX];
+	uint8_t data[RS_DATA_MAX];
+	uint8_t prefix;		/* interval sets: prefix length of the key */
+	const char *chain;	/* verdict maps: "goto chain"; owned by the ruleset */
+};
+
+struct rs_set {
+	char *name;
+	enum rs_family family;
+	enum rs_ftype key[RS_MAX_FIELDS];
+	uint8_t nkey;
+	enum rs_ftype data[2];	/* data fields of a data map */
+	uint8_t ndata;
+	bool verdict;		/* verdict map: data is a goto to elem.chain */
+	bool interval;		/* "flags interval": elements are prefixes */
+	uint8_t key_len;	/* bytes used in rs_elem.key */
+	uint8_t data_len;	/* bytes used in rs_elem.data */
+	struct rs_elem *elems;	/* sorted by rs_elem_cmp */
+	size_t nelems, cap;
+};
+
+enum rs_rule_kind {
+	/* jump CHAIN */
+	RS_JUMP,
+	/* ip daddr . meta l4proto . th dport vmap @SET */
+	RS_DISPATCH,
+	/* ip saddr != @SET meta mark set meta mark | MARK */
+	RS_MARK_UNLESS_SADDR_IN,
+	/* ip saddr @SET meta mark set meta mark | MARK */
+	RS_MARK_IF_SADDR_IN,
+	/* meta mark set meta mark | MARK */
+	RS_MARK,
+	/* meta l4proto PROTO dnat ip to numgen inc mod MOD offset OFFSET map @SET */
+	RS_DNAT_NUMGEN,
+	/* ip daddr . meta l4proto . th dport @SET meta l4proto tcp reject with tcp reset */
+	RS_REJECT_TCP_IF_DEST_IN,
+	/* ip daddr . meta l4proto . th dport @SET reject */
+	RS_REJECT_IF_DEST_IN,
+	/* meta mark & MARK == MARK meta mark set meta mark & ~MARK masquerade fully-random */
+	RS_MASQ_MARKED,
+	/* ct status dnat ip saddr . ip daddr @SET masquerade */
+	RS_MASQ_HAIRPIN,
+};
+
+struct rs_rule {
+	enum rs_rule_kind kind;
+	enum rs_family family;	/* for rules that match addresses ("ip" or "ip6") */
+	const char *set;	/* set or map the rule uses; owned by the ruleset */
+	const char *target;	/* RS_JUMP: target chain; owned by the ruleset */
+	uint8_t l4proto;	/* RS_DNAT_NUMGEN: IPPROTO_TCP/UDP/SCTP */
+	uint32_t mod, offset;	/* RS_DNAT_NUMGEN */
+	uint32_t mark;		/* RS_MARK*, RS_MASQ_MARKED */
+};
+
+enum rs_hook { RS_HOOK_NONE, RS_HOOK_PREROUTING, RS_HOOK_INPUT, RS_HOOK_FORWARD,
+	       RS_HOOK_OUTPUT, RS_HOOK_POSTROUTING };
+
+struct rs_chain {
+	char *name;
+	enum rs_hook hook;	/* RS_HOOK_NONE: a regular chain */
+	bool nat;		/* base chain type: nat, else filter */
+	int priority;
+	struct rs_rule *rules;
+	size_t nrules, cap;
+	/*
+	 * 64-bit hash of the chain's rendered rules.  Kept in the kernel as the
+	 * chain comment "svcc:<16 hex digits>", so that the runtime compares
+	 * chains without reading their rules back.
+	 */
+	uint64_t fingerprint;
+};
+
+struct rs_ruleset {
+	char *table;		/* family is always inet */
+	struct rs_set *sets;	/* sorted by name */
+	size_t nsets, sets_cap;
+	struct rs_chain *chains; /* regular chains sorted by name, then base chains */
+	size_t nchains, chains_cap;
+};
+
+/* ruleset.c */
+struct rs_ruleset *rs_new(const char *table);
+void rs_free(struct rs_ruleset *rs);
+struct rs_set *rs_set_find(const struct rs_ruleset *rs, const char *name);
+struct rs_chain *rs_chain_find(const struct rs_ruleset *rs, const char *name);
+/* Builders.  Returned pointers stay valid until the next add of the same kind. */
+struct rs_set *rs_add_set(struct rs_ruleset *rs, const char *name, enum rs_family family);
+struct rs_elem *rs_add_elem(struct rs_set *set);	/* zeroed */
+struct rs_chain *rs_add_chain(struct rs_ruleset *rs, const char *name);
+struct rs_rule *rs_add_rule(struct rs_chain *c);	/* zeroed */
+/* Derive key_len/data_len from the field types. */
+void rs_set_layout(struct rs_set *set);
+int rs_elem_cmp(const struct rs_set *set, const struct rs_elem *a, const struct rs_elem *b);
+size_t rs_field_len(enum rs_ftype t);
+/*
+ * Sort sets, elements and chains canonically, drop repeated set elements and
+ * prefixes inside other prefixes, and compute chain fingerprints.
+ */
+int rs_finish(struct rs_ruleset *rs);
+
+/* render.c: nft text.  Every function returns 0, or -1 on a write error. */
+/* The whole ruleset as one transaction that replaces any earlier table. */
+int rs_render(const struct rs_ruleset *rs, FILE *out);
+/* "add set inet T NAME { ... }" (no elements) */
+int rs_render_set_decl(const struct rs_ruleset *rs, const struct rs_set *set, FILE *out);
+/* "add chain inet T NAME { comment "svcc:..."; }" or base-chain form */
+int rs_render_chain_decl(const struct rs_ruleset *rs, const struct rs_chain *c, FILE *out);
+/* The rule's text, without "add rule inet T CHAIN" */
+int rs_render_rule(const struct rs_rule *r, FILE *out);
+/* "VERB element inet T SET { e, e, ... }" for n elements (nothing if n == 0) */
+int rs_render_elems(const struct rs_ruleset *rs, const struct rs_set *set,
+		    const char *verb, const struct rs_elem *const *elems, size_t n, FILE *out);
+/* One element's text: "10.96.0.10 . tcp . 80 : goto svc-..." */
+int rs_render_elem(const struct rs_set *set, const struct rs_elem *e, FILE *out);
+/* The chain comment text that carries the fingerprint: "svcc:0123456789abcdef" */
+void rs_chain_comment(const struct rs_chain *c, char buf[32]);
+
+#endif

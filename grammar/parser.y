@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The .svc grammar.  It builds the syntax tree and nothing else: what the
+ * words mean is the resolve pass's business.  Every syntax error is
+ * reported; recovery skips to the end of the statement or block.
+ */
+%define api.pure full
+%define api.prefix {svccyy}
+%define parse.error verbose
+%locations
+%param {void *scanner}
+%parse-param {struct parse_state *ps}
+
+%code requires {
+#include "parse_state.h"
+}
+
+%code {
+#include <stdlib.h>
+#include <string.h>
+#include "diag.h"
+
+int svccyylex(SVCCYYSTYPE *lval, SVCCYYLTYPE *lloc, void *scanner);
+
+#define LOC(l) ps_loc(ps, (l).first_line, (l).first_column, (l).last_column)
+
+static void svccyyerror(SVCCYYLTYPE *l, void *scanner, struct parse_state *ps, const char *msg)
+{
+	(void)scanner;
+	diag_error(ps->ctx, LOC(*l), "%s", msg);
+}
+
+static struct ast_word word(struct parse_state *ps, char *text, SVCCYYLTYPE l)
+{
+	return (struct ast_word){ .text = text, .loc = LOC(l) };
+}
+
+static struct ast_stmt *stmt_new(struct parse_state *ps, enum ast_stmt_kind kind, SVCCYYLTYPE l)
+{
+	struct ast_stmt *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		ps->nomem = true;
+		return NULL;
+	}
+	s->kind = kind;
+	s->loc = LOC(l);
+	return s;
+}
+
+static struct ast_block *block_new(struct parse_state *ps, enum ast_block_kind kind, SVCCYYLTYPE l)
+{
+	struct ast_block *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		ps->nomem = true;
+		return NULL;
+	}
+	b->kind = kind;
+	b->loc = LOC(l);
+	b->stmts_tail = &b->stmts;
+	return b;
+}
+
+static void block_add(struct ast_block *b, struct ast_stmt *s)
+{
+	if (!b || !s)
+		return;
+	*b->stmts_tail = s;
+	b->stmts_tail = &s->next;
+}
+
+static void file_add(struct parse_state *ps, struct ast_block *b, SVCCYYLTYPE kw)
+{
+	if (!b)
+		return;
+	b->loc = LOC(kw);
+	*ps->ast->blocks_tail = b;
+	ps->ast->blocks_tail = &b->next;
+}
+
+static char *keyword_word(struct parse_state *ps, const char *kw)
+{
+	char *s = strdup(kw);
+
+	if (!s)
+		ps->nomem = true;
+	return s;
+}
+
+void ast_stmt_free(struct ast_stmt *s);
+void ast_block_free(struct ast_block *b);
+}
+
+%union {
+	char *str;
+	struct ast_stmt *stmt;
+	struct ast_block *block;
+}
+
+%token CLUSTER "cluster" MASQUERADE "masquerade" SERVICE "service"
+%token POD_CIDR "pod-cidr" SERVICE_CIDR "service-cidr" NODE_IP "node-ip"
+%token NON_POD "non-pod" ALL "all" FROM "from"
+%token VIP "vip" PORT "port" ENDPOINT "endpoint"
+%token ARROW "->"
+%token <str> WORD "word"
+%token BAD_CHAR "invalid character" NOMEM "out of memory"
+
+%type <str> word
+%type <stmt> cluster_stmt masq_stmt service_stmt port_stmt
+%type <block> cluster_body masq_body service_body
+
+%destructor { free($$); } <str>
+%destructor { ast_stmt_free($$); } <stmt>
+%destructor { ast_block_free($$); } <block>
+
+%%
+
+/* file: { block } */
+file		: %empty
+		| file block
+		;
+
+block		: CLUSTER '{' cluster_body '}'		{ file_add(ps, $3, @1); }
+		| MASQUERADE '{' masq_body '}'		{ file_add(ps, $3, @1); }
+		| SERVICE word '{' service_body '}'	{
+				if ($4)
+					$4->name = word(ps, $2, @2);
+				else
+					free($2);
+				file_add(ps, $4, @1);
+			}
+		| error '}'				{ yyerrok; }
+		;
+
+/* cluster { pod-cidr C; service-cidr C; node-ip A; } */
+cluster_body	: %empty		{ $$ = block_new(ps, AST_CLUSTER, @$); }
+		| cluster_body cluster_stmt { $$ = $1; block_add($$, $2); }
+		| cluster_body error ';' { $$ = $1; yyerrok; }
+		;
+
+cluster_stmt	: POD_CIDR word ';'	{ $$ = stmt_new(ps, AST_POD_CIDR, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| SERVICE_CIDR word ';'	{ $$ = stmt_new(ps, AST_SERVICE_CIDR, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| NODE_IP word ';'	{ $$ = stmt_new(ps, AST_NODE_IP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		;
+
+/* masquerade { non-pod; all; from C; } */
+masq_body	: %empty		{ $$ = block_new(ps, AST_MASQUERADE, @$); }
+		| masq_body masq_stmt	{ $$ = $1; block_add($$, $2); }
+		| masq_body error ';'	{ $$ = $1; yyerrok; }
+		;
+
+masq_stmt	: NON_POD ';'		{ $$ = stmt_new(ps, AST_MASQ_NON_POD, @1); }
+		| ALL ';'		{ $$ = stmt_new(ps, AST_MASQ_ALL, @1); }
+		| FROM word ';'		{ $$ = stmt_new(ps, AST_MASQ_FROM, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		;
+
+/* service NAME { vip A; port ...; endpoint A; } */
+service_body	: %empty		{ $$ = block_new(ps, AST_SERVICE, @$); }
+		| service_body service_stmt { $$ = $1; block_add($$, $2); }
+		| service_body error ';' { $$ = $1; yyerrok; }
+		;
+
+service_stmt	: VIP word ';'		{ $$ = stmt_new(ps, AST_VIP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| ENDPOINT word ';'	{ $$ = stmt_new(ps, AST_ENDPOINT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| port_stmt ';'		{ $$ = $1; }
+		;
+
+/* port [NAME] PORT[/PROTO] [-> TARGET] */
+port_stmt	: PORT word		{ $$ = stmt_new(ps, AST_PORT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| PORT word word	{
+				$$ = stmt_new(ps, AST_PORT, @1);
+				if ($$) {
+					$$->name = word(ps, $2, @2);
+					$$->arg = word(ps, $3, @3);
+				} else {
+					free($2);
+					free($3);
+				}
+			}
+		| port_stmt ARROW word	{
+				$$ = $1;
+				if ($$ && !$$->target.text)
+					$$->target = word(ps, $3, @3);
+				else {
+					if ($$)
+						diag_error(ps->ctx, LOC(@2), "a port has one target");
+					free($3);
+				}
+			}
+		;
+
+/* Keywords are fine as names ("port all 80;"). */
+word		: WORD			{ $$ = $1; }
+		| ALL			{ $$ = keyword_word(ps, "all"); }
+		| FROM			{ $$ = keyword_word(ps, "from"); }
+		| NON_POD		{ $$ = keyword_word(ps, "non-pod"); }
+		;
+
+%%

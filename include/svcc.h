@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libsvcc: compile Kubernetes-style service descriptions into an nftables
+ * ruleset, and keep the kernel in step with it.
+ *
+ * Conventions:
+ *  - Handles are opaque.  Functions return 0 on success and -1 on failure;
+ *    they write *out only on success.
+ *  - Inputs are const and borrowed: the library copies what it keeps.
+ *  - Diagnostics belong to a struct svcc_ctx and stay valid until the
+ *    context is freed or svcc_ctx_clear() is called.
+ *  - No global state.  A handle may be used by one thread at a time;
+ *    distinct handles may be used from distinct threads concurrently.
+ *  - Out of memory is an error return (errno ENOMEM), never an abort.
+ */
+#ifndef SVCC_H
+#define SVCC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SVCC_VERSION "0.1.0"
+#define SVCC_VERSION_MAJOR 0
+#define SVCC_VERSION_MINOR 1
+
+/* ---- context and diagnostics ------------------------------------------ */
+
+struct svcc_ctx;
+
+enum svcc_severity { SVCC_ERROR, SVCC_WARNING, SVCC_NOTE };
+
+/* One diagnostic.  file is NULL and line/column 0 when it has no location
+ * (e.g. a check on a config built through the builder API). */
+struct svcc_diag {
+	enum svcc_severity severity;
+	const char *file;
+	int line;		/* 1-based */
+	int column;		/* 1-based, first column of the span */
+	int end_column;		/* last column of the span (>= column) */
+	const char *message;
+	const char *source_line; /* the text of that line, or NULL */
+};
+
+struct svcc_ctx *svcc_ctx_new(void);
+void svcc_ctx_free(struct svcc_ctx *ctx);
+void svcc_ctx_clear(struct svcc_ctx *ctx);
+size_t svcc_diag_count(const struct svcc_ctx *ctx);
+size_t svcc_error_count(const struct svcc_ctx *ctx);
+const struct svcc_diag *svcc_diag_get(const struct svcc_ctx *ctx, size_t i);
+/* Print every diagnostic like a compiler: "file:line:col: error: msg",
+ * the source line, and a caret under the span. */
+int svcc_diag_print(const struct svcc_ctx *ctx, FILE *out);
+
+/* ---- configuration model ---------------------------------------------- */
+
+struct svcc_config;
+struct svcc_service;
+
+/* Parse a .svc file or string.  Syntax errors are all reported to ctx;
+ * on any error nothing is returned. */
+int svcc_parse_file(struct svcc_ctx *ctx, const char *path, struct svcc_config **out);
+int svcc_parse_string(struct svcc_ctx *ctx, const char *name, const char *text,
+		      size_t len, struct svcc_config **out);
+
+/* Builder: make or update a configuration without text.  Addresses are
+ * text ("10.96.0.10", "fd00::1", "10.244.0.0/16"); a malformed one fails
+ * with errno EINVAL and changes nothing. */
+struct svcc_config *svcc_config_new(void);
+void svcc_config_free(struct svcc_config *cfg);
+int svcc_config_add_pod_cidr(struct svcc_config *cfg, const char *cidr);
+int svcc_config_add_service_cidr(struct svcc_config *cfg, const char *cidr);
+int svcc_config_add_node_ip(struct svcc_config *cfg, const char *addr);
+
+#define SVCC_MASQ_NON_POD 0x1u	/* sources outside every pod-cidr (default) */
+#define SVCC_MASQ_ALL	  0x2u	/* every connection to a service */
+int svcc_config_set_masquerade(struct svcc_config *cfg, unsigned flags);
+int svcc_config_add_masquerade_from(struct svcc_config *cfg, const char *cidr);
+
+/* Find a service by name ("namespace/name" or "name"), or NULL. */
+struct svcc_service *svcc_config_find_service(struct svcc_config *cfg, const char *name);
+/* Add an empty service; fails with EEXIST if the name is taken. */
+int svcc_config_add_service(struct svcc_config *cfg, const char *name,
+			    struct svcc_service **out);
+int svcc_config_remove_service(struct svcc_config *cfg, const char *name);
+size_t svcc_config_service_count(const struct svcc_config *cfg);
+
+enum svcc_proto { SVCC_TCP = 6, SVCC_UDP = 17, SVCC_SCTP = 132 };
+
+struct svcc_port {
+	const char *name;	/* optional, may be NULL */
+	uint16_t port;		/* service port, 1..65535 */
+	enum svcc_proto proto;
+	uint16_t target_port;	/* 0: same as port */
+};
+
+struct svcc_endpoint {
+	const char *addr;
+};
+
+int svcc_service_set_vip(struct svcc_service *svc, const char *addr);
+/* Replace the service's ports / endpoints with these (copied). */
+int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *ports, size_t n);
+int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpoint *eps, size_t n);
+
+/* ---- compiling --------------------------------------------------------- */
+
+struct svcc_ruleset;
+
+struct svcc_options {
+	const char *table;	/* NULL: "svcc" */
+};
+
+/* Check cfg (every error goes to ctx) and lower it to a ruleset. */
+int svcc_compile(struct svcc_ctx *ctx, const struct svcc_config *cfg,
+		 const struct svcc_options *opts, struct svcc_ruleset **out);
+void svcc_ruleset_free(struct svcc_ruleset *rs);
+/* The ruleset as one nft transaction replacing any earlier table of its name. */
+int svcc_ruleset_write(const struct svcc_ruleset *rs, FILE *out);
+
+/* ---- runtime: the kernel ------------------------------------------------ */
+
+struct svcc_runtime;
+
+struct svcc_apply_stats {
+	unsigned long added;	/* objects (sets, chains, rules, elements) added */
+	unsigned long changed;	/* chains rewritten */
+	unsigned long deleted;	/* objects deleted */
+	unsigned long messages;	/* netlink messages sent in the batch */
+	double seconds;		/* wall time of the apply */
+};
+
+#define SVCC_RT_VIA_NFT 0x1u	/* send transactions as nft text through libnftables */
+
+/* A runtime keeps one table in the kernel in step with the rulesets given
+ * to it.  It reads the table back on creation. */
+int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
+		     struct svcc_runtime **out);
+void svcc_runtime_free(struct svcc_runtime *rt);
+/* Make the kernel match rs in one atomic transaction holding only the
+ * difference.  On error the kernel is unchanged, and so is the runtime's
+ * idea of it. */
+int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs);
+/* Print the transaction apply would send, as nft commands, without sending it. */
+int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
+/* Read the table back from the kernel (after drift, or to be sure). */
+int svcc_runtime_resync(struct svcc_runtime *rt);
+/* Remove the table from the kernel. */
+int svcc_runtime_delete_table(struct svcc_runtime *rt);
+const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
