@@ -60,8 +60,11 @@ $(BUILD)/svcc.pc: svcc.pc.in
 
 # ---- tests ------------------------------------------------------------------
 # make test: everything, and the offline part again under ASan+UBSan.
-test: check check-kernel
+test: check check-valgrind check-kernel
 	$(MAKE) BUILD=build/san SAN=1 check
+
+check-valgrind: all $(UNIT)
+	@sh tests/valgrind.sh $(BUILD)
 
 check: all $(UNIT)
 	@sh tests/run.sh $(BUILD)
@@ -85,5 +88,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all test check check-kernel golden-update install clean
+.PHONY: all test check check-valgrind check-kernel golden-update install clean
 .SECONDARY:

@@ -231,14 +231,17 @@ static void dedup_elems(struct rs_set *set)
 
 int rs_finish(struct rs_ruleset *rs)
 {
-	qsort(rs->sets, rs->nsets, sizeof(*rs->sets), set_name_cmp);
+	if (rs->nsets)
+		qsort(rs->sets, rs->nsets, sizeof(*rs->sets), set_name_cmp);
 	for (size_t i = 0; i < rs->nsets; i++)
-		qsort_r(rs->sets[i].elems, rs->sets[i].nelems, sizeof(struct rs_elem),
+		if (rs->sets[i].nelems)
+			qsort_r(rs->sets[i].elems, rs->sets[i].nelems, sizeof(struct rs_elem),
 			elem_qsort_cmp, &rs->sets[i]);
 	for (size_t i = 0; i < rs->nsets; i++)
 		if (!rs->sets[i].ndata && !rs->sets[i].verdict)
 			dedup_elems(&rs->sets[i]);
-	qsort(rs->chains, rs->nchains, sizeof(*rs->chains), chain_cmp);
+	if (rs->nchains)
+		qsort(rs->chains, rs->nchains, sizeof(*rs->chains), chain_cmp);
 	for (size_t i = 0; i < rs->nchains; i++) {
 		rs->chains[i].fingerprint = chain_fingerprint(&rs->chains[i]);
 		if (!rs->chains[i].fingerprint)

@@ -137,6 +137,7 @@ block		: CLUSTER '{' cluster_body '}'		{ file_add(ps, $3, @1); }
 cluster_body	: %empty		{ $$ = block_new(ps, AST_CLUSTER, @$); }
 		| cluster_body cluster_stmt { $$ = $1; block_add($$, $2); }
 		| cluster_body error ';' { $$ = $1; yyerrok; }
+		| cluster_body error	{ $$ = $1; }	/* a missing ';' before '}' */
 		;
 
 cluster_stmt	: POD_CIDR word ';'	{ $$ = stmt_new(ps, AST_POD_CIDR, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
@@ -148,6 +149,7 @@ cluster_stmt	: POD_CIDR word ';'	{ $$ = stmt_new(ps, AST_POD_CIDR, @1); if ($$) 
 masq_body	: %empty		{ $$ = block_new(ps, AST_MASQUERADE, @$); }
 		| masq_body masq_stmt	{ $$ = $1; block_add($$, $2); }
 		| masq_body error ';'	{ $$ = $1; yyerrok; }
+		| masq_body error	{ $$ = $1; }	/* a missing ';' before '}' */
 		;
 
 masq_stmt	: NON_POD ';'		{ $$ = stmt_new(ps, AST_MASQ_NON_POD, @1); }
@@ -159,6 +161,7 @@ masq_stmt	: NON_POD ';'		{ $$ = stmt_new(ps, AST_MASQ_NON_POD, @1); }
 service_body	: %empty		{ $$ = block_new(ps, AST_SERVICE, @$); }
 		| service_body service_stmt { $$ = $1; block_add($$, $2); }
 		| service_body error ';' { $$ = $1; yyerrok; }
+		| service_body error	{ $$ = $1; }	/* a missing ';' before '}' */
 		;
 
 service_stmt	: VIP word ';'		{ $$ = stmt_new(ps, AST_VIP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }

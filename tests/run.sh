@@ -1,0 +1,64 @@
+#!/bin/sh
+# Offline tests: unit tests, golden rulesets, bad-input diagnostics, the CLI.
+# Usage: tests/run.sh BUILD_DIR.  Ends with "N passed, M failed".
+set -u
+build=${1:-build}
+svcc=$build/svcc
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok()   { pass=$((pass + 1)); }
+bad()  { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# unit tests: each is a program that exits non-zero on failure
+for t in "$build"/tests/*; do
+	[ -x "$t" ] || continue
+	if "$t" > "$tmp/unit.out" 2>&1; then ok; else bad "unit $(basename "$t")"; cat "$tmp/unit.out"; fi
+done
+
+# golden: every example and golden config compiles to its reviewed .nft
+for f in examples/*.svc tests/golden/*.svc; do
+	want=${f%.svc}.nft
+	if [ ! -f "$want" ]; then bad "golden $f: no $want (make golden-update)"; continue; fi
+	if ! "$svcc" compile "$f" > "$tmp/out.nft" 2> "$tmp/err"; then
+		bad "golden $f: compile failed"; cat "$tmp/err"; continue
+	fi
+	if diff -u "$want" "$tmp/out.nft" > "$tmp/diff"; then ok; else bad "golden $f"; head -40 "$tmp/diff"; fi
+done
+
+# bad input: exit 1, nothing on stdout, exactly the reviewed diagnostics
+for f in tests/bad/*.svc; do
+	"$svcc" compile "$f" > "$tmp/out" 2> "$tmp/err"
+	rc=$?
+	if [ $rc -ne 1 ]; then bad "bad $f: exit $rc, want 1"; continue; fi
+	if [ -s "$tmp/out" ]; then bad "bad $f: printed to stdout"; continue; fi
+	if diff -u "${f%.svc}.err" "$tmp/err" > "$tmp/diff"; then ok; else bad "bad $f"; cat "$tmp/diff"; fi
+done
+
+# the command line
+expect_exit() {
+	want=$1; shift
+	"$@" > "$tmp/out" 2>&1
+	rc=$?
+	if [ $rc -eq "$want" ]; then ok; else bad "'$*' exited $rc, want $want"; fi
+}
+expect_exit 2 "$svcc"
+expect_exit 2 "$svcc" frobnicate x.svc
+expect_exit 2 "$svcc" compile
+expect_exit 2 "$svcc" --bogus compile examples/minimal.svc
+expect_exit 0 "$svcc" --help
+expect_exit 0 "$svcc" check examples/cluster.svc
+expect_exit 1 "$svcc" check /nonexistent.svc
+expect_exit 1 "$svcc" --table 'bad name' compile examples/minimal.svc
+if "$svcc" --version | grep -q '^svcc [0-9]'; then ok; else bad "--version"; fi
+if "$svcc" --table kp compile examples/minimal.svc | grep -q '^add table inet kp$'; then ok; else bad "--table"; fi
+
+# canonical: input order does not change the output
+awk 'BEGIN{RS="";ORS="\n\n"} {b[NR]=$0} END{for(i=NR;i>=1;i--) print b[i]}' examples/cluster.svc > "$tmp/rev.svc"
+"$svcc" compile examples/cluster.svc > "$tmp/a.nft"
+"$svcc" compile "$tmp/rev.svc" > "$tmp/b.nft"
+if cmp -s "$tmp/a.nft" "$tmp/b.nft"; then ok; else bad "output depends on block order"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
