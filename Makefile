@@ -9,6 +9,7 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-p
 	   -Iinclude -Icompiler -Igrammar -Iruntime -I$(BUILD)/grammar \
 	   $(shell pkg-config --cflags $(PKGS))
 LDLIBS	+= $(shell pkg-config --libs $(PKGS))
+VERSION	:= $(shell sed -n 's/^\#define SVCC_VERSION "\(.*\)"/\1/p' include/svcc.h)
 ifdef SAN
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS	+= -fsanitize=address,undefined
@@ -22,7 +23,7 @@ GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)
 UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
 
-all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so $(BUILD)/svcc.pc
+all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so
 
 $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h &: grammar/parser.y
 	@mkdir -p $(@D)
@@ -55,9 +56,6 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/svcc.pc: svcc.pc.in
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define SVCC_VERSION "\(.*\)"/\1/p' include/svcc.h)|' $< > $@
-
 # ---- tests ------------------------------------------------------------------
 # make test: everything, and the offline part again under ASan+UBSan.
 test: check check-valgrind check-kernel
@@ -68,6 +66,7 @@ check-valgrind: all $(UNIT)
 
 check: all $(UNIT)
 	@sh tests/run.sh $(BUILD)
+	@sh tests/install.sh
 
 check-kernel: all
 	@sh tests/kernel/run.sh $(BUILD)
@@ -83,7 +82,8 @@ install: all
 	install -m 755 $(BUILD)/libsvcc.so $(DESTDIR)$(PREFIX)/lib/libsvcc.so.0
 	ln -sf libsvcc.so.0 $(DESTDIR)$(PREFIX)/lib/libsvcc.so
 	install -m 644 include/svcc.h $(DESTDIR)$(PREFIX)/include/svcc.h
-	install -m 644 $(BUILD)/svcc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/svcc.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' svcc.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/svcc.pc
 
 clean:
 	rm -rf build
