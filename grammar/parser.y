@@ -6,7 +6,7 @@
  */
 %define api.pure full
 %define api.prefix {svccyy}
-%define parse.error verbose
+%define parse.error custom
 %locations
 %param {void *scanner}
 %parse-param {struct parse_state *ps}
@@ -201,3 +201,66 @@ word		: WORD			{ $$ = $1; }
 		;
 
 %%
+
+/*
+ * "unexpected 'weight', expecting vip, port, endpoint or '}'": the token as
+ * written, and the keywords that are only names here folded into "a word".
+ */
+static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
+				     struct parse_state *ps)
+{
+	enum { MAX = 12 };
+	yysymbol_kind_t expected[MAX], got = yypcontext_token(yyctx);
+	const SVCCYYLTYPE *l = yypcontext_location(yyctx);
+	struct loc at = LOC(*l);
+	char *msg = NULL, *more;
+	bool word_ok = false;
+	int n = yypcontext_expected_tokens(yyctx, expected, MAX);
+
+	(void)scanner;
+	if (got == YYSYMBOL_YYEOF)
+		more = strdup("unexpected end of file");
+	else if (at.line_text && l->last_column >= l->first_column)
+		more = strndup(at.line_text + l->first_column - 1,
+			       (size_t)(l->last_column - l->first_column + 1));
+	else
+		more = strdup(yysymbol_name(got));
+	if (!more)
+		return YYENOMEM;
+	if (got == YYSYMBOL_YYEOF)
+		msg = more, more = NULL;
+	else if (asprintf(&msg, "unexpected '%s'", more) < 0)
+		msg = NULL;
+	free(more);
+	for (int i = 0; i < n; i++)
+		if (expected[i] == YYSYMBOL_WORD)
+			word_ok = true;
+	for (int i = 0, shown = 0; msg && i < n; i++) {
+		yysymbol_kind_t k = expected[i];
+		const char *name = yysymbol_name(k);
+		int left = 0;
+
+		if (word_ok && (k == YYSYMBOL_ALL || k == YYSYMBOL_FROM ||
+				k == YYSYMBOL_NON_POD))
+			continue;
+		if (k == YYSYMBOL_WORD)
+			name = "a word";
+		for (int j = i + 1; j < n; j++)
+			if (!(word_ok && (expected[j] == YYSYMBOL_ALL || expected[j] == YYSYMBOL_FROM ||
+					  expected[j] == YYSYMBOL_NON_POD)))
+				left++;
+		if (asprintf(&more, "%s%s%s", msg,
+			     !shown ? ", expecting " : left ? ", " : " or ", name) < 0) {
+			free(msg);
+			return YYENOMEM;
+		}
+		free(msg);
+		msg = more;
+		shown++;
+	}
+	if (!msg)
+		return YYENOMEM;
+	diag_error(ps->ctx, at, "%s", msg);
+	free(msg);
+	return 0;
+}
