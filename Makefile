@@ -18,10 +18,14 @@ endif
 COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c \
 	    compiler/resolve.c compiler/check.c compiler/lower.c compiler/ruleset.c \
 	    compiler/render.c compiler/compile.c grammar/parse.c
-RUNTIME  :=
+RUNTIME  := runtime/clone.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
+	    runtime/nl_rule.c runtime/readback.c runtime/runtime.c runtime/ruleset_diff.c \
+	    runtime/tx_render.c
 GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)
-UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c))
+UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c)) \
+	    $(BUILD)/tests/test-diff
+DRIVER	 := $(BUILD)/tests/runtime/rt-driver
 
 all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so
 
@@ -52,6 +56,14 @@ $(BUILD)/libsvcc.so: $(LIB_OBJS)
 $(BUILD)/svcc: $(BUILD)/compiler/main.o $(BUILD)/libsvcc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/tests/test-diff: tests/runtime/test-diff.c $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(DRIVER): tests/runtime/rt-driver.c $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -66,9 +78,11 @@ check-valgrind: all $(UNIT)
 
 check: all $(UNIT)
 	@sh tests/run.sh $(BUILD)
+ifndef SAN
 	@sh tests/install.sh
+endif
 
-check-kernel: all
+check-kernel: all $(DRIVER)
 	@sh tests/kernel/run.sh $(BUILD)
 
 golden-update: all

@@ -41,13 +41,25 @@ struct sport {
 	uint32_t shard, offset;
 };
 
+/*
+ * Endpoint maps are per protocol: nft 1.0.6 only adds a rule
+ * "meta l4proto udp dnat … map @m" to an existing map declared with
+ * "udp dport" data (with "th dport" it refuses: "conflicting protocols").
+ */
+enum { P_TCP, P_UDP, P_SCTP, NPROTO };
+
 /* Set indices (into rs->sets) of one family; -1 when absent. */
 struct fam_sets {
 	bool used;
 	int service_ips, no_endpoints, hairpin, pod_cidrs, masq_from;
-	int shard[ENDPOINT_SHARDS];
-	uint8_t *slots[ENDPOINT_SHARDS];	/* bitmap of taken slots */
+	int shard[NPROTO][ENDPOINT_SHARDS];
+	uint8_t *slots[NPROTO][ENDPOINT_SHARDS];	/* bitmap of taken slots */
 };
+
+static int proto_idx(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? P_UDP : proto == IPPROTO_SCTP ? P_SCTP : P_TCP;
+}
 
 struct lowering {
 	const struct svcc_config *cfg;
@@ -140,10 +152,11 @@ static int place_sports(struct lowering *l)
 		h = hash64(sp->chain, strlen(sp->chain));
 		sp->shard = (uint32_t)(h % ENDPOINT_SHARDS);
 		slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD;
-		if (!f->slots[sp->shard] &&
-		    !(f->slots[sp->shard] = calloc(SLOTS_PER_SHARD / 8, 1)))
+		uint8_t **bitmap = &f->slots[proto_idx(sp->port->proto)][sp->shard];
+
+		if (!*bitmap && !(*bitmap = calloc(SLOTS_PER_SHARD / 8, 1)))
 			return -1;
-		uint8_t *bits = f->slots[sp->shard];
+		uint8_t *bits = *bitmap;
 
 		/* There are at most as many service ports as slots in all shards. */
 		while (bits[slot / 8] & (1u << (slot % 8)))
@@ -203,18 +216,22 @@ static int add_fam_sets(struct lowering *l, int fam)
 		l->rs->sets[f->masq_from].interval = true;
 		break;
 	}
+	for (int p = 0; p < NPROTO; p++)
 	for (int s = 0; s < ENDPOINT_SHARDS; s++) {
-		char base[32];
+		static const uint8_t protos[NPROTO] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
+		char base[40];
 
-		f->shard[s] = -1;
-		if (!f->slots[s])
+		f->shard[p][s] = -1;
+		if (!f->slots[p][s])
 			continue;
-		snprintf(base, sizeof(base), "endpoints%s-%d", fam == V6 ? "6" : "", s);
-		f->shard[s] = add_set(l, V4, base, RS_F_U32, 0, 0, 1);
-		if (f->shard[s] < 0)
+		snprintf(base, sizeof(base), "endpoints%s-%s-%d", fam == V6 ? "6" : "",
+			 proto_name(protos[p]), s);
+		f->shard[p][s] = add_set(l, V4, base, RS_F_U32, 0, 0, 1);
+		if (f->shard[p][s] < 0)
 			return -1;
-		set = &l->rs->sets[f->shard[s]];
+		set = &l->rs->sets[f->shard[p][s]];
 		set->family = fam == V6 ? RS_IPV6 : RS_IPV4;
+		set->l4proto = protos[p];
 		set->data[0] = ip;
 		set->data[1] = RS_F_PORT;
 		set->ndata = 2;
@@ -311,7 +328,7 @@ static int lower_sport(struct lowering *l, const struct sport *sp)
 	r->l4proto = sp->port->proto;
 	r->mod = (uint32_t)svc->neps;
 	r->offset = sp->offset;
-	r->set = set_name(l, f->shard[sp->shard]);
+	r->set = set_name(l, f->shard[proto_idx(sp->port->proto)][sp->shard]);
 
 	if (!(e = rs_add_elem(&l->rs->sets[f->service_ips])))
 		return -1;
@@ -330,7 +347,7 @@ static int lower_sport(struct lowering *l, const struct sport *sp)
 	for (size_t i = 0; i < svc->neps; i++) {
 		uint32_t key = sp->offset + (uint32_t)i;
 
-		if (!(e = rs_add_elem(&l->rs->sets[f->shard[sp->shard]])))
+		if (!(e = rs_add_elem(&l->rs->sets[f->shard[proto_idx(sp->port->proto)][sp->shard]])))
 			break;
 		memcpy(e->key, &key, 4);
 		off = put_addr(e->data, &eps[i]->addr);
@@ -441,8 +458,9 @@ static void lowering_free(struct lowering *l)
 		free(l->sports[i].chain);
 	free(l->sports);
 	for (int fam = V4; fam < NFAM; fam++)
-		for (int s = 0; s < ENDPOINT_SHARDS; s++)
-			free(l->fam[fam].slots[s]);
+		for (int p = 0; p < NPROTO; p++)
+			for (int s = 0; s < ENDPOINT_SHARDS; s++)
+				free(l->fam[fam].slots[p][s]);
 }
 
 int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **out)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "svcc.h"
 
@@ -17,11 +18,19 @@ static void usage(FILE *out)
 	      "commands:\n"
 	      "  compile FILE     print the nft transaction for FILE's services\n"
 	      "  check FILE       check FILE; print errors, exit 1 if any\n"
+	      "  apply [-n] [-v] [--via=nft|netlink] FILE\n"
+	      "                   make the kernel's table match FILE in one atomic,\n"
+	      "                   incremental transaction; -n (--dry-run) prints it instead,\n"
+	      "                   -v tells what changed and how long it took\n"
+	      "  diff OLD NEW     the transaction from OLD's ruleset to NEW's, as nft commands\n"
+	      "  delete           remove the table\n"
 	      "\n"
 	      "options:\n"
 	      "  -t, --table NAME nftables table (inet family) to own; default svcc\n"
 	      "  -h, --help       this text\n"
-	      "  -V, --version    the version\n", out);
+	      "  -V, --version    the version\n"
+	      "\n"
+	      "exit status: 0 ok, 1 bad config, 2 bad usage, 3 the kernel refused\n", out);
 }
 
 /* Parse and compile FILE; on error print diagnostics and return NULL. */
@@ -35,6 +44,7 @@ static struct svcc_ruleset *build(struct svcc_ctx *ctx, const char *path, const 
 		svcc_compile(ctx, cfg, &opts, &rs);
 	svcc_config_free(cfg);
 	svcc_diag_print(ctx, stderr);
+	svcc_ctx_clear(ctx);	/* printed: a second build or the runtime starts afresh */
 	return rs;
 }
 
@@ -55,6 +65,111 @@ static int cmd_compile(struct svcc_ctx *ctx, int argc, char **argv, const char *
 		rc = EXIT_CONFIG;
 	}
 	svcc_ruleset_free(rs);
+	return rc;
+}
+
+static int cmd_diff(struct svcc_ctx *ctx, int argc, char **argv, const char *table)
+{
+	struct svcc_ruleset *old = NULL, *new_rs = NULL;
+	int rc = EXIT_CONFIG;
+
+	if (argc != 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((old = build(ctx, argv[0], table)) && (new_rs = build(ctx, argv[1], table))) {
+		if (svcc_ruleset_diff(old, new_rs, stdout) == 0 && fflush(stdout) == 0)
+			rc = 0;
+		else
+			perror("svcc: diff");
+	}
+	svcc_ruleset_free(old);
+	svcc_ruleset_free(new_rs);
+	return rc;
+}
+
+/* The runtime failed: its reasons are in ctx. */
+static int kernel_error(struct svcc_ctx *ctx)
+{
+	svcc_diag_print(ctx, stderr);
+	return EXIT_KERNEL;
+}
+
+static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *table)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "via", required_argument, NULL, 'w' },
+		{ 0 }
+	};
+	bool dry = false, verbose = false;
+	unsigned flags = 0;
+	struct svcc_ruleset *rs;
+	struct svcc_runtime *rt;
+	const struct svcc_apply_stats *st;
+	int c, rc;
+
+	optind = 0;	/* argv[0] is the command: getopt starts after it */
+	while ((c = getopt_long(argc, argv, "nv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			dry = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'w':
+			if (!strcmp(optarg, "nft"))
+				flags |= SVCC_RT_VIA_NFT;
+			else if (strcmp(optarg, "netlink")) {
+				fprintf(stderr, "svcc: --via takes nft or netlink\n");
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	rs = build(ctx, argv[optind], table);
+	if (!rs)
+		return EXIT_CONFIG;	/* nothing was read or sent */
+	if (svcc_runtime_new(ctx, table, flags, &rt)) {
+		svcc_ruleset_free(rs);
+		return kernel_error(ctx);
+	}
+	rc = dry ? svcc_runtime_plan(rt, rs, stdout) : svcc_runtime_apply(rt, rs);
+	if (rc)
+		rc = kernel_error(ctx);
+	else if (verbose && !dry) {
+		st = svcc_runtime_stats(rt);
+		fprintf(stderr, "apply: %lu added, %lu changed, %lu deleted, %lu messages, %.1f ms\n",
+			st->added, st->changed, st->deleted, st->messages, st->seconds * 1e3);
+	}
+	svcc_runtime_free(rt);
+	svcc_ruleset_free(rs);
+	return rc;
+}
+
+static int cmd_delete(struct svcc_ctx *ctx, int argc, const char *table)
+{
+	struct svcc_runtime *rt;
+	int rc = 0;
+
+	if (argc != 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (svcc_runtime_new(ctx, table, 0, &rt))
+		return kernel_error(ctx);
+	if (svcc_runtime_delete_table(rt))
+		rc = kernel_error(ctx);
+	svcc_runtime_free(rt);
 	return rc;
 }
 
@@ -95,14 +210,20 @@ int main(int argc, char **argv)
 		fputs("svcc: out of memory\n", stderr);
 		return EXIT_CONFIG;
 	}
-	argc -= optind + 1;
-	argv += optind + 1;
-	if (!strcmp(argv[-1], "compile"))
-		rc = cmd_compile(ctx, argc, argv, table, true);
-	else if (!strcmp(argv[-1], "check"))
-		rc = cmd_compile(ctx, argc, argv, table, false);
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(argv[0], "compile"))
+		rc = cmd_compile(ctx, argc - 1, argv + 1, table, true);
+	else if (!strcmp(argv[0], "check"))
+		rc = cmd_compile(ctx, argc - 1, argv + 1, table, false);
+	else if (!strcmp(argv[0], "diff"))
+		rc = cmd_diff(ctx, argc - 1, argv + 1, table);
+	else if (!strcmp(argv[0], "apply"))
+		rc = cmd_apply(ctx, argc, argv, table);
+	else if (!strcmp(argv[0], "delete"))
+		rc = cmd_delete(ctx, argc - 1, table);
 	else {
-		fprintf(stderr, "svcc: unknown command '%s'\n", argv[-1]);
+		fprintf(stderr, "svcc: unknown command '%s'\n", argv[0]);
 		usage(stderr);
 		rc = EXIT_USAGE;
 	}

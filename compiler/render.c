@@ -59,8 +59,8 @@ int rs_render_set_decl(const struct rs_ruleset *rs, const struct rs_set *set, FI
 	fprintf(out, "add %s inet %s %s { ", map ? "map" : "set", rs->table, set->name);
 	if (set->nkey == 1 && set->key[0] == RS_F_U32) {
 		/* The endpoint maps: keyed by what numgen yields, so only typeof names it. */
-		fprintf(out, "typeof numgen inc mod 2 : %s daddr . th dport; }\n",
-			family_kw(set->family));
+		fprintf(out, "typeof numgen inc mod 2 : %s daddr . %s dport; }\n",
+			family_kw(set->family), proto_name(set->l4proto));
 		return ok(out);
 	}
 	fputs("type ", out);

@@ -56,6 +56,9 @@ struct rs_set {
 	uint8_t nkey;
 	enum rs_ftype data[2];	/* data fields of a data map */
 	uint8_t ndata;
+	uint8_t l4proto;	/* endpoint maps: the protocol of "typeof numgen … :
+				 * ip daddr . tcp dport"; nft needs the rule's and the
+				 * map's protocol to agree */
 	bool verdict;		/* verdict map: data is a goto to elem.chain */
 	bool interval;		/* "flags interval": elements are prefixes */
 	uint8_t key_len;	/* bytes used in rs_elem.key */

@@ -122,6 +122,11 @@ void svcc_ruleset_free(struct svcc_ruleset *rs);
 /* The ruleset as one nft transaction replacing any earlier table of its name. */
 int svcc_ruleset_write(const struct svcc_ruleset *rs, FILE *out);
 
+/* The transaction from old (NULL: no table yet) to new_rs, as nft commands
+ * that `nft -f` applies on top of old; nothing when they are equal. */
+int svcc_ruleset_diff(const struct svcc_ruleset *old, const struct svcc_ruleset *new_rs,
+		      FILE *out);
+
 /* ---- runtime: the kernel ------------------------------------------------ */
 
 struct svcc_runtime;

@@ -13,7 +13,7 @@ bad()  { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 # unit tests: each is a program that exits non-zero on failure
 for t in "$build"/tests/*; do
-	[ -x "$t" ] || continue
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	if "$t" > "$tmp/unit.out" 2>&1; then ok; else bad "unit $(basename "$t")"; cat "$tmp/unit.out"; fi
 done
 

@@ -17,7 +17,7 @@ for f in examples/*.svc tests/golden/*.svc tests/bad/*.svc; do
 	vg "$build/svcc" compile "$f"
 done
 for t in "$build"/tests/*; do
-	[ -x "$t" ] && vg "$t"
+	[ -f "$t" ] && [ -x "$t" ] && vg "$t"
 done
 rm -f /tmp/svcc-vg.$$
 echo "valgrind: $pass passed, $fail failed"

@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tx_diff: the smallest sensible transaction from one ruleset to another.
+ *
+ * Everything is linear in the size of the two rulesets: sets and chains are
+ * matched by name through hash indexes, elements by a merge walk of the two
+ * sorted arrays.
+ *
+ * A chain whose content changed is deleted and created again rather than
+ * flushed and refilled: the kernel cannot update a chain's user data, and
+ * the comment carries the fingerprint the next diff compares against.  What
+ * refers to such a chain (verdict map elements, jumps from other chains) is
+ * removed before and put back after, in the same atomic batch.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nameidx.h"
+#include "tx.h"
+
+enum st {
+	ST_SAME,	/* present in both, equal */
+	ST_NEW,		/* only in the new ruleset */
+	ST_RECREATE,	/* changed: delete the old one, create the new one */
+	ST_REBIND,	/* chain equal, but its rules refer to something
+			 * recreated: flush it and add its rules again */
+	ST_GONE,	/* only in the old ruleset */
+};
+
+#define NONE ((size_t)-1)
+
+struct diff {
+	const struct rs_ruleset *old, *new;
+	struct tx *tx;
+	struct nameidx oset, ochain, nset, nchain;
+	unsigned char *nset_st, *nchain_st, *oset_st, *ochain_st;
+	size_t *nset_old, *nchain_old;	/* new index -> old index or NONE */
+};
+
+static struct tx_op *push_op(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs)
+{
+	struct tx_op *op;
+
+	if (tx->nops == tx->ops_cap) {
+		size_t cap = tx->ops_cap ? 2 * tx->ops_cap : 64;
+		struct tx_op *p = realloc(tx->ops, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		tx->ops = p;
+		tx->ops_cap = cap;
+	}
+	op = &tx->ops[tx->nops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->rs = rs;
+	return op;
+}
+
+static int push_elem(struct tx *tx, const struct rs_elem *e)
+{
+	if (tx->nelems == tx->elems_cap) {
+		size_t cap = tx->elems_cap ? 2 * tx->elems_cap : 256;
+		const struct rs_elem **p = realloc(tx->elems, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		tx->elems = p;
+		tx->elems_cap = cap;
+	}
+	tx->elems[tx->nelems++] = e;
+	return 0;
+}
+
+/* Start an element op; it is dropped again by end_elems if it got none. */
+static struct tx_op *begin_elems(struct tx *tx, enum tx_kind kind,
+				 const struct rs_ruleset *rs, const struct rs_set *set)
+{
+	struct tx_op *op = push_op(tx, kind, rs);
+
+	if (op) {
+		op->set = set;
+		op->elem_first = tx->nelems;
+	}
+	return op;
+}
+
+static void end_elems(struct tx *tx)
+{
+	struct tx_op *op = &tx->ops[tx->nops - 1];
+
+	op->nelems = tx->nelems - op->elem_first;
+	if (!op->nelems)
+		tx->nops--;
+}
+
+/* l4proto is not compared: read-back does not decode it, and svcc names
+ * endpoint maps by their protocol. */
+static bool set_same_type(const struct rs_set *a, const struct rs_set *b)
+{
+	return a->nkey == b->nkey && a->ndata == b->ndata &&
+	       !memcmp(a->key, b->key, a->nkey * sizeof(a->key[0])) &&
+	       !memcmp(a->data, b->data, a->ndata * sizeof(a->data[0])) &&
+	       a->verdict == b->verdict && a->interval == b->interval &&
+	       a->key_len == b->key_len && a->data_len == b->data_len;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool rule_eq(const struct rs_rule *a, const struct rs_rule *b)
+{
+	return a->kind == b->kind && a->family == b->family &&
+	       str_eq(a->set, b->set) && str_eq(a->target, b->target) &&
+	       a->l4proto == b->l4proto && a->mod == b->mod &&
+	       a->offset == b->offset && a->mark == b->mark;
+}
+
+/*
+ * Chains are equal when their fingerprints are.  A chain read back without
+ * one (a base chain carries no comment) has fingerprint 0 and its rules read
+ * back instead: compare those.
+ */
+static bool chain_same(const struct rs_chain *o, const struct rs_chain *n)
+{
+	size_t i;
+
+	if (o->hook != n->hook)
+		return false;
+	if (o->hook != RS_HOOK_NONE && (o->nat != n->nat || o->priority != n->priority))
+		return false;
+	if (o->fingerprint && n->fingerprint)
+		return o->fingerprint == n->fingerprint;
+	if (o->hook == RS_HOOK_NONE || o->nrules != n->nrules)
+		return false;
+	for (i = 0; i < o->nrules; i++)
+		if (!rule_eq(&o->rules[i], &n->rules[i]))
+			return false;
+	return true;
+}
+
+static size_t nset_of(const struct diff *d, const char *name)
+{
+	return name ? nameidx_get(&d->nset, name) : NONE;
+}
+
+static size_t nchain_of(const struct diff *d, const char *name)
+{
+	return name ? nameidx_get(&d->nchain, name) : NONE;
+}
+
+/* Does the old element's verdict point at a chain being deleted? */
+static bool target_dies(const struct diff *d, const struct rs_elem *e)
+{
+	size_t i;
+
+	if (!e->chain)
+		return false;
+	i = nchain_of(d, e->chain);
+	return i == NONE || d->nchain_st[i] == ST_RECREATE;
+}
+
+static bool elem_data_eq(const struct rs_set *s, const struct rs_elem *a, const struct rs_elem *b)
+{
+	if (s->verdict)
+		return str_eq(a->chain, b->chain);
+	return !memcmp(a->data, b->data, s->data_len);
+}
+
+static int index_all(struct diff *d)
+{
+	const struct rs_ruleset *o = d->old, *n = d->new;
+	size_t i, nos = o ? o->nsets : 0, noc = o ? o->nchains : 0;
+
+	if (nameidx_init(&d->oset, nos) || nameidx_init(&d->ochain, noc) ||
+	    nameidx_init(&d->nset, n->nsets) || nameidx_init(&d->nchain, n->nchains))
+		return -1;
+	d->nset_st = calloc(n->nsets + 1, 1);
+	d->nchain_st = calloc(n->nchains + 1, 1);
+	d->oset_st = calloc(nos + 1, 1);
+	d->ochain_st = calloc(noc + 1, 1);
+	d->nset_old = malloc((n->nsets + 1) * sizeof(size_t));
+	d->nchain_old = malloc((n->nchains + 1) * sizeof(size_t));
+	if (!d->nset_st || !d->nchain_st || !d->oset_st || !d->ochain_st ||
+	    !d->nset_old || !d->nchain_old)
+		return -1;
+	for (i = 0; i < nos; i++)
+		nameidx_put(&d->oset, o->sets[i].name, i);
+	for (i = 0; i < noc; i++)
+		nameidx_put(&d->ochain, o->chains[i].name, i);
+	for (i = 0; i < n->nsets; i++)
+		nameidx_put(&d->nset, n->sets[i].name, i);
+	for (i = 0; i < n->nchains; i++)
+		nameidx_put(&d->nchain, n->chains[i].name, i);
+	return 0;
+}
+
+/* Decide what happens to every set and chain, before emitting anything. */
+static void classify(struct diff *d)
+{
+	const struct rs_ruleset *o = d->old, *n = d->new;
+	size_t i, j, k;
+
+	for (i = 0; o && i < o->nsets; i++)
+		d->oset_st[i] = ST_GONE;
+	for (i = 0; o && i < o->nchains; i++)
+		d->ochain_st[i] = ST_GONE;
+
+	for (i = 0; i < n->nsets; i++) {
+		j = o ? nameidx_get(&d->oset, n->sets[i].name) : NONE;
+		d->nset_old[i] = j;
+		if (j == NONE)
+			d->nset_st[i] = ST_NEW;
+		else
+			d->nset_st[i] = d->oset_st[j] =
+				set_same_type(&o->sets[j], &n->sets[i]) ? ST_SAME : ST_RECREATE;
+	}
+	for (i = 0; i < n->nchains; i++) {
+		j = o ? nameidx_get(&d->ochain, n->chains[i].name) : NONE;
+		d->nchain_old[i] = j;
+		if (j == NONE)
+			d->nchain_st[i] = ST_NEW;
+		else
+			d->nchain_st[i] = d->ochain_st[j] =
+				chain_same(&o->chains[j], &n->chains[i]) ? ST_SAME : ST_RECREATE;
+	}
+	/* An equal chain has the same rules in the old ruleset as in the new. */
+	for (i = 0; i < n->nchains; i++) {
+		const struct rs_chain *c = &n->chains[i];
+
+		if (d->nchain_st[i] != ST_SAME)
+			continue;
+		for (k = 0; k < c->nrules; k++) {
+			const struct rs_rule *r = &c->rules[k];
+			size_t s = nset_of(d, r->set);
+			size_t t = r->kind == RS_JUMP ? nchain_of(d, r->target) : NONE;
+
+			if ((s != NONE && d->nset_st[s] == ST_RECREATE) ||
+			    (t != NONE && d->nchain_st[t] == ST_RECREATE))
+				break;
+		}
+		if (k < c->nrules)
+			d->nchain_st[i] = d->ochain_st[d->nchain_old[i]] = ST_REBIND;
+	}
+}
+
+static bool has_jump(const struct rs_chain *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nrules; i++)
+		if (c->rules[i].kind == RS_JUMP)
+			return true;
+	return false;
+}
+
+static bool dies(unsigned char st)
+{
+	return st == ST_GONE || st == ST_RECREATE;
+}
+
+/* Old ruleset: deletions, references before what they refer to. */
+static int emit_deletions(struct diff *d)
+{
+	const struct rs_ruleset *o = d->old, *n = d->new;
+	struct tx *tx = d->tx;
+	struct tx_op *op;
+	size_t i;
+
+	if (!o)
+		return 0;
+	/* Base chains: nothing refers to them; deleting drops their jumps. */
+	for (i = 0; i < o->nchains; i++) {
+		const struct rs_chain *c = &o->chains[i];
+
+		if (c->hook == RS_HOOK_NONE || !dies(d->ochain_st[i]))
+			continue;
+		if (!(op = push_op(tx, TX_DEL_CHAIN, o)))
+			return -1;
+		op->chain = c;
+		tx->deleted += d->ochain_st[i] == ST_GONE;
+	}
+	/*
+	 * Flush what must let go of a set or chain about to be deleted: chains
+	 * rebound, and dying chains whose rules may jump (or are unknown, as
+	 * after a read-back: rules are not read back).
+	 */
+	for (i = 0; i < o->nchains; i++) {
+		const struct rs_chain *c = &o->chains[i];
+		unsigned char st = d->ochain_st[i];
+
+		if (c->hook != RS_HOOK_NONE && st != ST_REBIND)
+			continue;
+		if (st == ST_REBIND || (dies(st) && (!c->nrules || has_jump(c)))) {
+			if (!(op = push_op(tx, TX_FLUSH_CHAIN, o)))
+				return -1;
+			op->chain = c;
+		}
+	}
+	/* Elements of surviving sets: gone, changed, or pointing at a dying chain. */
+	for (i = 0; i < n->nsets; i++) {
+		const struct rs_set *ns = &n->sets[i], *os;
+		size_t a = 0, b = 0;
+
+		if (d->nset_st[i] != ST_SAME)
+			continue;
+		os = &o->sets[d->nset_old[i]];
+		if (!begin_elems(tx, TX_DEL_ELEMS, o, os))
+			return -1;
+		while (a < os->nelems) {
+			const struct rs_elem *oe = &os->elems[a];
+			int c = b < ns->nelems ? rs_elem_cmp(os, oe, &ns->elems[b]) : -1;
+
+			if (c > 0) {
+				b++;
+				continue;
+			}
+			if (c < 0 || !elem_data_eq(os, oe, &ns->elems[b]) || target_dies(d, oe)) {
+				if (push_elem(tx, oe))
+					return -1;
+				tx->deleted += c < 0;
+			}
+			a++;
+			b += c == 0;
+		}
+		end_elems(tx);
+	}
+	/* Sets: deleting a verdict map also releases the chains it points at. */
+	for (i = 0; i < o->nsets; i++) {
+		if (!dies(d->oset_st[i]))
+			continue;
+		if (!(op = push_op(tx, TX_DEL_SET, o)))
+			return -1;
+		op->set = &o->sets[i];
+		tx->deleted += d->oset_st[i] == ST_GONE;
+	}
+	/* Regular chains, now unreferenced; deleting one deletes its rules. */
+	for (i = 0; i < o->nchains; i++) {
+		const struct rs_chain *c = &o->chains[i];
+
+		if (c->hook != RS_HOOK_NONE || !dies(d->ochain_st[i]))
+			continue;
+		if (!(op = push_op(tx, TX_DEL_CHAIN, o)))
+			return -1;
+		op->chain = c;
+		tx->deleted += d->ochain_st[i] == ST_GONE;
+	}
+	return 0;
+}
+
+static int emit_rules(struct tx *tx, const struct rs_ruleset *n, const struct rs_chain *c)
+{
+	struct tx_op *op;
+	size_t k;
+
+	for (k = 0; k < c->nrules; k++) {
+		if (!(op = push_op(tx, TX_ADD_RULE, n)))
+			return -1;
+		op->chain = c;
+		op->rule = &c->rules[k];
+	}
+	return 0;
+}
+
+static bool key_is_zero(const struct rs_set *s, const struct rs_elem *e)
+{
+	size_t i;
+
+	for (i = 0; i < s->key_len; i++)
+		if (e->key[i])
+			return false;
+	return true;
+}
+
+/* New ruleset: additions, what is referred to before what refers to it. */
+static int emit_additions(struct diff *d)
+{
+	const struct rs_ruleset *o = d->old, *n = d->new;
+	struct tx *tx = d->tx;
+	struct tx_op *op;
+	uint32_t next_id = 1;
+	size_t i;
+
+	for (i = 0; i < n->nsets; i++) {
+		if (d->nset_st[i] == ST_SAME)
+			continue;
+		if (!(op = push_op(tx, TX_ADD_SET, n)))
+			return -1;
+		op->set = &n->sets[i];
+		op->set_id = tx->set_ids[i] = next_id++;
+		if (d->nset_st[i] == ST_NEW)
+			tx->added++;
+		else
+			tx->changed++;
+	}
+	for (i = 0; i < n->nchains; i++) {
+		const struct rs_chain *c = &n->chains[i];
+
+		if (c->hook != RS_HOOK_NONE || (d->nchain_st[i] != ST_NEW &&
+						d->nchain_st[i] != ST_RECREATE))
+			continue;
+		if (!(op = push_op(tx, TX_ADD_CHAIN, n)))
+			return -1;
+		op->chain = c;
+		if (d->nchain_st[i] == ST_NEW)
+			tx->added++;
+		else
+			tx->changed++;
+	}
+	for (i = 0; i < n->nchains; i++) {
+		const struct rs_chain *c = &n->chains[i];
+
+		if (c->hook != RS_HOOK_NONE || d->nchain_st[i] == ST_SAME)
+			continue;
+		if (emit_rules(tx, n, c))
+			return -1;
+		if (d->nchain_st[i] == ST_NEW)
+			tx->added += c->nrules;
+		else if (d->nchain_st[i] == ST_REBIND)
+			tx->changed++;
+	}
+	for (i = 0; i < n->nsets; i++) {
+		const struct rs_set *ns = &n->sets[i], *os = NULL;
+		size_t a = 0, b = 0;
+
+		if (!ns->nelems)
+			continue;
+		if (d->nset_st[i] == ST_SAME)
+			os = &o->sets[d->nset_old[i]];
+		if (!(op = begin_elems(tx, TX_ADD_ELEMS, n, ns)))
+			return -1;
+		op->zero_end = ns->interval && (!os || !os->nelems) &&
+			       !key_is_zero(ns, &ns->elems[0]);
+		while (b < ns->nelems) {
+			const struct rs_elem *ne = &ns->elems[b];
+			const struct rs_elem *oe = os && a < os->nelems ? &os->elems[a] : NULL;
+			int c = oe ? rs_elem_cmp(ns, oe, ne) : 1;
+
+			if (c < 0) {
+				a++;
+				continue;
+			}
+			if (c > 0 || !elem_data_eq(ns, oe, ne) || target_dies(d, oe)) {
+				if (push_elem(tx, ne))
+					return -1;
+				if (c > 0)
+					tx->added++;
+				else
+					tx->changed++;
+			}
+			b++;
+			a += c == 0;
+		}
+		end_elems(tx);
+	}
+	/* Base chains last: the kernel validates the finished graph once. */
+	for (i = 0; i < n->nchains; i++) {
+		const struct rs_chain *c = &n->chains[i];
+		unsigned char st = d->nchain_st[i];
+
+		if (c->hook == RS_HOOK_NONE || st == ST_SAME)
+			continue;
+		if (st != ST_REBIND) {
+			if (!(op = push_op(tx, TX_ADD_CHAIN, n)))
+				return -1;
+			op->chain = c;
+		}
+		if (emit_rules(tx, n, c))
+			return -1;
+		if (st == ST_NEW)
+			tx->added += 1 + c->nrules;
+		else
+			tx->changed++;
+	}
+	return 0;
+}
+
+static void diff_fini(struct diff *d)
+{
+	nameidx_fini(&d->oset);
+	nameidx_fini(&d->ochain);
+	nameidx_fini(&d->nset);
+	nameidx_fini(&d->nchain);
+	free(d->nset_st);
+	free(d->nchain_st);
+	free(d->oset_st);
+	free(d->ochain_st);
+	free(d->nset_old);
+	free(d->nchain_old);
+}
+
+static struct tx *tx_alloc(const char *table)
+{
+	struct tx *tx = calloc(1, sizeof(*tx));
+
+	if (!tx)
+		return NULL;
+	tx->table = strdup(table);
+	if (!tx->table) {
+		free(tx);
+		return NULL;
+	}
+	return tx;
+}
+
+struct tx *tx_diff(const struct rs_ruleset *old, const struct rs_ruleset *new_rs)
+{
+	struct diff d = { .old = old, .new = new_rs };
+	struct tx *tx = tx_alloc(new_rs->table);
+	int err = -1;
+
+	if (!tx)
+		return NULL;
+	d.tx = tx;
+	tx->new_rs = new_rs;
+	tx->set_ids = calloc(new_rs->nsets + 1, sizeof(*tx->set_ids));
+	if (!tx->set_ids || index_all(&d))
+		goto out;
+	classify(&d);
+	if (!old && !push_op(tx, TX_ADD_TABLE, new_rs))
+		goto out;
+	if (emit_deletions(&d) || emit_additions(&d))
+		goto out;
+	err = 0;
+out:
+	diff_fini(&d);
+	if (err) {
+		tx_free(tx);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return tx;
+}
+
+struct tx *tx_delete_table(const char *table)
+{
+	struct tx *tx = tx_alloc(table);
+
+	if (tx && !push_op(tx, TX_DEL_TABLE, NULL)) {
+		tx_free(tx);
+		return NULL;
+	}
+	if (tx)
+		tx->deleted = 1;
+	return tx;
+}
+
+uint32_t tx_set_id(const struct tx *tx, const char *name)
+{
+	const struct rs_set *s;
+
+	if (!tx->new_rs || !tx->set_ids || !name)
+		return 0;
+	s = rs_set_find(tx->new_rs, name);
+	return s ? tx->set_ids[s - tx->new_rs->sets] : 0;
+}
+
+void tx_free(struct tx *tx)
+{
+	if (!tx)
+		return;
+	free(tx->table);
+	free(tx->ops);
+	free(tx->elems);
+	free(tx->set_ids);
+	free(tx);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runtime's netlink side: build nf_tables messages for a transaction,
+ * send them as one batch, read a table back.  Messages are laid out exactly
+ * as nft 1.0.6 lays them out, so that a table loaded through netlink lists
+ * byte-identically to one loaded with `nft -f`.
+ */
+#ifndef SVCC_NL_H
+#define SVCC_NL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tx.h"
+
+struct mnl_socket;
+
+struct nl {
+	struct mnl_socket *sk;
+	uint32_t portid;
+	uint32_t seq;		/* last sequence number used */
+};
+
+/* Largest message the builders write; batch pages leave this much room. */
+#define NL_MSG_MAX	(64 * 1024)
+/* Requests and answers that are not dumps. */
+#define NL_BUF		8192
+
+int nl_open(struct nl *nl);
+void nl_close(struct nl *nl);
+/* The ruleset generation id (NFT_MSG_GETGEN); -1 with errno on failure. */
+int nl_getgen(struct nl *nl, uint32_t *genid);
+
+/*
+ * nl_msg.c: one message of op into buf (room bytes).  Element operations
+ * take several messages: *pos is the first element to put, and is advanced
+ * past the last one put.  Returns the message length, or 0 if it does not
+ * fit (only when room < NL_MSG_MAX).
+ */
+size_t nl_msg_op(void *buf, size_t room, const struct tx *tx, const struct tx_op *op,
+		 size_t *pos, uint32_t seq);
+/* nl_rule.c: a rule's expressions, appended to an nftnl_rule. */
+struct nftnl_rule;
+int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule);
+/* Netlink register holding the field at 32-bit word w of a concatenation. */
+uint32_t nl_reg(unsigned int w);
+
+/* nl_batch.c: send tx as one atomic batch. */
+struct nl_result {
+	int err;		/* errno of the first failure, 0 on success */
+	const struct tx_op *op;	/* the operation it failed on, or NULL */
+	size_t first, n;	/* its elements in the failing message */
+	char kmsg[128];		/* the kernel's extended ack text, if any */
+	unsigned long messages;	/* messages sent, begin and end included */
+	uint32_t genid;		/* generation after the batch (on success) */
+};
+int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
+	       struct nl_result *res);
+
+/* readback.c: the table as a ruleset (*out NULL if it does not exist), and
+ * the generation id it was read at. */
+int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out,
+		  uint32_t *genid);
+
+#endif

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Rules to netlink expressions, register for register what nft 1.0.6 emits
+ * for the same rule text (see `nft --debug=netlink`), so that the kernel
+ * holds, and `nft list` prints, the same thing whichever path loaded it.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "nl.h"
+
+#define ICMP_PORT_UNREACH	3
+#define ICMPV6_PORT_UNREACH	4
+
+/*
+ * nft puts a field that starts on a 16-byte boundary in a 16-byte register
+ * (NFT_REG_1..4), any other in a 32-bit one; the two views alias.
+ */
+uint32_t nl_reg(unsigned int w)
+{
+	return w % 4 ? NFT_REG32_00 + w : NFT_REG_1 + w / 4;
+}
+
+static struct nftnl_expr *add(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e)
+		nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+static int meta_load(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = add(r, "meta");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	return 0;
+}
+
+static int meta_set(struct nftnl_rule *r, uint32_t key, uint32_t sreg)
+{
+	struct nftnl_expr *e = add(r, "meta");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, sreg);
+	return 0;
+}
+
+static int cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = add(r, "cmp");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	return 0;
+}
+
+static int cmp_u8(struct nftnl_rule *r, uint8_t v)
+{
+	return cmp(r, NFT_CMP_EQ, &v, 1);
+}
+
+static int payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = add(r, "payload");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	return 0;
+}
+
+/* reg1 = (reg1 & mask) ^ xor.  A flag test carries no operation attribute. */
+static int bitwise(struct nftnl_rule *r, uint32_t mask, uint32_t xor, bool with_op)
+{
+	struct nftnl_expr *e = add(r, "bitwise");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	if (with_op)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
+	return 0;
+}
+
+static int lookup(struct nftnl_rule *r, const struct tx *tx, const char *set,
+		  int dreg, bool inv)
+{
+	struct nftnl_expr *e = add(r, "lookup");
+	uint32_t id = tx_set_id(tx, set);
+
+	if (!e || !set)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (dreg >= 0)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, (uint32_t)dreg);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	if (id)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, id);
+	if (inv)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	return 0;
+}
+
+static int masq(struct nftnl_rule *r, uint32_t flags)
+{
+	struct nftnl_expr *e = add(r, "masq");
+
+	if (!e)
+		return -1;
+	if (flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_MASQ_FLAGS, flags);
+	return 0;
+}
+
+static int reject(struct nftnl_rule *r, uint32_t type, uint8_t code)
+{
+	struct nftnl_expr *e = add(r, "reject");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+	nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
+	return 0;
+}
+
+/* "ip" / "ip6": the nfproto test nft adds before an address match. */
+static int nfproto(struct nftnl_rule *r, enum rs_family f)
+{
+	if (meta_load(r, NFT_META_NFPROTO, NFT_REG_1))
+		return -1;
+	return cmp_u8(r, f == RS_IPV6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+}
+
+static uint32_t addr_len(enum rs_family f)
+{
+	return f == RS_IPV6 ? 16 : 4;
+}
+
+static uint32_t saddr_off(enum rs_family f)
+{
+	return f == RS_IPV6 ? 8 : 12;
+}
+
+static uint32_t daddr_off(enum rs_family f)
+{
+	return f == RS_IPV6 ? 24 : 16;
+}
+
+/* ip daddr . meta l4proto . th dport, into consecutive registers from reg 1 */
+static int dest_tuple(struct nftnl_rule *r, enum rs_family f)
+{
+	unsigned int w = addr_len(f) / 4;
+
+	if (nfproto(r, f) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), NFT_REG_1) ||
+	    meta_load(r, NFT_META_L4PROTO, nl_reg(w)))
+		return -1;
+	return payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, nl_reg(w + 1));
+}
+
+/* meta mark set meta mark | mark */
+static int mark_or(struct nftnl_rule *r, uint32_t mark)
+{
+	if (meta_load(r, NFT_META_MARK, NFT_REG_1) || bitwise(r, ~mark, mark, true))
+		return -1;
+	return meta_set(r, NFT_META_MARK, NFT_REG_1);
+}
+
+static int immediate_jump(struct nftnl_rule *r, const char *chain)
+{
+	struct nftnl_expr *e = add(r, "immediate");
+
+	if (!e || !chain)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	return 0;
+}
+
+static int dnat_numgen(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	struct nftnl_expr *e;
+
+	if (meta_load(r, NFT_META_L4PROTO, NFT_REG_1) || cmp_u8(r, rule->l4proto))
+		return -1;
+	if (!(e = add(r, "numgen")))
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, rule->mod);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_INCREMENTAL);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, rule->offset);
+	if (lookup(r, tx, rule->set, NFT_REG_1, false) || !(e = add(r, "nat")))
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY,
+			   rule->family == RS_IPV6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, nl_reg(addr_len(rule->family) / 4));
+	return 0;
+}
+
+int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	enum rs_family f = rule->family;
+	uint32_t v;
+
+	switch (rule->kind) {
+	case RS_JUMP:
+		return immediate_jump(r, rule->target);
+	case RS_DISPATCH:
+		if (dest_tuple(r, f))
+			return -1;
+		return lookup(r, tx, rule->set, NFT_REG_VERDICT, false);
+	case RS_MARK_UNLESS_SADDR_IN:
+	case RS_MARK_IF_SADDR_IN:
+		if (nfproto(r, f) ||
+		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
+		    lookup(r, tx, rule->set, -1, rule->kind == RS_MARK_UNLESS_SADDR_IN))
+			return -1;
+		return mark_or(r, rule->mark);
+	case RS_MARK:
+		return mark_or(r, rule->mark);
+	case RS_DNAT_NUMGEN:
+		return dnat_numgen(r, tx, rule);
+	case RS_REJECT_TCP_IF_DEST_IN:
+		if (dest_tuple(r, f) || lookup(r, tx, rule->set, -1, false) ||
+		    meta_load(r, NFT_META_L4PROTO, NFT_REG_1) || cmp_u8(r, IPPROTO_TCP))
+			return -1;
+		return reject(r, NFT_REJECT_TCP_RST, 0);
+	case RS_REJECT_IF_DEST_IN:
+		if (dest_tuple(r, f) || lookup(r, tx, rule->set, -1, false))
+			return -1;
+		return reject(r, NFT_REJECT_ICMP_UNREACH,
+			      f == RS_IPV6 ? ICMPV6_PORT_UNREACH : ICMP_PORT_UNREACH);
+	case RS_MASQ_MARKED:
+		v = rule->mark;
+		if (meta_load(r, NFT_META_MARK, NFT_REG_1) || bitwise(r, v, 0, true) ||
+		    cmp(r, NFT_CMP_EQ, &v, 4) ||
+		    meta_load(r, NFT_META_MARK, NFT_REG_1) || bitwise(r, ~v, 0, true) ||
+		    meta_set(r, NFT_META_MARK, NFT_REG_1))
+			return -1;
+		return masq(r, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
+	case RS_MASQ_HAIRPIN: {
+		struct nftnl_expr *e = add(r, "ct");
+
+		if (!e)
+			return -1;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		v = 0;
+		if (bitwise(r, IPS_DST_NAT, 0, false) || cmp(r, NFT_CMP_NEQ, &v, 4) ||
+		    nfproto(r, f) ||
+		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
+		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f),
+			    nl_reg(addr_len(f) / 4)) ||
+		    lookup(r, tx, rule->set, -1, false))
+			return -1;
+		return masq(r, 0);
+	}
+	}
+	return -1;
+}

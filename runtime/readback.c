@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Read svcc's table back from the kernel into a ruleset model: chains with
+ * the fingerprint kept in their comment, sets with their elements.  Rules
+ * are not read: the fingerprint stands for them, which keeps a one-shot
+ * `svcc apply` cheap (../shared/KERNEL-SCALING.md).  What cannot be
+ * understood is made to compare unequal, so that the diff rewrites it: a
+ * chain without a valid comment gets fingerprint 0, a set of an unknown
+ * type a key length of 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "nameidx.h"
+#include "nl.h"
+
+#define RB_BUF	65536	/* more than the kernel puts in one dump answer */
+
+struct rb {
+	struct rs_ruleset *rs;
+	struct nameidx chains;		/* chain name -> index, for verdicts */
+	struct kelem *kel;		/* interval set being read: raw elements */
+	size_t nkel, kel_cap;
+	size_t set;			/* index of the set being read */
+	int err;
+};
+
+/* One kernel element of an interval set: a start or an end. */
+struct kelem {
+	uint8_t key[16];
+	bool end;
+};
+
+static const char *attr_str(const struct nlattr *a)
+{
+	return mnl_attr_get_payload_len(a) ? mnl_attr_get_str(a) : "";
+}
+
+static uint32_t attr_be32(const struct nlattr *a)
+{
+	return mnl_attr_get_payload_len(a) == 4 ? ntohl(mnl_attr_get_u32(a)) : 0;
+}
+
+/* Send a request and feed every answer to cb until the dump is done. */
+static int talk(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	char buf[RB_BUF];
+	uint32_t seq = req->nlmsg_seq;
+	ssize_t n;
+	int ret;
+
+	if (mnl_socket_sendto(nl->sk, req, req->nlmsg_len) < 0)
+		return -1;
+	do {
+		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
+		if (n < 0)
+			return -1;
+		ret = mnl_cb_run(buf, (size_t)n, seq, nl->portid, cb, data);
+	} while (ret > MNL_CB_STOP);
+	return ret < 0 ? -1 : 0;
+}
+
+static struct nlmsghdr *request(struct nl *nl, char *buf, uint16_t cmd, uint16_t flags)
+{
+	return nftnl_nlmsg_build_hdr(buf, cmd, NFPROTO_INET, NLM_F_REQUEST | flags, ++nl->seq);
+}
+
+static int table_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	*(bool *)data = true;
+	return MNL_CB_OK;
+}
+
+static const enum rs_hook hook_of[] = {
+	[NF_INET_PRE_ROUTING] = RS_HOOK_PREROUTING, [NF_INET_LOCAL_IN] = RS_HOOK_INPUT,
+	[NF_INET_FORWARD] = RS_HOOK_FORWARD, [NF_INET_LOCAL_OUT] = RS_HOOK_OUTPUT,
+	[NF_INET_POST_ROUTING] = RS_HOOK_POSTROUTING,
+};
+
+/* "svcc:<16 hex digits>" in the comment user data, or 0. */
+static uint64_t parse_fingerprint(const uint8_t *ud, size_t len)
+{
+	size_t i = 0;
+
+	while (i + 2 <= len && i + 2 + ud[i + 1] <= len) {
+		const char *v = (const char *)ud + i + 2;
+		uint8_t l = ud[i + 1];
+		char hex[17];
+		char *end;
+		uint64_t fp;
+
+		if (ud[i] == 0 && l == 22 && !memcmp(v, "svcc:", 5) && v[21] == 0) {
+			memcpy(hex, v + 5, 16);
+			hex[16] = 0;
+			if (strspn(hex, "0123456789abcdef") != 16)
+				return 0;
+			fp = strtoull(hex, &end, 16);
+			return *end ? 0 : fp;
+		}
+		i += 2 + l;
+	}
+	return 0;
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rb *rb = data;
+	const struct nlattr *a, *h;
+	const char *name = NULL, *table = NULL, *type = NULL;
+	uint32_t hooknum = UINT32_MAX;
+	int32_t prio = 0;
+	uint64_t fp = 0;
+	struct rs_chain *c;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_CHAIN_NAME:	name = attr_str(a); break;
+		case NFTA_CHAIN_TABLE:	table = attr_str(a); break;
+		case NFTA_CHAIN_TYPE:	type = attr_str(a); break;
+		case NFTA_CHAIN_USERDATA:
+			fp = parse_fingerprint(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
+			break;
+		case NFTA_CHAIN_HOOK:
+			mnl_attr_for_each_nested(h, a) {
+				if (mnl_attr_get_type(h) == NFTA_HOOK_HOOKNUM)
+					hooknum = attr_be32(h);
+				else if (mnl_attr_get_type(h) == NFTA_HOOK_PRIORITY)
+					prio = (int32_t)attr_be32(h);
+			}
+			break;
+		}
+	}
+	if (!name || !table || strcmp(table, rb->rs->table))
+		return MNL_CB_OK;
+	if (!(c = rs_add_chain(rb->rs, name))) {
+		rb->err = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	c->fingerprint = fp;
+	if (hooknum != UINT32_MAX) {
+		/* a hook svcc does not use: fingerprint 0 has it replaced */
+		c->hook = hooknum <= NF_INET_POST_ROUTING ? hook_of[hooknum] : RS_HOOK_PREROUTING;
+		if (hooknum > NF_INET_POST_ROUTING)
+			c->fingerprint = 0;
+		c->priority = prio;
+		c->nat = type && !strcmp(type, "nat");
+	}
+	return MNL_CB_OK;
+}
+
+static bool decode_type(uint32_t id, enum rs_ftype *f, uint8_t *n, int max)
+{
+	enum rs_ftype tmp[RS_MAX_FIELDS];
+	int k = 0;
+
+	do {
+		if (k == max)
+			return false;
+		switch (id & 63) {
+		case 7:	 tmp[k++] = RS_F_IPV4;	break;
+		case 8:	 tmp[k++] = RS_F_IPV6;	break;
+		case 12: tmp[k++] = RS_F_PROTO;	break;
+		case 13: tmp[k++] = RS_F_PORT;	break;
+		case 4:	 tmp[k++] = RS_F_U32;	break;
+		default: return false;
+		}
+		id >>= 6;
+	} while (id);
+	for (int i = 0; i < k; i++)
+		f[i] = tmp[k - 1 - i];
+	*n = (uint8_t)k;
+	return true;
+}
+
+static int set_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rb *rb = data;
+	const struct nlattr *a;
+	const char *name = NULL, *table = NULL;
+	uint32_t flags = 0, ktype = 0, klen = 0, dtype = 0, dlen = 0;
+	struct rs_set *s;
+	bool ok;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_SET_NAME:	name = attr_str(a); break;
+		case NFTA_SET_TABLE:	table = attr_str(a); break;
+		case NFTA_SET_FLAGS:	flags = attr_be32(a); break;
+		case NFTA_SET_KEY_TYPE:	ktype = attr_be32(a); break;
+		case NFTA_SET_KEY_LEN:	klen = attr_be32(a); break;
+		case NFTA_SET_DATA_TYPE: dtype = attr_be32(a); break;
+		case NFTA_SET_DATA_LEN:	dlen = attr_be32(a); break;
+		}
+	}
+	if (!name || !table || strcmp(table, rb->rs->table) || (flags & NFT_SET_ANONYMOUS))
+		return MNL_CB_OK;
+	if (!(s = rs_add_set(rb->rs, name, RS_IPV4))) {
+		rb->err = ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	s->interval = flags & NFT_SET_INTERVAL;
+	s->verdict = (flags & NFT_SET_MAP) && dtype == NFT_DATA_VERDICT;
+	ok = decode_type(ktype, s->key, &s->nkey, RS_MAX_FIELDS);
+	if (ok && (flags & NFT_SET_MAP) && !s->verdict)
+		ok = decode_type(dtype, s->data, &s->ndata, 2);
+	if (ok) {
+		rs_set_layout(s);
+		ok = s->key_len == klen && s->data_len == (s->verdict ? 0 : dlen) &&
+		     (!s->interval || s->nkey == 1);
+	}
+	for (int i = 0; i < s->nkey; i++)
+		if (s->key[i] == RS_F_IPV6)
+			s->family = RS_IPV6;
+	for (int i = 0; i < s->ndata; i++)
+		if (s->data[i] == RS_F_IPV6)
+			s->family = RS_IPV6;
+	if (!ok) {
+		s->key_len = 0;	/* not svcc's: never equal, so replaced */
+		s->nkey = 0;
+	}
+	return MNL_CB_OK;
+}
+
+static int push_kelem(struct rb *rb, const uint8_t *key, size_t len, bool end)
+{
+	struct kelem *k;
+
+	if (rb->nkel == rb->kel_cap) {
+		size_t cap = rb->kel_cap ? 2 * rb->kel_cap : 64;
+		struct kelem *p = realloc(rb->kel, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		rb->kel = p;
+		rb->kel_cap = cap;
+	}
+	k = &rb->kel[rb->nkel++];
+	memset(k->key, 0, sizeof(k->key));
+	memcpy(k->key, key, len);
+	k->end = end;
+	return 0;
+}
+
+static const struct nlattr *nested_value(const struct nlattr *a, uint16_t type)
+{
+	const struct nlattr *v;
+
+	mnl_attr_for_each_nested(v, a)
+		if (mnl_attr_get_type(v) == type)
+			return v;
+	return NULL;
+}
+
+static int elem_one(struct rb *rb, struct rs_set *s, const struct nlattr *el)
+{
+	const struct nlattr *a, *key = NULL, *data = NULL, *verdict = NULL;
+	uint32_t flags = 0;
+	struct rs_elem *e;
+
+	mnl_attr_for_each_nested(a, el) {
+		switch (mnl_attr_get_type(a)) {
+		case NFTA_SET_ELEM_KEY:	  key = nested_value(a, NFTA_DATA_VALUE); break;
+		case NFTA_SET_ELEM_FLAGS: flags = attr_be32(a); break;
+		case NFTA_SET_ELEM_DATA:
+			data = nested_value(a, NFTA_DATA_VALUE);
+			verdict = nested_value(a, NFTA_DATA_VERDICT);
+			break;
+		}
+	}
+	if (!key || mnl_attr_get_payload_len(key) != s->key_len)
+		return 0;
+	if (s->interval)
+		return push_kelem(rb, mnl_attr_get_payload(key), s->key_len,
+				  flags & NFT_SET_ELEM_INTERVAL_END);
+	if (!(e = rs_add_elem(s)))
+		return -1;
+	memcpy(e->key, mnl_attr_get_payload(key), s->key_len);
+	if (data && mnl_attr_get_payload_len(data) == s->data_len)
+		memcpy(e->data, mnl_attr_get_payload(data), s->data_len);
+	if (verdict) {
+		const struct nlattr *ch = nested_value(verdict, NFTA_VERDICT_CHAIN);
+		size_t i = ch ? nameidx_get(&rb->chains, attr_str(ch)) : (size_t)-1;
+
+		/* point at the ruleset's own copy of the name */
+		if (i != (size_t)-1)
+			e->chain = rb->rs->chains[i].name;
+	}
+	return 0;
+}
+
+static int elem_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rb *rb = data;
+	struct rs_set *s = &rb->rs->sets[rb->set];
+	const struct nlattr *a, *el;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, a) {
+			if (elem_one(rb, s, el)) {
+				rb->err = ENOMEM;
+				return MNL_CB_ERROR;
+			}
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int kelem_cmp(const void *pa, const void *pb)
+{
+	const struct kelem *a = pa, *b = pb;
+	int d = memcmp(a->key, b->key, sizeof(a->key));
+
+	return d ? d : (int)b->end - (int)a->end;	/* an end before a start */
+}
+
+/*
+ * Prefix length of [start, end), or -1 if it is no prefix.  end NULL: open
+ * to the top of the space, as nft leaves a prefix whose end would wrap.
+ */
+static int range_prefix(const uint8_t *start, const uint8_t *end, size_t len)
+{
+	uint8_t size[16];
+	int borrow = 0, bits = -1, ones = 0;
+
+	/* size = end - start, modulo the space (end 0 when open) */
+	for (size_t i = len; i-- > 0;) {
+		int v = (end ? end[i] : 0) - start[i] - borrow;
+
+		borrow = v < 0;
+		size[i] = (uint8_t)(v + (borrow ? 256 : 0));
+	}
+	for (size_t i = 0; i < len; i++)
+		for (int b = 7; b >= 0; b--)
+			if (size[i] >> b & 1) {
+				ones++;
+				bits = (int)((len - 1 - i) * 8) + b;
+			}
+	if (ones == 0)
+		return end ? -1 : 0;	/* open from 0: the whole space */
+	if (ones != 1)
+		return -1;
+	for (int b = 0; b < bits; b++)	/* aligned to its size */
+		if (start[len - 1 - b / 8] >> (b % 8) & 1)
+			return -1;
+	return (int)(len * 8) - bits;
+}
+
+/* Rebuild prefixes from the start/end elements of an interval set. */
+static int intervals(struct rb *rb, struct rs_set *s)
+{
+	const struct kelem *start = NULL;
+	struct rs_elem *e;
+	int p;
+
+	if (rb->nkel > 1)
+		qsort(rb->kel, rb->nkel, sizeof(*rb->kel), kelem_cmp);
+	for (size_t i = 0; i <= rb->nkel; i++) {
+		const struct kelem *k = i < rb->nkel ? &rb->kel[i] : NULL;
+
+		if (k && k->end && !start)
+			continue;	/* nft's end element at 0 */
+		if (k && !k->end && !start) {
+			start = k;
+			continue;
+		}
+		if (!start)
+			break;
+		/* a start closed by k, or open to the top */
+		p = range_prefix(start->key, k && k->end ? k->key : NULL, s->key_len);
+		if (p < 0) {
+			s->key_len = 0;	/* not a prefix: replace the set */
+			s->nkey = 0;
+			return 0;
+		}
+		if (!(e = rs_add_elem(s)))
+			return -1;
+		memcpy(e->key, start->key, s->key_len);
+		e->prefix = (uint8_t)p;
+		start = k && !k->end ? k : NULL;
+	}
+	return 0;
+}
+
+static int read_elems(struct nl *nl, struct rb *rb, size_t i)
+{
+	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
+	struct rs_set *s = &rb->rs->sets[i];
+	struct nlmsghdr *nlh;
+
+	if (!s->key_len)
+		return 0;
+	rb->set = i;
+	rb->nkel = 0;
+	nlh = request(nl, buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, rb->rs->table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s->name);
+	if (talk(nl, nlh, elem_cb, rb))
+		return -1;
+	return s->interval ? intervals(rb, s) : 0;
+}
+
+static int set_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rs_set *)a)->name, ((const struct rs_set *)b)->name);
+}
+
+static int chain_cmp(const void *a, const void *b)
+{
+	const struct rs_chain *x = a, *y = b;
+	int bx = x->hook != RS_HOOK_NONE, by = y->hook != RS_HOOK_NONE;
+
+	return bx != by ? bx - by : strcmp(x->name, y->name);
+}
+
+static int elem_cmp(const void *a, const void *b, void *set)
+{
+	return rs_elem_cmp(set, a, b);
+}
+
+/* Canonical order, as rs_finish would give, keeping the fingerprints read. */
+static void sort_ruleset(struct rs_ruleset *rs)
+{
+	/* qsort() wants a non-NULL base even for nothing: empty arrays are NULL */
+	if (rs->nsets > 1)
+		qsort(rs->sets, rs->nsets, sizeof(*rs->sets), set_name_cmp);
+	if (rs->nchains > 1)
+		qsort(rs->chains, rs->nchains, sizeof(*rs->chains), chain_cmp);
+	for (size_t i = 0; i < rs->nsets; i++)
+		if (rs->sets[i].nelems > 1)
+			qsort_r(rs->sets[i].elems, rs->sets[i].nelems, sizeof(struct rs_elem),
+				elem_cmp, &rs->sets[i]);
+}
+
+static int read_once(struct nl *nl, const char *table, struct rs_ruleset **out)
+{
+	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
+	struct rb rb = { 0 };
+	struct nlmsghdr *nlh;
+	bool exists = false;
+
+	*out = NULL;
+	nlh = request(nl, buf, NFT_MSG_GETTABLE, NLM_F_ACK);
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table);
+	if (talk(nl, nlh, table_cb, &exists))
+		return errno == ENOENT ? 0 : -1;
+	if (!exists)
+		return 0;
+	if (!(rb.rs = rs_new(table)))
+		return -1;
+	nlh = request(nl, buf, NFT_MSG_GETCHAIN, NLM_F_DUMP);
+	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, table);
+	if (talk(nl, nlh, chain_cb, &rb))
+		goto fail;
+	if (nameidx_init(&rb.chains, rb.rs->nchains))
+		goto fail;
+	for (size_t i = 0; i < rb.rs->nchains; i++)
+		nameidx_put(&rb.chains, rb.rs->chains[i].name, i);
+	nlh = request(nl, buf, NFT_MSG_GETSET, NLM_F_DUMP);
+	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, table);
+	if (talk(nl, nlh, set_cb, &rb))
+		goto fail;
+	for (size_t i = 0; i < rb.rs->nsets; i++)
+		if (read_elems(nl, &rb, i))
+			goto fail;
+	sort_ruleset(rb.rs);
+	nameidx_fini(&rb.chains);
+	free(rb.kel);
+	*out = rb.rs;
+	return 0;
+fail:
+	if (rb.err)
+		errno = rb.err;
+	nameidx_fini(&rb.chains);
+	free(rb.kel);
+	rs_free(rb.rs);
+	return -1;
+}
+
+int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out, uint32_t *genid)
+{
+	uint32_t before, after;
+
+	/* the same generation before and after: nobody changed it meanwhile */
+	for (int tries = 0; tries < 3; tries++) {
+		struct rs_ruleset *rs;
+
+		if (nl_getgen(nl, &before) || read_once(nl, table, &rs))
+			return -1;
+		if (nl_getgen(nl, &after)) {
+			rs_free(rs);
+			return -1;
+		}
+		if (before == after) {
+			*out = rs;
+			*genid = after;
+			return 0;
+		}
+		rs_free(rs);
+	}
+	errno = EAGAIN;
+	return -1;
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT
+/*
+ * svcc_runtime_*: keep one table in the kernel in step with the rulesets
+ * given to it.  The runtime holds its own copy of what the kernel holds,
+ * diffs every new ruleset against it, and sends the difference as one
+ * atomic batch.  A batch the kernel rejects changes nothing, in the kernel
+ * or here; the next apply re-reads the table first, in case the rejection
+ * came from drift.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nftables/libnftables.h>
+
+#include "clone.h"
+#include "internal.h"
+#include "nl.h"
+#include "tx.h"
+
+struct svcc_runtime {
+	struct svcc_ctx *ctx;
+	char *table;
+	unsigned flags;
+	struct nl nl;
+	struct rs_ruleset *model;	/* what the kernel holds; NULL: no table */
+	uint32_t genid;			/* generation the model was read/applied at */
+	bool stale;			/* re-read before the next diff */
+	struct svcc_apply_stats stats;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report_errno(struct svcc_runtime *rt, const char *what, int err)
+{
+	if (err == EPERM || err == EACCES)
+		diag_error(rt->ctx, LOC_NONE, "%s: permission denied: changing nftables needs "
+			   "CAP_NET_ADMIN (run as root)", what);
+	else
+		diag_error(rt->ctx, LOC_NONE, "%s: %s", what, strerror(err));
+}
+
+int svcc_runtime_resync(struct svcc_runtime *rt)
+{
+	struct rs_ruleset *rs;
+	uint32_t genid;
+
+	if (nl_read_table(&rt->nl, rt->table, &rs, &genid)) {
+		report_errno(rt, "read-back", errno);
+		return -1;
+	}
+	rs_free(rt->model);
+	rt->model = rs;
+	rt->genid = genid;
+	rt->stale = false;
+	return 0;
+}
+
+int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
+		     struct svcc_runtime **out)
+{
+	struct svcc_runtime *rt = calloc(1, sizeof(*rt));
+
+	if (!rt)
+		return -1;
+	rt->ctx = ctx;
+	rt->flags = flags;
+	rt->table = strdup(table ? table : "svcc");
+	if (!rt->table)
+		goto fail;
+	if (nl_open(&rt->nl)) {
+		report_errno(rt, "netlink", errno);
+		goto fail;
+	}
+	if (svcc_runtime_resync(rt))
+		goto fail;
+	*out = rt;
+	return 0;
+fail:
+	svcc_runtime_free(rt);
+	return -1;
+}
+
+void svcc_runtime_free(struct svcc_runtime *rt)
+{
+	if (!rt)
+		return;
+	nl_close(&rt->nl);
+	rs_free(rt->model);
+	free(rt->table);
+	free(rt);
+}
+
+const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt)
+{
+	return &rt->stats;
+}
+
+/* One line of nft text for an operation (a few of its elements at most). */
+static void op_text(const struct tx *tx, const struct nl_result *res, char *buf, size_t len)
+{
+	size_t n = res->n > 3 ? 3 : res->n, j = 0;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&text, &tlen);
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	tx_render_op(tx, res->op, res->first, n ? n : 1, f);
+	if (fclose(f) || !text)
+		return;
+	/* one line: "{\n\te,\n\te\n}\n" -> "{ e, e }" */
+	for (size_t i = 0; text[i] && j + 1 < len; i++) {
+		char c = text[i] == '\n' || text[i] == '\t' ? ' ' : text[i];
+
+		if (c == ' ' && (j == 0 || buf[j - 1] == ' '))
+			continue;
+		buf[j++] = c;
+	}
+	while (j && buf[j - 1] == ' ')
+		j--;
+	buf[j] = 0;
+	if (res->n > n && j > 2 && buf[j - 1] == '}')
+		snprintf(buf + j - 1, len - (j - 1), "... (%zu more) }", res->n - n);
+	free(text);
+}
+
+static void report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct nl_result *res,
+		      int err)
+{
+	char text[512];
+
+	if (err == EPERM || err == EACCES) {
+		report_errno(rt, "apply", err);
+	} else if (res->op) {
+		op_text(tx, res, text, sizeof(text));
+		diag_error(rt->ctx, LOC_NONE, "apply: kernel rejected '%s': %s%s%s%s", text,
+			   strerror(err), res->kmsg[0] ? " (" : "", res->kmsg,
+			   res->kmsg[0] ? ")" : "");
+	} else if (err == ERESTART) {
+		diag_error(rt->ctx, LOC_NONE, "apply: the ruleset changed while svcc was "
+			   "applying; nothing was changed");
+	} else {
+		report_errno(rt, "apply", err);
+	}
+}
+
+/* Send tx as nft text through libnftables. */
+static int send_nft(struct svcc_runtime *rt, const struct tx *tx)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret = -1;
+
+	if (!nft)
+		return -1;
+	if (nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft))
+		goto out;
+	if (!(f = open_memstream(&text, &len)))
+		goto out;
+	if (tx_render(tx, f) | fclose(f))
+		goto out;
+	if (nft_run_cmd_from_buffer(nft, text)) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+		size_t n = e ? strlen(e) : 0;
+
+		while (n && e[n - 1] == '\n')
+			n--;
+		diag_error(rt->ctx, LOC_NONE, "apply: nft rejected the transaction: %.*s",
+			   (int)n, e ? e : "");
+		errno = EINVAL;
+		ret = -2;	/* reported */
+		goto out;
+	}
+	ret = 0;
+out:
+	free(text);
+	nft_ctx_free(nft);
+	return ret;
+}
+
+/*
+ * Send one transaction.  Returns 0, -1 with errno (not reported yet), or
+ * -2 when already reported.  ERESTART: the generation moved since the model
+ * was read: the caller re-reads and retries.
+ */
+static int send_tx(struct svcc_runtime *rt, const struct tx *tx)
+{
+	struct nl_result res;
+	uint32_t gen;
+
+	if (rt->flags & SVCC_RT_VIA_NFT) {
+		int ret;
+
+		/* nft cannot pass a generation id: compare it ourselves */
+		if (nl_getgen(&rt->nl, &gen))
+			return -1;
+		if (gen != rt->genid) {
+			errno = ERESTART;
+			return -1;
+		}
+		ret = send_nft(rt, tx);
+		rt->stats.messages = tx->nops + 2;
+		if (ret)
+			return ret;
+		return nl_getgen(&rt->nl, &rt->genid);
+	}
+	if (nl_send_tx(&rt->nl, tx, &rt->genid, &res)) {
+		int err = errno;
+
+		rt->stats.messages = res.messages;
+		if (err == ERESTART)
+			return -1;
+		report_nl(rt, tx, &res, err);
+		return -2;
+	}
+	rt->stats.messages = res.messages;
+	rt->genid = res.genid;
+	return 0;
+}
+
+static void set_stats(struct svcc_runtime *rt, const struct tx *tx)
+{
+	rt->stats.added = tx->added;
+	rt->stats.changed = tx->changed;
+	rt->stats.deleted = tx->deleted;
+}
+
+int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
+{
+	double t0 = now();
+	struct rs_ruleset *copy = NULL;
+	struct tx *tx = NULL;
+	int ret = -1;
+
+	memset(&rt->stats, 0, sizeof(rt->stats));
+	if (strcmp(rs->rs->table, rt->table)) {
+		diag_error(rt->ctx, LOC_NONE, "apply: the ruleset is for table '%s', "
+			   "the runtime for '%s'", rs->rs->table, rt->table);
+		errno = EINVAL;
+		return -1;
+	}
+	if (rt->stale && svcc_runtime_resync(rt))
+		goto out;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int r;
+
+		tx_free(tx);
+		if (!(tx = tx_diff(rt->model, rs->rs)))
+			goto oom;
+		set_stats(rt, tx);
+		if (tx_empty(tx)) {
+			ret = 0;
+			goto out;
+		}
+		/* copy first: once the kernel took it, keeping it cannot fail */
+		rs_free(copy);
+		if (!(copy = rs_clone(rs->rs)))
+			goto oom;
+		r = send_tx(rt, tx);
+		if (r == 0) {
+			tx_free(tx);
+			tx = NULL;
+			rs_free(rt->model);
+			rt->model = copy;
+			copy = NULL;
+			ret = 0;
+			goto out;
+		}
+		if (r == -2 || errno != ERESTART || attempt) {
+			if (r == -1)
+				report_nl(rt, tx, &(struct nl_result){ .err = errno }, errno);
+			rt->stale = true;
+			goto out;
+		}
+		/* someone changed the ruleset since we read it: read again, once */
+		if (svcc_runtime_resync(rt))
+			goto out;
+	}
+	goto out;
+oom:
+	report_errno(rt, "apply", ENOMEM);
+out:
+	rt->stats.seconds = now() - t0;
+	tx_free(tx);
+	rs_free(copy);
+	return ret;
+}
+
+int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out)
+{
+	struct tx *tx;
+	int ret;
+
+	if (rt->stale && svcc_runtime_resync(rt))
+		return -1;
+	if (!(tx = tx_diff(rt->model, rs->rs))) {
+		report_errno(rt, "plan", ENOMEM);
+		return -1;
+	}
+	set_stats(rt, tx);
+	ret = tx_render(tx, out);
+	if (ret)
+		report_errno(rt, "plan", errno ? errno : EIO);
+	tx_free(tx);
+	return ret;
+}
+
+int svcc_runtime_delete_table(struct svcc_runtime *rt)
+{
+	struct tx *tx;
+	int ret = 0, r;
+
+	memset(&rt->stats, 0, sizeof(rt->stats));
+	if (svcc_runtime_resync(rt))
+		return -1;
+	if (!rt->model)
+		return 0;	/* nothing to delete */
+	if (!(tx = tx_delete_table(rt->table))) {
+		report_errno(rt, "delete", ENOMEM);
+		return -1;
+	}
+	set_stats(rt, tx);
+	r = send_tx(rt, tx);
+	if (r) {
+		if (r == -1)
+			report_nl(rt, tx, &(struct nl_result){ .err = errno }, errno);
+		rt->stale = true;
+		ret = -1;
+	} else {
+		rs_free(rt->model);
+		rt->model = NULL;
+	}
+	tx_free(tx);
+	return ret;
+}

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Kernel tests (root, private network namespaces).  Usage: tests/kernel/run.sh BUILD_DIR
+set -u
+build=${1:-build}
+export SVCC="$build/svcc"
+rc=0
+for t in tests/kernel/golden-load.sh tests/runtime/kernel.sh; do
+	sh "$t" "$build" || rc=1
+done
+exit $rc
