@@ -101,5 +101,26 @@ ns "'$drv' apply '$A' && '$drv' delete && ! nft list table inet svcc 2>/dev/null
 ns "'$drv' --table kp apply '$A' && nft list table inet kp > /dev/null && '$drv' --table kp apply '$A' -v 2> '$tmp/kp.v'" || bad "--table"
 if grep -q ' 0 messages' "$tmp/kp.v"; then ok; else bad "--table second apply"; fi
 
+# 9. bad config: exit 1, the error, and the kernel's table untouched
+ns "'$drv' apply '$A' && $list > '$tmp/bad.before' &&
+    { '$drv' apply '$ex/../tests/bad/duplicate-vip-port.svc' 2> '$tmp/bad.err'; echo \$? > '$tmp/bad.rc'; } &&
+    $list > '$tmp/bad.after'" || bad "bad config run"
+if [ "$(cat "$tmp/bad.rc")" = 1 ] && grep -q 'error: .* is taken by service' "$tmp/bad.err" &&
+   cmp -s "$tmp/bad.before" "$tmp/bad.after"; then ok; else bad "bad config: rc $(cat "$tmp/bad.rc")"; fi
+
+# 10. without CAP_NET_ADMIN: exit 3 and a plain reason
+if command -v setpriv > /dev/null; then
+	ns "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all '$drv' apply '$A' 2> '$tmp/perm.err'; echo \$? > '$tmp/perm.rc'"
+	if [ "$(cat "$tmp/perm.rc")" = 3 ] && grep -q 'CAP_NET_ADMIN' "$tmp/perm.err"; then ok; else
+		bad "no privilege: rc $(cat "$tmp/perm.rc"): $(cat "$tmp/perm.err")"; fi
+fi
+
+# 11. dry run: the plan of A->B names only what changes, and sends nothing
+ns "'$drv' apply '$A' && $list > '$tmp/dry.before' && '$drv' apply --dry-run '$B' > '$tmp/dry.plan' &&
+    $list > '$tmp/dry.after'" || bad "dry run"
+if cmp -s "$tmp/dry.before" "$tmp/dry.after" && grep -q 'shop/ads' "$tmp/dry.plan" &&
+   grep -q '10.244.3.11' "$tmp/dry.plan" && ! grep -q 'kube-dns\|shop/cart' "$tmp/dry.plan"; then ok; else
+	bad "dry run plan"; cat "$tmp/dry.plan"; fi
+
 echo "runtime: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
