@@ -146,7 +146,9 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 	rc = dry ? svcc_runtime_plan(rt, rs, stdout) : svcc_runtime_apply(rt, rs);
 	if (rc)
 		rc = kernel_error(ctx);
-	else if (verbose && !dry) {
+	else
+		svcc_diag_print(ctx, stderr);	/* warnings */
+	if (!rc && verbose && !dry) {
 		st = svcc_runtime_stats(rt);
 		fprintf(stderr, "apply: %lu added, %lu changed, %lu deleted, %lu messages, %.1f ms\n",
 			st->added, st->changed, st->deleted, st->messages, st->seconds * 1e3);

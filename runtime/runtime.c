@@ -135,7 +135,7 @@ static void op_text(const struct tx *tx, const struct nl_result *res, char *buf,
 }
 
 static void report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct nl_result *res,
-		      int err)
+		      int err, enum svcc_severity sev, const char *then)
 {
 	char text[512];
 
@@ -143,9 +143,9 @@ static void report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct
 		report_errno(rt, "apply", err);
 	} else if (res->op) {
 		op_text(tx, res, text, sizeof(text));
-		diag_error(rt->ctx, LOC_NONE, "apply: kernel rejected '%s': %s%s%s%s", text,
-			   strerror(err), res->kmsg[0] ? " (" : "", res->kmsg,
-			   res->kmsg[0] ? ")" : "");
+		diag_report(rt->ctx, sev, LOC_NONE, "apply: kernel rejected '%s': %s%s%s%s%s", text,
+			    strerror(err), res->kmsg[0] ? " (" : "", res->kmsg,
+			    res->kmsg[0] ? ")" : "", then);
 	} else if (err == ERESTART) {
 		diag_error(rt->ctx, LOC_NONE, "apply: the ruleset changed while svcc was "
 			   "applying; nothing was changed");
@@ -191,13 +191,12 @@ out:
 }
 
 /*
- * Send one transaction.  Returns 0, -1 with errno (not reported yet), or
- * -2 when already reported.  ERESTART: the generation moved since the model
- * was read: the caller re-reads and retries.
+ * Send one transaction.  Returns 0, -1 with errno and *res (not reported
+ * yet), or -2 when already reported.  ERESTART: the generation moved since
+ * the model was read: the caller re-reads and retries.
  */
-static int send_tx(struct svcc_runtime *rt, const struct tx *tx)
+static int send_tx(struct svcc_runtime *rt, const struct tx *tx, struct nl_result *res)
 {
-	struct nl_result res;
 	uint32_t gen;
 
 	if (rt->flags & SVCC_RT_VIA_NFT) {
@@ -216,18 +215,20 @@ static int send_tx(struct svcc_runtime *rt, const struct tx *tx)
 			return ret;
 		return nl_getgen(&rt->nl, &rt->genid);
 	}
-	if (nl_send_tx(&rt->nl, tx, &rt->genid, &res)) {
-		int err = errno;
-
-		rt->stats.messages = res.messages;
-		if (err == ERESTART)
-			return -1;
-		report_nl(rt, tx, &res, err);
-		return -2;
+	if (nl_send_tx(&rt->nl, tx, &rt->genid, res)) {
+		rt->stats.messages = res->messages;
+		return -1;
 	}
-	rt->stats.messages = res.messages;
-	rt->genid = res.genid;
+	rt->stats.messages = res->messages;
+	rt->genid = res->genid;
 	return 0;
+}
+
+/* Make every chain of the model look unknown: the next diff rewrites them all. */
+static void rs_forget_fingerprints(struct rs_ruleset *rs)
+{
+	for (size_t i = 0; rs && i < rs->nchains; i++)
+		rs->chains[i].fingerprint = 0;
 }
 
 static void set_stats(struct svcc_runtime *rt, const struct tx *tx)
@@ -242,6 +243,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 	double t0 = now();
 	struct rs_ruleset *copy = NULL;
 	struct tx *tx = NULL;
+	bool restarted = false, repaired = false;
 	int ret = -1;
 
 	memset(&rt->stats, 0, sizeof(rt->stats));
@@ -253,8 +255,9 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 	}
 	if (rt->stale && svcc_runtime_resync(rt))
 		goto out;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		int r;
+	for (;;) {
+		struct nl_result res = { 0 };
+		int r, err;
 
 		tx_free(tx);
 		if (!(tx = tx_diff(rt->model, rs->rs)))
@@ -268,7 +271,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		rs_free(copy);
 		if (!(copy = rs_clone(rs->rs)))
 			goto oom;
-		r = send_tx(rt, tx);
+		r = send_tx(rt, tx, &res);
 		if (r == 0) {
 			tx_free(tx);
 			tx = NULL;
@@ -278,17 +281,30 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			ret = 0;
 			goto out;
 		}
-		if (r == -2 || errno != ERESTART || attempt) {
+		err = errno;
+		if (r == -1 && err == ERESTART && !restarted) {
+			/* someone changed the ruleset since we read it: read again, once */
+			restarted = true;
+		} else if (r == -1 && res.op && !repaired) {
+			/*
+			 * Drift the read-back cannot see: rules are not read, so a
+			 * rule added underneath (a jump into a chain svcc deletes)
+			 * only shows when the kernel refuses.  Rewrite every chain
+			 * whole, once; the refused batch changed nothing.
+			 */
+			report_nl(rt, tx, &res, err, SVCC_WARNING, "; rewriting every chain");
+			repaired = true;
+		} else {
 			if (r == -1)
-				report_nl(rt, tx, &(struct nl_result){ .err = errno }, errno);
+				report_nl(rt, tx, &res, err, SVCC_ERROR, "");
 			rt->stale = true;
 			goto out;
 		}
-		/* someone changed the ruleset since we read it: read again, once */
 		if (svcc_runtime_resync(rt))
 			goto out;
+		if (repaired)
+			rs_forget_fingerprints(rt->model);
 	}
-	goto out;
 oom:
 	report_errno(rt, "apply", ENOMEM);
 out:
@@ -319,6 +335,7 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 
 int svcc_runtime_delete_table(struct svcc_runtime *rt)
 {
+	struct nl_result res = { 0 };
 	struct tx *tx;
 	int ret = 0, r;
 
@@ -332,10 +349,10 @@ int svcc_runtime_delete_table(struct svcc_runtime *rt)
 		return -1;
 	}
 	set_stats(rt, tx);
-	r = send_tx(rt, tx);
+	r = send_tx(rt, tx, &res);
 	if (r) {
 		if (r == -1)
-			report_nl(rt, tx, &(struct nl_result){ .err = errno }, errno);
+			report_nl(rt, tx, &res, errno, SVCC_ERROR, "");
 		rt->stale = true;
 		ret = -1;
 	} else {

@@ -7,4 +7,5 @@ rc=0
 for t in tests/kernel/golden-load.sh tests/runtime/kernel.sh; do
 	sh "$t" "$build" || rc=1
 done
+bash tests/kernel/traffic.sh "$build" || rc=1
 exit $rc
