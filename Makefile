@@ -71,7 +71,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcc.a
 # ---- tests ------------------------------------------------------------------
 # make test: everything, and the offline part again under ASan+UBSan.
 test: check check-valgrind check-kernel
-	$(MAKE) BUILD=build/san SAN=1 check
+	$(MAKE) BUILD=build/san SAN=1 check check-kernel
 
 check-valgrind: all $(UNIT)
 	@sh tests/valgrind.sh $(BUILD)

@@ -19,6 +19,21 @@ done
 for t in "$build"/tests/*; do
 	[ -f "$t" ] && [ -x "$t" ] && vg "$t"
 done
+# the runtime, in a private network namespace: full apply, a change, a no-op,
+# a dry run, delete; each under valgrind
+if [ "$(id -u)" = 0 ]; then
+	unshare -n sh -c '
+		for args in "apply examples/cluster.svc" "apply examples/minimal.svc" \
+			    "apply examples/minimal.svc" "apply --dry-run examples/cluster.svc" "delete"; do
+			valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=all \
+				"$1/svcc" $args > /dev/null 2> "$2"
+			[ $? -eq 99 ] && { echo "FAIL: valgrind svcc $args"; cat "$2"; }
+		done; true' sh "$build" /tmp/svcc-vg.$$ > /tmp/svcc-vgns.$$
+	n=$(grep -c '^FAIL' /tmp/svcc-vgns.$$)
+	cat /tmp/svcc-vgns.$$
+	fail=$((fail + n)) pass=$((pass + 5 - n))
+	rm -f /tmp/svcc-vgns.$$
+fi
 rm -f /tmp/svcc-vg.$$
 echo "valgrind: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
