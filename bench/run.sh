@@ -1,18 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# svcc benchmark: compile time, kernel load time, and the kube-proxy-shaped baseline, in one run.
+# svcc benchmark, in one run: compile time, kernel load time (`nft -f` of svcc's output), the
+# kube-proxy-shaped baseline, and the runtime (issue 3): full `svcc apply`, one endpoint changed at
+# 10k services through the one-shot `svcc apply` and through the library (bench/lib-change).
 #
-#   sh bench/run.sh [--slow] [--keep] [--no-build]
+#   sh bench/run.sh [--slow] [--keep] [--no-build] [--profile]
 #
 #   --slow      also load kube-proxy-shaped text at 10k services (takes minutes)
 #   --keep      keep the work directory (configs, nft scripts, logs) and print its path
-#   --no-build  do not run `make` (use whatever build/svcc is there)
+#   --no-build  do not run `make` in the top directory (use whatever build/svcc, build/libsvcc.a are there)
+#   --profile   also `perf record` svcc_compile at 10k x 10 (bench/lib-change --compile-only) and print
+#               where its time goes (needs perf; adds about 10 s)
 #   env: SVCC=path/to/svcc  REPS=3 (repetitions per measurement; the median is reported)
 #        SIZES="1000 10 10000 10 50000 10 50000 5" (services endpoints pairs; must include 10000 10)
-# Default run: about 70 s on 2 cores; --slow adds about 150 s.
+#        LIB_ITER=20 (endpoint changes through the library; medians reported)
+# Default run: about 2 min on 2 cores; --profile adds about 10 s, --slow about 150 s.
 #
 # Prints Markdown tables on stdout; progress goes to stderr.  Every kernel load happens in a fresh,
 # empty, private network namespace (`unshare -n`); the machine's own ruleset is never touched.
+# Times come from bench/rusage (fork/exec/wait4): wall clock, and the user and system CPU time of the
+# command and its children; the system time is the kernel's own work.
 set -eu
 
 # ---- internal helpers, run as `sh run.sh __NAME ...` (also inside `unshare -n`) --------------------
@@ -20,34 +27,39 @@ set -eu
 # __time OUT CMD...: run CMD; write "wall user sys" (seconds) to OUT, CMD's output to OUT.log.
 if [ "${1:-}" = __time ]; then
 	out=$2; shift 2
-	t0=$(date +%s%N)
 	rc=0
-	/usr/bin/time -f '%U %S' -o "$out.ru" "$@" >"$out.log" 2>&1 || rc=$?
-	t1=$(date +%s%N)
+	"$(dirname "$0")/rusage" -o "$out" "$@" >"$out.log" 2>&1 || rc=$?
 	[ "$rc" -eq 0 ] || { echo "failed ($rc): $*" >&2; tail -5 "$out.log" >&2; exit "$rc"; }
-	echo "$(( (t1 - t0) / 1000 )) $(tail -1 "$out.ru")" |
-		awk '{ printf "%.4f %.2f %.2f\n", $1 / 1e6, $2, $3 }' >"$out"
 	exit 0
 fi
 
-# __apply_change SVCC DIR: inside one namespace, full `svcc apply` of DIR/a.svc, then of DIR/b.svc
-# (one endpoint of one service differs), then b.svc again (nothing to do).  See apply_change_hook.
+# __apply_change SVCC DIR REPS: inside one namespace, full `svcc apply` of DIR/a.svc; then REPS times:
+# DIR/b.svc (one endpoint of one service differs: a change), b.svc again (nothing to do), a.svc (the
+# change back).  Each a one-shot process that reads the table back first.  See apply_change_hook.
 if [ "${1:-}" = __apply_change ]; then
-	svcc=$2 dir=$3 self=$0
-	sh "$self" __time "$dir/apply-a" "$svcc" apply -v "$dir/a.svc"
-	sh "$self" __time "$dir/apply-b" "$svcc" apply -v "$dir/b.svc"
-	sh "$self" __time "$dir/apply-b2" "$svcc" apply -v "$dir/b.svc"
+	svcc=$2 dir=$3 reps=$4 self=$0
+	sh "$self" __time "$dir/full" "$svcc" apply -v "$dir/a.svc"
+	i=1
+	while [ "$i" -le "$reps" ]; do
+		sh "$self" __time "$dir/chg-$i-b" "$svcc" apply -v "$dir/b.svc"
+		sh "$self" __time "$dir/noop-$i" "$svcc" apply -v "$dir/b.svc"
+		sh "$self" __time "$dir/chg-$i-a" "$svcc" apply -v "$dir/a.svc"
+		i=$((i + 1))
+	done
+	# the kernel must hold exactly a.svc's ruleset now: a dry run plans nothing
+	"$svcc" apply -n "$dir/a.svc" >"$dir/final-plan"
 	exit 0
 fi
 
 # ---- setup -------------------------------------------------------------------------------------------
-SLOW=0 KEEP=0 BUILD=1
+SLOW=0 KEEP=0 BUILD=1 PROFILE=0
 for a in "$@"; do
 	case $a in
 	--slow) SLOW=1 ;;
 	--keep) KEEP=1 ;;
 	--no-build) BUILD=0 ;;
-	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build]" >&2; exit 2 ;;
+	--profile) PROFILE=1 ;;
+	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build] [--profile]" >&2; exit 2 ;;
 	esac
 done
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -55,15 +67,19 @@ BENCH=$(dirname "$SELF")
 ROOT=$(dirname "$BENCH")
 SVCC=${SVCC:-$ROOT/build/svcc}
 REPS=${REPS:-3}
-[ -x /usr/bin/time ] || { echo "run.sh: needs /usr/bin/time (Debian package 'time')" >&2; exit 1; }
+LIB_ITER=${LIB_ITER:-20}
 command -v nft >/dev/null || { echo "run.sh: needs nft" >&2; exit 1; }
+if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then echo "run.sh: --profile needs perf" >&2; exit 1; fi
 
 if [ "$BUILD" = 1 ]; then
 	make -s -C "$ROOT" all >&2 || echo "run.sh: make failed; using the existing $SVCC" >&2
 fi
-make -s -C "$BENCH" gen-config >&2
+make -s -C "$BENCH" gen-config rusage >&2
 GEN=$BENCH/gen-config
 [ -x "$SVCC" ] || { echo "run.sh: no $SVCC" >&2; exit 1; }
+# the library benchmark links build/libsvcc.a; without it that part is skipped with a note
+LIB=1
+make -s -C "$BENCH" lib-change >&2 || { LIB=0; echo "run.sh: bench/lib-change does not build; library part skipped" >&2; }
 
 # A private network namespace: plain `unshare -n` as root, else a user namespace mapped to root.
 if unshare -n true 2>/dev/null; then NETNS="unshare -n"
@@ -86,7 +102,7 @@ measure() {
 	i=0
 	: >"$W/$name.all"
 	while [ "$i" -lt "$REPS" ]; do
-		$WRAP sh "$SELF" __time "$W/$name.1" "$@"
+		$WRAP sh "$SELF" __time "$W/$name.1" "$@" || return 1
 		cat "$W/$name.1" >>"$W/$name.all"
 		i=$((i + 1))
 	done
@@ -94,8 +110,9 @@ measure() {
 }
 # kload NAME FILE: `nft -f FILE` into a fresh, empty network namespace (timed inside it).
 kload() { WRAP=$NETNS; measure "$1" nft -f "$2"; WRAP=""; }
-f() { awk -v c="$2" '{ print $c }' "$W/$1"; }			# field c of a measurement
-ms() { awk -v c="${2:-1}" '{ printf "%.0f", $c * 1000 }' "$W/$1"; }	# in milliseconds
+# field c of a measurement, and in milliseconds; "n/a" when it is missing (failed)
+f() { if [ -f "$W/$1" ]; then awk -v c="$2" '{ print $c }' "$W/$1"; else echo n/a; fi; }
+ms() { if [ -f "$W/$1" ]; then awk -v c="${2:-1}" '{ printf "%.0f", $c * 1000 }' "$W/$1"; else echo n/a; fi; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.1f" : "n/a"), (b > 0 ? a / b : 0) }'; }
 
 # ---- (a) compile and (b) nft -f of svcc's output -------------------------------------------------------
@@ -128,40 +145,71 @@ for n in $KP_SIZES; do
 	$NETNS sh "$SELF" __time "$W/kpload-$id" nft -f "$W/kp-$id.nft"
 done
 
-# ---- hooks for `svcc apply` (the runtime, issue 3) -------------------------------------------------------
+# ---- (d) svcc apply: the runtime (issue 3) -------------------------------------------------------------
 # have_apply: true when this svcc has a working `apply` command.  It must succeed on a tiny config in
-# an empty namespace; until the runtime lands, the apply section is skipped with a note.
+# an empty namespace; otherwise the apply section is skipped with a note.
 have_apply() {
 	"$GEN" 2 2 >"$W/probe.svc"
 	$NETNS "$SVCC" apply "$W/probe.svc" >"$W/probe.log" 2>&1
 }
-# apply_full_hook N E: full `svcc apply` of N x E into an empty namespace -> $W/apply-NxE
+# apply_full_hook N E: full `svcc apply` of N x E, each run into a fresh empty namespace -> $W/apply-NxE
 apply_full_hook() {
 	id=${1}x$2
 	[ -f "$W/$id.svc" ] || "$GEN" "$1" "$2" >"$W/$id.svc"
-	WRAP=$NETNS; measure "apply-$id" "$SVCC" apply -v "$W/$id.svc"; WRAP=""
+	WRAP=$NETNS; measure "apply-$id" "$SVCC" apply -v "$W/$id.svc" || { WRAP=""; return 1; }; WRAP=""
 }
-# apply_change_hook N E: apply N x E, then a config where one endpoint of one service differs, then the
-# same again (a no-op) -> $W/chg/apply-{a,b,b2} (+ .log with -v output, e.g. netlink message counts)
+# median FILE...: the line with the median wall time of these "wall user sys" files
+median() { cat "$@" | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+# apply_change_hook N E: in one namespace, apply N x E, then REPS times: a config where one endpoint of
+# one service differs, the same again (a no-op), the first one again (the change back).  Leaves the
+# medians in $W/chg/{change,noop} (+ .log with -v output, e.g. netlink message counts) and the name of
+# the changed service in $W/chg/target.
 apply_change_hook() {
 	mkdir -p "$W/chg"
-	"$GEN" "$1" "$2" >"$W/chg/a.svc"
-	# change the first endpoint of the middle service (to an address that service does not have)
-	awk -v target=$(( $1 / 2 )) '
-		/^service / { s++ }
+	cp "$W/${1}x$2.svc" "$W/chg/a.svc" 2>/dev/null || "$GEN" "$1" "$2" >"$W/chg/a.svc"
+	# change the first endpoint of the middle service (0-based index N/2) to an address it does not have
+	awk -v target=$(( $1 / 2 )) -v namef="$W/chg/target" '
+		/^service / { s++; if (s == target + 1) print $2 >namef }
 		s == target + 1 && /^ *endpoint / && !done { sub(/endpoint .*;/, "endpoint 10.244.255.254;"); done = 1 }
 		{ print }' "$W/chg/a.svc" >"$W/chg/b.svc"
 	[ "$(diff "$W/chg/a.svc" "$W/chg/b.svc" | grep -c '^[<>]')" -eq 2 ] || { log "change not made"; return 1; }
-	$NETNS sh "$SELF" __apply_change "$SVCC" "$W/chg"
+	$NETNS sh "$SELF" __apply_change "$SVCC" "$W/chg" "$REPS" || return 1
+	median $(ls "$W"/chg/chg-* | grep -v '\.log$') >"$W/chg/change"
+	median $(ls "$W"/chg/noop-* | grep -v '\.log$') >"$W/chg/noop"
+	cp "$W/chg/chg-1-b.log" "$W/chg/change.log"
+	cp "$W/chg/noop-1.log" "$W/chg/noop.log"
+	cp "$W/chg/full.log" "$W/chg/first.log"
 }
-APPLY=0
+# lib_hook: bench/lib-change on the same 10k x 10 config and service, in a fresh namespace -> $W/lib.out
+lib_hook() {
+	$NETNS "$BENCH/lib-change" --iter "$LIB_ITER" --service "$(cat "$W/chg/target")" "$W/chg/a.svc" \
+		>"$W/lib.out" 2>"$W/lib.err"
+}
+APPLY=0 LIBOK=0 CHGOK=0
 if have_apply; then
 	APPLY=1
-	log "svcc apply: full 10k x 10 (x$REPS), one-endpoint change at 10k"
-	apply_full_hook 10000 10
-	apply_change_hook 10000 10
+	for id in $ROWS; do
+		log "svcc apply $id (x$REPS, each into a fresh netns)"
+		# a failure is reported in its row (the last lines of its output), and the run goes on
+		apply_full_hook "${id%x*}" "${id#*x}" || { rm -f "$W/apply-$id"; log "svcc apply $id failed"; }
+	done
+	log "svcc apply: one endpoint changed at 10k x 10 (one-shot, ${REPS}x2 changes, $REPS no-ops)"
+	if apply_change_hook 10000 10; then CHGOK=1; else log "one-shot change test failed"; fi
+	if [ "$LIB" = 1 ] && [ -s "$W/chg/target" ]; then
+		log "library: one endpoint changed at 10k x 10 (bench/lib-change, $LIB_ITER changes)"
+		if lib_hook; then LIBOK=1
+		else log "bench/lib-change failed: $(tail -3 "$W/lib.err")"
+		fi
+	fi
 else
-	log "svcc apply not available yet (skipped): $(head -1 "$W/probe.log")"
+	log "svcc apply not available (skipped): $(head -1 "$W/probe.log")"
+fi
+if [ "$PROFILE" = 1 ] && [ "$LIB" = 1 ]; then
+	log "perf record: svcc_compile of 10k x 10, 30 times"
+	[ -f "$W/chg/a.svc" ] || "$GEN" 10000 10 >"$W/chg/a.svc"
+	perf record -q --call-graph dwarf,32768 -F 999 -o "$W/perf.data" \
+		"$BENCH/lib-change" --compile-only 30 "$W/chg/a.svc" >"$W/perf.out" 2>"$W/perf.err" ||
+		{ log "perf record failed: $(tail -2 "$W/perf.err")"; PROFILE=0; }
 fi
 
 # ---- report ------------------------------------------------------------------------------------------------
@@ -181,23 +229,35 @@ echo
 # Linearity: time per service at each size against 10k x 10 (1k is dominated by fixed costs).
 echo "Scaling, time per service relative to 10k x 10 (1.0 = linear; 50k x 5 has half the endpoints):"
 echo
-echo "| services x endpoints | compile | nft -f |"
-echo "|---|---|---|"
+if [ "$APPLY" = 1 ]; then
+	echo "| services x endpoints | compile | nft -f | svcc apply |"
+	echo "|---|---|---|---|"
+else
+	echo "| services x endpoints | compile | nft -f |"
+	echo "|---|---|---|"
+fi
 ref=10000x10
-# per-service time of row $1 relative to the reference, for measurement kind $2 (compile or load)
-rel() { awk -v a="$(f "$2-$1" 1)" -v b="$(f "$2-$ref" 1)" -v n="${1%x*}" 'BEGIN { printf "%.2f", (a / n) / (b / 10000) }'; }
-lin=yes klin=yes
+# per-service time of row $1 relative to the reference, for measurement kind $2 (compile, load, apply)
+rel() { awk -v a="$(f "$2-$1" 1)" -v b="$(f "$2-$ref" 1)" -v n="${1%x*}" \
+	'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", (a / n) / (b / 10000); else printf "n/a" }'; }
+# linear: every row with 10 endpoints and >= 10k services within 1.5x of the reference
+islin() { [ "${1#*x}" != 10 ] || [ "${1%x*}" -lt 10000 ] || awk -v r="$(rel "$1" "$2")" 'BEGIN { exit !(r != "n/a" && r <= 1.5) }'; }
+lin=yes klin=yes alin=yes
 for id in $ROWS; do
-	echo "| ${id%x*} x ${id#*x} | $(rel "$id" compile) | $(rel "$id" load) |"
-	# linear: every row with 10 endpoints and >= 10k services within 1.5x of the reference
-	[ "${id#*x}" != 10 ] || [ "${id%x*}" -lt 10000 ] ||
-		awk -v r="$(rel "$id" compile)" 'BEGIN { exit !(r <= 1.5) }' || lin=NO
-	[ "${id#*x}" != 10 ] || [ "${id%x*}" -lt 10000 ] ||
-		awk -v r="$(rel "$id" load)" 'BEGIN { exit !(r <= 1.5) }' || klin=NO
+	if [ "$APPLY" = 1 ]; then
+		echo "| ${id%x*} x ${id#*x} | $(rel "$id" compile) | $(rel "$id" load) | $(rel "$id" apply) |"
+		islin "$id" apply || alin=NO
+	else
+		echo "| ${id%x*} x ${id#*x} | $(rel "$id" compile) | $(rel "$id" load) |"
+	fi
+	islin "$id" compile || lin=NO
+	islin "$id" load || klin=NO
 done
 tgt=$(awk -v a="$(f compile-$ref 1)" 'BEGIN { print (a < 0.5) ? "yes" : "NO" }')
 echo
-echo "- compile 10k x 10 under 0.5 s: **$tgt** ($(ms compile-$ref) ms); linear from 10k to the largest size (per-service time within 1.5x of 10k's): **$lin**; \`nft -f\` of its output linear too: **$klin**"
+printf '%s' "- compile 10k x 10 under 0.5 s: **$tgt** ($(ms compile-$ref) ms); linear from 10k to the largest size (per-service time within 1.5x of 10k's): **$lin**; \`nft -f\` of its output linear too: **$klin**"
+[ "$APPLY" = 1 ] && printf '%s' "; \`svcc apply\` linear too: **$alin**"
+echo
 echo
 echo "Baseline: kube-proxy-shaped nft text (per-service chain, anonymous numgen vmap, per-endpoint chains), \`nft -f\` into an empty netns, one run:"
 echo
@@ -210,18 +270,94 @@ for n in $KP_SIZES; do
 done
 [ "$SLOW" = 1 ] || echo "| 10000 x 10 | (run with --slow; measured here before: >150 s) | | | | |"
 echo
-if [ "$APPLY" = 1 ]; then
-	echo "svcc apply (netlink), 10k x 10:"
+if [ "$APPLY" = 0 ]; then
+	echo "svcc apply: not available in this build (\`$(basename "$SVCC") apply\` failed on a 2-service config: $(head -1 "$W/probe.log")); hooks: have_apply, apply_full_hook, apply_change_hook in bench/run.sh."
+	exit 0
+fi
+
+# "apply: A added, C changed, D deleted, M messages, T ms" (svcc apply -v) -> field: msgs or ms
+vfield() { sed -n 's/^apply: .* \([0-9]*\) messages, \([0-9.]*\) ms$/\1 \2/p' "$1" | tail -1 |
+	awk -v c="$2" '{ print (c == "msgs") ? $1 : $2 }'; }
+vline() { grep '^apply:' "$1" | tail -1 | sed 's/^apply: //'; }
+echo "Full apply: \`svcc apply FILE\` (a one-shot process: parse, compile, read back, netlink batch) into an empty netns, beside \`nft -f\` of \`svcc compile\`'s output of the same config; the system time is the kernel's own work, the floor for both:"
+echo
+echo "| services x endpoints | svcc apply wall | user | sys | netlink messages | batch (-v) | nft -f wall | user | sys | **nft -f / svcc apply** |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+# the error of a failed measurement NAME: the last lines of its output, on one line
+ferr() { tail -3 "$W/$1.1.log" 2>/dev/null | tr '\n|' '  ' | cut -c1-300; }
+for id in $ROWS; do
+	if [ ! -f "$W/apply-$id" ]; then
+		echo "| ${id%x*} x ${id#*x} | **failed**: \`$(ferr apply-$id)\` | | | | | $(ms load-$id) ms | $(f load-$id 2) s | $(f load-$id 3) s | |"
+		continue
+	fi
+	echo "| ${id%x*} x ${id#*x} | **$(ms apply-$id) ms** | $(f apply-$id 2) s | $(f apply-$id 3) s \
+| $(vfield "$W/apply-$id.1.log" msgs) | $(vfield "$W/apply-$id.1.log" ms | awk '{ printf "%.0f", $1 }') ms \
+| $(ms load-$id) ms | $(f load-$id 2) s | $(f load-$id 3) s | **$(div "$(f load-$id 1)" "$(f apply-$id 1)")x** |"
+done
+echo
+full=$(f apply-$ref 1)
+echo "- full apply of 10k x 10 under 1 s: **$(awk -v a="$full" 'BEGIN { print (a != "n/a" && a < 1) ? "yes" : "NO" }')** ($(ms apply-$ref) ms); \
+user-space share of its CPU time: $(awk -v u="$(f apply-$ref 2)" -v s="$(f apply-$ref 3)" 'BEGIN { if (u + s > 0) printf "%.0f%%", 100 * u / (u + s); else printf "n/a" }') \
+(user $(f apply-$ref 2) s, kernel $(f apply-$ref 3) s); \"batch (-v)\" is the runtime's own timing of diff + send + ACKs, without parse, compile and read-back"
+echo
+# value of key $1 in lib-change's output, column c (2: the median); times rounded to 0.1 ms
+lv() { awk -v k="$1" -v c="${2:-2}" '$1 == k { print ($c ~ /\./) ? sprintf("%.1f", $c) : $c }' "$W/lib.out"; }
+if [ "$CHGOK" = 1 ]; then
+	echo "One endpoint of one service ($(cat "$W/chg/target")) changed at 10k x 10, through the one-shot \`svcc apply\` (reads the table back first); one namespace, medians of $((REPS * 2)) changes (there and back) and $REPS no-op(s):"
 	echo
-	echo "| operation | wall | user | sys | ratio | -v report |"
+	echo "| operation | wall | user | sys | full apply / this | -v report |"
 	echo "|---|---|---|---|---|---|"
-	vlog() { tr '\n' ' ' <"$1" | cut -c1-160; }
-	echo "| full apply into empty netns | **$(ms apply-10000x10) ms** | $(f apply-10000x10 2) s | $(f apply-10000x10 3) s \
-| nft -f of svcc output / apply = $(div "$(f load-10000x10 1)" "$(f apply-10000x10 1)") | $(vlog "$W/apply-10000x10.1.log") |"
-	echo "| full apply (change test, 1st) | $(ms chg/apply-a) ms | $(f chg/apply-a 2) s | $(f chg/apply-a 3) s | | $(vlog "$W/chg/apply-a.log") |"
-	echo "| one endpoint of one service changed | **$(ms chg/apply-b) ms** | $(f chg/apply-b 2) s | $(f chg/apply-b 3) s \
-| full apply / change = $(div "$(f chg/apply-a 1)" "$(f chg/apply-b 1)") | $(vlog "$W/chg/apply-b.log") |"
-	echo "| same config again (no-op) | $(ms chg/apply-b2) ms | $(f chg/apply-b2 2) s | $(f chg/apply-b2 3) s | | $(vlog "$W/chg/apply-b2.log") |"
+	echo "| full apply (first, empty netns) | $(ms chg/full) ms | $(f chg/full 2) s | $(f chg/full 3) s | | $(vline "$W/chg/first.log") |"
+	echo "| **one endpoint changed** | **$(ms chg/change) ms** | $(f chg/change 2) s | $(f chg/change 3) s \
+| **$(div "$full" "$(f chg/change 1)")x** | $(vline "$W/chg/change.log") |"
+	echo "| same config again (no-op) | $(ms chg/noop) ms | $(f chg/noop 2) s | $(f chg/noop 3) s \
+| $(div "$full" "$(f chg/noop 1)")x | $(vline "$W/chg/noop.log") |"
+	echo
+	chg=$(f chg/change 1)
+	echo "- change under 100 ms: **$(awk -v a="$chg" 'BEGIN { print (a < 0.1) ? "yes" : "NO" }')**; \
+at least 10x less than the full apply ($(ms apply-$ref) ms): **$(awk -v a="$full" -v b="$chg" 'BEGIN { print (a >= 10 * b) ? "yes" : "NO" }')**; \
+netlink messages: **$(vfield "$W/chg/change.log" msgs)**; kernel left holding exactly the config: \
+**$([ -s "$W/chg/final-plan" ] && echo NO || echo yes)** (dry run after the last change plans nothing); reference: kube-proxy's partial sync, 141 ms to add one service at 10k"
+	[ "$LIBOK" = 1 ] && echo "- where the one-shot change's time goes (library timings below): parse $(lv parse | awk '{ printf "%.0f", $1 }') ms \
++ compile $(lv compile-full | awk '{ printf "%.0f", $1 }') ms + read-back $(lv resync | awk '{ printf "%.0f", $1 }') ms \
++ diff and batch $(vfield "$W/chg/change.log" ms) ms (+ process start and exit)"
 else
-	echo "svcc apply: not available in this build yet (\`$(basename "$SVCC") apply\` failed on a 2-service config); hooks: have_apply, apply_full_hook, apply_change_hook in bench/run.sh."
+	echo "One endpoint changed at 10k x 10 through the one-shot \`svcc apply\`: **failed**: \`$(tail -3 "$(ls -t "$W"/chg/*.log | head -1)" | tr '\n' ' ' | cut -c1-300)\`"
+fi
+if [ "$LIBOK" = 1 ]; then
+	echo
+	echo "The same change through the library (bench/lib-change: applied model kept in memory; \`svcc_service_set_endpoints\`, then (i) \`svcc_compile\` of the whole config, (ii) \`svcc_runtime_apply\`: diff + netlink batch + ACKs + model update), $LIB_ITER changes there and back, ms:"
+	echo
+	echo "| step | median | min | max | |"
+	echo "|---|---|---|---|---|"
+	echo "| parse 10k x 10 (once) | $(lv parse) | | | |"
+	echo "| compile (once) | $(lv compile-full) | | | |"
+	echo "| full apply (once, empty netns) | $(lv apply-full) | | | $(lv apply-full 3) added, $(lv apply-full 6) messages |"
+	echo "| (i) svcc_compile after the change | **$(lv change-compile)** | $(lv change-compile 3) | $(lv change-compile 4) | check + lower of all 10k services |"
+	echo "| (ii) svcc_runtime_apply of it | **$(lv change-apply)** | $(lv change-apply 3) | $(lv change-apply 4) | $(lv change-stats 2) added, $(lv change-stats 3) changed, $(lv change-stats 4) deleted; **$(lv change-messages | awk -v b="$(lv change-messages 3)" '{ print ($1 == b) ? $1 : $1 "-" b }') messages** |"
+	echo "| (i) + (ii), per change | **$(lv change-total)** | $(lv change-total 3) | $(lv change-total 4) | |"
+	echo "| no-op apply (same ruleset again) | $(lv noop-apply) | $(lv noop-apply 3) | $(lv noop-apply 4) | nothing sent: the diff alone |"
+	echo "| resync (read the table back) | $(lv resync) | $(lv resync 3) | $(lv resync 4) | what every one-shot \`svcc apply\` pays |"
+	echo
+	under() { awk -v a="$(lv "$1")" 'BEGIN { print (a < 5) ? "yes" : "NO" }'; }
+	echo "- library change under 5 ms: compile + apply **$(under change-total)** ($(lv change-total) ms); \
+the apply alone **$(under change-apply)** ($(lv change-apply) ms); kernel matches the model after the changes (resync, then empty plan): **$(lv verify)**"
+elif [ "$LIB" = 1 ]; then
+	echo
+	echo "Library path: bench/lib-change failed: \`$(tail -1 "$W/lib.err")\`"
+else
+	echo
+	echo "Library path: skipped (bench/lib-change does not build; it links build/libsvcc.a)"
+fi
+if [ "$PROFILE" = 1 ]; then
+	echo
+	pshare=$(awk '$1 == "parse" { p = $2 } $1 == "compile" { c = $2 } END { printf "%.0f", 100 * p / (p + 30 * c) }' "$W/perf.out")
+	echo "Profile of svcc_compile at 10k x 10 (\`perf record --call-graph dwarf\` of 30 compiles after one parse, which is about $pshare% of the time; columns: inclusive %, self %, function; inlined functions included):"
+	echo
+	echo '```'
+	perf report -i "$W/perf.data" --children --stdio -g none --percent-limit 2 2>/dev/null |
+		awk '/^ +[0-9.]+%/ { sym = $0; sub(/^.*\] /, "", sym)
+			if (sym !~ /^(main|_start|__libc_start|0x)/) printf "%8s %8s  %s\n", $1, $2, sym }' |
+		head -40
+	echo '```'
 fi
