@@ -35,7 +35,7 @@ $(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h &: grammar/parser.y
 
 $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h &: grammar/lexer.l
 	@mkdir -p $(@D)
-	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
+	flex -Cf --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
 
 # generated code: keep warnings on, but not all of -Wextra's opinions
 $(BUILD)/grammar/lexer.o: CFLAGS += -Wno-unused-function -Wno-sign-compare

@@ -105,12 +105,15 @@ static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 		const struct endpoint *e = &svc->eps[i];
 		int err = 0;
 
-		addr_text(&e->addr, a);
-		if (svc->has_vip && e->addr.family != svc->vip.family)
+		if (svc->has_vip && e->addr.family != svc->vip.family) {
+			addr_text(&e->addr, a);
 			diag_error(k->ctx, e->loc, "endpoint %s is IPv%d but service '%s' has an IPv%d vip",
 				   a, e->addr.family, svc->name, svc->vip.family);
-		if (htab_put(&seen, &e->addr, sizeof(e->addr), (void *)e, &err))
+		}
+		if (htab_put(&seen, &e->addr, sizeof(e->addr), (void *)e, &err)) {
+			addr_text(&e->addr, a);
 			diag_error(k->ctx, e->loc, "duplicate endpoint %s in service '%s'", a, svc->name);
+		}
 		if (err)
 			k->nomem = true;
 	}
