@@ -15,12 +15,27 @@ struct svcc_config *svcc_config_new(void)
 	return cfg;
 }
 
+static void free_endpoints(struct endpoint *eps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		endpoint_free(&eps[i]);
+	free(eps);
+}
+
+static void free_ports(struct port *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		port_free(&ports[i]);
+	free(ports);
+}
+
 static void service_free(struct svcc_service *svc)
 {
-	for (size_t i = 0; i < svc->nports; i++)
-		free(svc->ports[i].name);
-	free(svc->ports);
-	free(svc->eps);
+	free_ports(svc->ports, svc->nports);
+	free_endpoints(svc->eps, svc->neps);
+	free(svc->external_ips);
+	free(svc->lb_ips);
+	free(svc->source_ranges);
 	free(svc->name);
 	free(svc);
 }
@@ -138,9 +153,9 @@ int svcc_service_set_vip(struct svcc_service *svc, const char *text)
 		errno = EINVAL;
 		return -1;
 	}
-	svc->vip = a;
-	svc->has_vip = true;
-	svc->vip_loc = LOC_NONE;
+	svc->vip[addr_fam(&a)] = a;
+	svc->has_vip[addr_fam(&a)] = true;
+	svc->vip_loc[addr_fam(&a)] = LOC_NONE;
 	return 0;
 }
 
@@ -168,17 +183,13 @@ int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *por
 		if (service_add_port(&tmp, &p))
 			goto fail;
 	}
-	for (size_t i = 0; i < svc->nports; i++)
-		free(svc->ports[i].name);
-	free(svc->ports);
+	free_ports(svc->ports, svc->nports);
 	svc->ports = tmp.ports;
 	svc->nports = tmp.nports;
 	svc->ports_cap = tmp.ports_cap;
 	return 0;
 fail:
-	for (size_t i = 0; i < tmp.nports; i++)
-		free(tmp.ports[i].name);
-	free(tmp.ports);
+	free_ports(tmp.ports, tmp.nports);
 	return -1;
 }
 
@@ -189,13 +200,18 @@ int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpo
 	if (n && !v)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!eps[i].addr || addr_parse(eps[i].addr, &v[i].addr)) {
+		if (!eps[i].addr || addr_parse(eps[i].addr, &v[i].addr) ||
+		    eps[i].weight > SVCC_MAX_WEIGHT ||
+		    (eps[i].flags & ~(SVCC_EP_LOCAL | SVCC_EP_TERMINATING))) {
 			free(v);
 			errno = EINVAL;
 			return -1;
 		}
+		v[i].local = eps[i].flags & SVCC_EP_LOCAL;
+		v[i].terminating = eps[i].flags & SVCC_EP_TERMINATING;
+		v[i].weight = (uint16_t)(eps[i].weight ? eps[i].weight : 1);
 	}
-	free(svc->eps);
+	free_endpoints(svc->eps, svc->neps);
 	svc->eps = v;
 	svc->neps = svc->eps_cap = n;
 	return 0;

@@ -3,16 +3,21 @@
  * Lowering: a checked configuration to the canonical ruleset.
  *
  * The shape (README "Ruleset shape" tells why, with measurements):
- *   services chain:  ip daddr . meta l4proto . th dport vmap @service-ips
- *   svc-NAME/PROTO/PORT chain, one per service port with endpoints:
+ *   services chain:  [firewall] ip daddr . meta l4proto . th dport vmap @service-ips
+ *                    [nodeports] fib daddr type local meta l4proto . th dport vmap @nodeports
+ *   svc-NAME/PROTO/PORT, one chain per service port (and family) with endpoints:
  *                    mark for masquerade (per the masquerade policy), then
- *                    meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-S
- *   endpoints-S:     one of ENDPOINT_SHARDS maps keyed B+i -> endpoint i's address . port
- *   no-endpoints:    vip . proto . port of service ports without endpoints: rejected
+ *                    meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-P-S
+ *   ext-NAME/PROTO/PORT, for traffic to external, load-balancer and node addresses:
+ *                    mark for masquerade, goto svc-…
+ *   endpoints-P-S:   one of ENDPOINT_SHARDS maps per protocol, keyed B+i -> endpoint . port
+ *   no-endpoints:    what has no endpoint is rejected (reject-no-endpoints, reject-nodeports)
  *   masquerading:    marked packets, and hairpin (endpoint . endpoint pairs)
  * Service port -> (shard S, base B) depends only on the service port's own
  * name, so a change to one service never moves another's elements.
+ * IPv6 objects carry a "6": svc6-…, ext6-…, service-ips6, endpoints6-…
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +34,7 @@
  * chains per 10k service ports while named-set lookup stays cheap.
  */
 #define ENDPOINT_SHARDS 256
-#define SLOTS_PER_SHARD 65536	/* B = slot << 16: 65,536 endpoints per service port */
-
-enum { V4, V6, NFAM };
-
-/* One service port: what becomes a chain, or a no-endpoints element. */
-struct sport {
-	const struct svcc_service *svc;
-	const struct port *port;
-	char *chain;
-	uint32_t shard, offset;
-};
+#define SLOTS_PER_SHARD 65536	/* B = slot << 16: 65,536 keys per service port */
 
 /*
  * Endpoint maps are per protocol: nft 1.0.6 only adds a rule
@@ -47,13 +42,36 @@ struct sport {
  * "udp dport" data (with "th dport" it refuses: "conflicting protocols").
  */
 enum { P_TCP, P_UDP, P_SCTP, NPROTO };
+static const uint8_t protos[NPROTO] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
+
+/* One service port of one family: a chain, or no-endpoints elements. */
+struct sport {
+	const struct svcc_service *svc;
+	const struct port *port;
+	int fam;
+	char *chain;			/* svc-NAME/PROTO/PORT */
+	char *ext_chain;		/* ext-NAME/PROTO/PORT, if reached from outside */
+	const struct endpoint **eps;	/* in use, sorted by address */
+	size_t neps;
+	uint32_t nkeys;			/* endpoint map keys: the sum of weights */
+	uint32_t shard, offset;
+};
 
 /* Set indices (into rs->sets) of one family; -1 when absent. */
 struct fam_sets {
-	bool used;
+	bool used, nodeports_used, firewall_used;
 	int service_ips, no_endpoints, hairpin, pod_cidrs, masq_from;
+	int nodeports, no_endpoint_nodeports, node_ips, firewall, firewall_allow;
 	int shard[NPROTO][ENDPOINT_SHARDS];
 	uint8_t *slots[NPROTO][ENDPOINT_SHARDS];	/* bitmap of taken slots */
+};
+
+struct lowering {
+	const struct svcc_config *cfg;
+	struct rs_ruleset *rs;
+	struct sport *sports;
+	size_t nsports;
+	struct fam_sets fam[NFAMILIES];
 };
 
 static int proto_idx(uint8_t proto)
@@ -61,22 +79,19 @@ static int proto_idx(uint8_t proto)
 	return proto == IPPROTO_UDP ? P_UDP : proto == IPPROTO_SCTP ? P_SCTP : P_TCP;
 }
 
-struct lowering {
-	const struct svcc_config *cfg;
-	struct rs_ruleset *rs;
-	struct sport *sports;
-	size_t nsports;
-	struct fam_sets fam[NFAM];
-};
-
-static int fam_of(const struct addr *a)
+static enum rs_family rs_fam(int fam)
 {
-	return a->family == 6 ? V6 : V4;
+	return fam == FAM6 ? RS_IPV6 : RS_IPV4;
 }
 
 static enum rs_ftype ip_ftype(int fam)
 {
-	return fam == V6 ? RS_F_IPV6 : RS_F_IPV4;
+	return fam == FAM6 ? RS_F_IPV6 : RS_F_IPV4;
+}
+
+static const char *sfx(int fam)
+{
+	return fam == FAM6 ? "6" : "";
 }
 
 static size_t put_addr(uint8_t *p, const struct addr *a)
@@ -105,29 +120,86 @@ static int sport_cmp(const void *a, const void *b)
 	return strcmp(((const struct sport *)a)->chain, ((const struct sport *)b)->chain);
 }
 
+static int ep_ptr_cmp(const void *a, const void *b)
+{
+	return addr_cmp(&(*(const struct endpoint *const *)a)->addr,
+			&(*(const struct endpoint *const *)b)->addr);
+}
+
+static bool reached_from_outside(const struct svcc_service *svc, const struct port *p)
+{
+	return p->nodeport || svc->nexternal_ips || svc->nlb_ips;
+}
+
+/*
+ * The endpoints a service port of a family sends to: the ready ones, or,
+ * when none is ready, the terminating ones (kube-proxy's fallback).
+ */
+static int pick_endpoints(struct sport *sp)
+{
+	const struct svcc_service *svc = sp->svc;
+	bool any_ready = false;
+
+	for (size_t i = 0; i < svc->neps; i++)
+		if (addr_fam(&svc->eps[i].addr) == sp->fam && !svc->eps[i].terminating)
+			any_ready = true;
+	sp->eps = malloc((svc->neps ? svc->neps : 1) * sizeof(*sp->eps));
+	if (!sp->eps)
+		return -1;
+	for (size_t i = 0; i < svc->neps; i++) {
+		const struct endpoint *e = &svc->eps[i];
+
+		if (addr_fam(&e->addr) != sp->fam || e->terminating == any_ready)
+			continue;
+		sp->eps[sp->neps++] = e;
+		sp->nkeys += e->weight;
+	}
+	qsort(sp->eps, sp->neps, sizeof(*sp->eps), ep_ptr_cmp);
+	return 0;
+}
+
 static int collect_sports(struct lowering *l)
 {
 	const struct svcc_config *cfg = l->cfg;
 	size_t n = 0;
 
 	for (size_t i = 0; i < cfg->nservices; i++)
-		n += cfg->services[i]->nports;
+		n += cfg->services[i]->nports * NFAMILIES;
 	l->sports = calloc(n ? n : 1, sizeof(*l->sports));
 	if (!l->sports)
 		return -1;
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct svcc_service *svc = cfg->services[i];
 
-		l->fam[fam_of(&svc->vip)].used = true;
-		for (size_t j = 0; j < svc->nports; j++) {
-			struct sport *sp = &l->sports[l->nsports];
+		for (int fam = FAM4; fam < NFAMILIES; fam++) {
+			if (!svc->has_vip[fam])
+				continue;
+			l->fam[fam].used = true;
+			for (size_t j = 0; j < svc->nports; j++) {
+				struct sport *sp = &l->sports[l->nsports++];
+				const struct port *p = &svc->ports[j];
 
-			sp->svc = svc;
-			sp->port = &svc->ports[j];
-			if (asprintf(&sp->chain, "svc-%s/%s/%u", svc->name,
-				     proto_name(sp->port->proto), sp->port->port) < 0)
-				return -1;
-			l->nsports++;
+				sp->svc = svc;
+				sp->port = p;
+				sp->fam = fam;
+				if (asprintf(&sp->chain, "svc%s-%s/%s/%u", sfx(fam), svc->name,
+					     proto_name(p->proto), p->port) < 0) {
+					sp->chain = NULL;
+					return -1;
+				}
+				if (reached_from_outside(svc, p) &&
+				    asprintf(&sp->ext_chain, "ext%s-%s/%s/%u", sfx(fam), svc->name,
+					     proto_name(p->proto), p->port) < 0) {
+					sp->ext_chain = NULL;
+					return -1;
+				}
+				if (p->nodeport)
+					l->fam[fam].nodeports_used = true;
+				if (svc->nsource_ranges && svc->nlb_ips)
+					l->fam[fam].firewall_used = true;
+				if (pick_endpoints(sp))
+					return -1;
+			}
 		}
 	}
 	qsort(l->sports, l->nsports, sizeof(*l->sports), sport_cmp);
@@ -143,21 +215,20 @@ static int place_sports(struct lowering *l)
 {
 	for (size_t i = 0; i < l->nsports; i++) {
 		struct sport *sp = &l->sports[i];
-		struct fam_sets *f = &l->fam[fam_of(&sp->svc->vip)];
+		struct fam_sets *f = &l->fam[sp->fam];
+		uint8_t **bitmap, *bits;
 		uint64_t h;
 		uint32_t slot;
 
-		if (!sp->svc->neps)
+		if (!sp->neps)
 			continue;
 		h = hash64(sp->chain, strlen(sp->chain));
 		sp->shard = (uint32_t)(h % ENDPOINT_SHARDS);
 		slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD;
-		uint8_t **bitmap = &f->slots[proto_idx(sp->port->proto)][sp->shard];
-
+		bitmap = &f->slots[proto_idx(sp->port->proto)][sp->shard];
 		if (!*bitmap && !(*bitmap = calloc(SLOTS_PER_SHARD / 8, 1)))
 			return -1;
-		uint8_t *bits = *bitmap;
-
+		bits = *bitmap;
 		/* There are at most as many service ports as slots in all shards. */
 		while (bits[slot / 8] & (1u << (slot % 8)))
 			slot = (slot + 1) % SLOTS_PER_SHARD;
@@ -167,22 +238,47 @@ static int place_sports(struct lowering *l)
 	return 0;
 }
 
-static int add_set(struct lowering *l, int fam, const char *base, enum rs_ftype k0,
-		   enum rs_ftype k1, enum rs_ftype k2, int nkey)
+static int add_set(struct lowering *l, const char *name, enum rs_family family,
+		   const enum rs_ftype *key, int nkey)
 {
-	char name[64];
-	struct rs_set *set;
+	struct rs_set *set = rs_add_set(l->rs, name, family);
 
-	snprintf(name, sizeof(name), "%s%s", base, fam == V6 ? "6" : "");
-	set = rs_add_set(l->rs, name, fam == V6 ? RS_IPV6 : RS_IPV4);
 	if (!set)
 		return -1;
-	set->key[0] = k0;
-	set->key[1] = k1;
-	set->key[2] = k2;
+	memcpy(set->key, key, nkey * sizeof(*key));
 	set->nkey = (uint8_t)nkey;
 	rs_set_layout(set);
 	return (int)(l->rs->nsets - 1);
+}
+
+/* A set named BASE (+ "6" for IPv6) keyed by the given fields. */
+static int add_fam_set(struct lowering *l, int fam, const char *base, bool interval,
+		       bool verdict, int nkey, ...)
+{
+	enum rs_ftype key[RS_MAX_FIELDS];
+	char name[64];
+	va_list ap;
+	int idx;
+
+	va_start(ap, nkey);
+	for (int i = 0; i < nkey; i++)
+		key[i] = (enum rs_ftype)va_arg(ap, int);
+	va_end(ap);
+	snprintf(name, sizeof(name), "%s%s", base, sfx(fam));
+	idx = add_set(l, name, rs_fam(fam), key, nkey);
+	if (idx >= 0) {
+		l->rs->sets[idx].interval = interval;
+		l->rs->sets[idx].verdict = verdict;
+	}
+	return idx;
+}
+
+static bool has_family(const struct cidr *v, size_t n, int fam)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr_fam(&v[i].addr) == fam)
+			return true;
+	return false;
 }
 
 static int add_fam_sets(struct lowering *l, int fam)
@@ -190,53 +286,58 @@ static int add_fam_sets(struct lowering *l, int fam)
 	struct fam_sets *f = &l->fam[fam];
 	const struct svcc_config *cfg = l->cfg;
 	enum rs_ftype ip = ip_ftype(fam);
-	struct rs_set *set;
 
-	f->service_ips = add_set(l, fam, "service-ips", ip, RS_F_PROTO, RS_F_PORT, 3);
-	if (f->service_ips < 0)
+	f->pod_cidrs = f->masq_from = f->nodeports = f->no_endpoint_nodeports = -1;
+	f->node_ips = f->firewall = f->firewall_allow = -1;
+	f->service_ips = add_fam_set(l, fam, "service-ips", false, true, 3, ip, RS_F_PROTO, RS_F_PORT);
+	f->no_endpoints = add_fam_set(l, fam, "no-endpoints", false, false, 3, ip, RS_F_PROTO, RS_F_PORT);
+	f->hairpin = add_fam_set(l, fam, "hairpin", false, false, 2, ip, ip);
+	if (f->service_ips < 0 || f->no_endpoints < 0 || f->hairpin < 0)
 		return -1;
-	l->rs->sets[f->service_ips].verdict = true;
-	f->no_endpoints = add_set(l, fam, "no-endpoints", ip, RS_F_PROTO, RS_F_PORT, 3);
-	f->hairpin = add_set(l, fam, "hairpin", ip, ip, 0, 2);
-	f->pod_cidrs = f->masq_from = -1;
-	if (f->no_endpoints < 0 || f->hairpin < 0)
+	if ((cfg->masq & SVCC_MASQ_NON_POD) &&
+	    (f->pod_cidrs = add_fam_set(l, fam, "pod-cidrs", true, false, 1, ip)) < 0)
 		return -1;
-	if (cfg->masq & SVCC_MASQ_NON_POD) {
-		f->pod_cidrs = add_set(l, fam, "pod-cidrs", ip, 0, 0, 1);
-		if (f->pod_cidrs < 0)
+	if (has_family(cfg->masq_from, cfg->nmasq_from, fam) &&
+	    (f->masq_from = add_fam_set(l, fam, "masquerade-from", true, false, 1, ip)) < 0)
+		return -1;
+	if (f->nodeports_used) {
+		f->nodeports = add_fam_set(l, fam, "nodeports", false, true, 2, RS_F_PROTO, RS_F_PORT);
+		f->no_endpoint_nodeports = add_fam_set(l, fam, "no-endpoint-nodeports", false, false,
+						       2, RS_F_PROTO, RS_F_PORT);
+		if (f->nodeports < 0 || f->no_endpoint_nodeports < 0)
 			return -1;
-		l->rs->sets[f->pod_cidrs].interval = true;
+		if (has_family(cfg->node_ips, cfg->nnode_ips, fam) &&
+		    (f->node_ips = add_fam_set(l, fam, "node-ips", false, false, 1, ip)) < 0)
+			return -1;
 	}
-	for (size_t i = 0; i < cfg->nmasq_from; i++) {
-		if (fam_of(&cfg->masq_from[i].addr) != fam)
-			continue;
-		f->masq_from = add_set(l, fam, "masquerade-from", ip, 0, 0, 1);
-		if (f->masq_from < 0)
+	if (f->firewall_used) {
+		f->firewall = add_fam_set(l, fam, "firewall", false, false, 3, ip, RS_F_PROTO, RS_F_PORT);
+		f->firewall_allow = add_fam_set(l, fam, "firewall-allow", true, false, 4, ip,
+						RS_F_PROTO, RS_F_PORT, ip);
+		if (f->firewall < 0 || f->firewall_allow < 0)
 			return -1;
-		l->rs->sets[f->masq_from].interval = true;
-		break;
 	}
 	for (int p = 0; p < NPROTO; p++)
-	for (int s = 0; s < ENDPOINT_SHARDS; s++) {
-		static const uint8_t protos[NPROTO] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
-		char base[40];
+		for (int s = 0; s < ENDPOINT_SHARDS; s++) {
+			enum rs_ftype key = RS_F_U32;
+			struct rs_set *set;
+			char name[40];
 
-		f->shard[p][s] = -1;
-		if (!f->slots[p][s])
-			continue;
-		snprintf(base, sizeof(base), "endpoints%s-%s-%d", fam == V6 ? "6" : "",
-			 proto_name(protos[p]), s);
-		f->shard[p][s] = add_set(l, V4, base, RS_F_U32, 0, 0, 1);
-		if (f->shard[p][s] < 0)
-			return -1;
-		set = &l->rs->sets[f->shard[p][s]];
-		set->family = fam == V6 ? RS_IPV6 : RS_IPV4;
-		set->l4proto = protos[p];
-		set->data[0] = ip;
-		set->data[1] = RS_F_PORT;
-		set->ndata = 2;
-		rs_set_layout(set);
-	}
+			f->shard[p][s] = -1;
+			if (!f->slots[p][s])
+				continue;
+			snprintf(name, sizeof(name), "endpoints%s-%s-%d", sfx(fam),
+				 proto_name(protos[p]), s);
+			f->shard[p][s] = add_set(l, name, rs_fam(fam), &key, 1);
+			if (f->shard[p][s] < 0)
+				return -1;
+			set = &l->rs->sets[f->shard[p][s]];
+			set->l4proto = protos[p];
+			set->data[0] = ip;
+			set->data[1] = RS_F_PORT;
+			set->ndata = 2;
+			rs_set_layout(set);
+		}
 	return 0;
 }
 
@@ -245,20 +346,37 @@ static const char *set_name(struct lowering *l, int idx)
 	return l->rs->sets[idx].name;
 }
 
+static struct rs_elem *elem(struct lowering *l, int set)
+{
+	return rs_add_elem(&l->rs->sets[set]);
+}
+
 static int add_cidrs(struct lowering *l, int idx, int fam, const struct cidr *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct rs_elem *e;
 
-		if (fam_of(&v[i].addr) != fam)
+		if (addr_fam(&v[i].addr) != fam)
 			continue;
-		e = rs_add_elem(&l->rs->sets[idx]);
-		if (!e)
+		if (!(e = elem(l, idx)))
 			return -1;
 		put_addr(e->key, &v[i].addr);
 		e->prefix = v[i].plen;
 	}
 	return 0;
+}
+
+static struct rs_rule *add_rule(struct rs_chain *c, enum rs_rule_kind kind, int fam,
+				const char *set)
+{
+	struct rs_rule *r = rs_add_rule(c);
+
+	if (r) {
+		r->kind = kind;
+		r->family = rs_fam(fam);
+		r->set = set;
+	}
+	return r;
 }
 
 /* Masquerade marks, per the policy, at the head of a service port's chain. */
@@ -268,109 +386,179 @@ static int add_mark_rules(struct lowering *l, struct rs_chain *c, int fam)
 	struct rs_rule *r;
 
 	if (l->cfg->masq & SVCC_MASQ_ALL) {
-		if (!(r = rs_add_rule(c)))
+		if (!(r = add_rule(c, RS_MARK, fam, NULL)))
 			return -1;
-		r->kind = RS_MARK;
 		r->mark = RS_MARK_MASQ;
 		return 0;
 	}
 	if (f->pod_cidrs >= 0) {
-		if (!(r = rs_add_rule(c)))
+		if (!(r = add_rule(c, RS_MARK_UNLESS_SADDR_IN, fam, set_name(l, f->pod_cidrs))))
 			return -1;
-		r->kind = RS_MARK_UNLESS_SADDR_IN;
-		r->set = set_name(l, f->pod_cidrs);
 		r->mark = RS_MARK_MASQ;
-		r->family = fam == V6 ? RS_IPV6 : RS_IPV4;
 	}
 	if (f->masq_from >= 0) {
-		if (!(r = rs_add_rule(c)))
+		if (!(r = add_rule(c, RS_MARK_IF_SADDR_IN, fam, set_name(l, f->masq_from))))
 			return -1;
-		r->kind = RS_MARK_IF_SADDR_IN;
-		r->set = set_name(l, f->masq_from);
 		r->mark = RS_MARK_MASQ;
-		r->family = fam == V6 ? RS_IPV6 : RS_IPV4;
 	}
 	return 0;
 }
 
-static int addr_ptr_cmp(const void *a, const void *b)
+/* An element "ADDR . PROTO . PORT" [: goto CHAIN] in set idx. */
+static int add_dispatch(struct lowering *l, int idx, const struct addr *a, const struct port *p,
+			const char *chain)
 {
-	return addr_cmp(&(*(const struct endpoint *const *)a)->addr,
-			&(*(const struct endpoint *const *)b)->addr);
-}
-
-/* Chain, dispatch element and endpoint elements of one service port. */
-static int lower_sport(struct lowering *l, const struct sport *sp)
-{
-	const struct svcc_service *svc = sp->svc;
-	int fam = fam_of(&svc->vip);
-	const struct fam_sets *f = &l->fam[fam];
-	const struct endpoint **eps;
-	struct rs_chain *c;
-	struct rs_rule *r;
-	struct rs_elem *e;
+	struct rs_elem *e = elem(l, idx);
 	size_t off;
 
-	if (!svc->neps) {
-		if (!(e = rs_add_elem(&l->rs->sets[f->no_endpoints])))
+	if (!e)
+		return -1;
+	off = put_addr(e->key, a);
+	off += put_proto(e->key + off, p->proto);
+	put_port(e->key + off, p->port);
+	e->chain = chain;
+	return 0;
+}
+
+/* An element "PROTO . NODEPORT" [: goto CHAIN] in set idx. */
+static int add_nodeport(struct lowering *l, int idx, const struct port *p, const char *chain)
+{
+	struct rs_elem *e = elem(l, idx);
+
+	if (!e)
+		return -1;
+	put_port(e->key + put_proto(e->key, p->proto), p->nodeport);
+	e->chain = chain;
+	return 0;
+}
+
+static uint16_t target_port(const struct port *p, const struct endpoint *e)
+{
+	for (size_t i = 0; p->name && i < e->nports; i++)
+		if (!strcmp(e->ports[i].name, p->name))
+			return e->ports[i].port;
+	return p->target;
+}
+
+/*
+ * Endpoint map elements: keys B .. B+nkeys-1, endpoint i taking weight(i)
+ * keys.  Rounds interleave the heavier endpoints (a, b, c, a, b, a, …), so
+ * that numgen's round robin spreads them instead of sending bursts.
+ */
+static int add_endpoint_elems(struct lowering *l, const struct sport *sp, int idx)
+{
+	uint32_t key = sp->offset;
+
+	for (uint16_t round = 0; key < sp->offset + sp->nkeys; round++) {
+		for (size_t i = 0; i < sp->neps; i++) {
+			struct rs_elem *e;
+
+			if (sp->eps[i]->weight <= round)
+				continue;
+			if (!(e = elem(l, idx)))
+				return -1;
+			memcpy(e->key, &key, 4);
+			key++;
+			put_port(e->data + put_addr(e->data, &sp->eps[i]->addr),
+				 target_port(sp->port, sp->eps[i]));
+		}
+	}
+	return 0;
+}
+
+/* What the outside reaches: external, load-balancer and node addresses. */
+static int add_outside(struct lowering *l, const struct sport *sp, const char *chain)
+{
+	const struct svcc_service *svc = sp->svc;
+	const struct fam_sets *f = &l->fam[sp->fam];
+	int idx = chain ? f->service_ips : f->no_endpoints;
+
+	for (size_t i = 0; i < svc->nexternal_ips; i++)
+		if (addr_fam(&svc->external_ips[i].addr) == sp->fam &&
+		    add_dispatch(l, idx, &svc->external_ips[i].addr, sp->port, chain))
 			return -1;
-		off = put_addr(e->key, &svc->vip);
-		off += put_proto(e->key + off, sp->port->proto);
-		put_port(e->key + off, sp->port->port);
-		return 0;
+	for (size_t i = 0; i < svc->nlb_ips; i++) {
+		const struct addr *lb = &svc->lb_ips[i].addr;
+
+		if (addr_fam(lb) != sp->fam)
+			continue;
+		if (add_dispatch(l, idx, lb, sp->port, chain))
+			return -1;
+		if (!svc->nsource_ranges)
+			continue;
+		/* only these sources may use the load-balancer address */
+		if (add_dispatch(l, f->firewall, lb, sp->port, NULL))
+			return -1;
+		for (size_t j = 0; j < svc->nsource_ranges; j++) {
+			const struct cidr *r = &svc->source_ranges[j];
+			struct rs_elem *e;
+			size_t off;
+
+			if (addr_fam(&r->addr) != sp->fam)
+				continue;
+			if (!(e = elem(l, f->firewall_allow)))
+				return -1;
+			off = put_addr(e->key, lb);
+			off += put_proto(e->key + off, sp->port->proto);
+			off += put_port(e->key + off, sp->port->port);
+			put_addr(e->key + off, &r->addr);
+			e->prefix = r->plen;
+		}
 	}
-	if (!(c = rs_add_chain(l->rs, sp->chain)) || add_mark_rules(l, c, fam))
+	if (sp->port->nodeport &&
+	    add_nodeport(l, chain ? f->nodeports : f->no_endpoint_nodeports, sp->port, chain))
 		return -1;
-	if (!(r = rs_add_rule(c)))
+	return 0;
+}
+
+/* Chains and elements of one service port of one family. */
+static int lower_sport(struct lowering *l, const struct sport *sp)
+{
+	const struct fam_sets *f = &l->fam[sp->fam];
+	const char *entry;
+	struct rs_chain *c;
+	struct rs_rule *r;
+	int shard;
+
+	if (!sp->neps) {
+		return add_dispatch(l, f->no_endpoints, &sp->svc->vip[sp->fam], sp->port, NULL) ||
+		       add_outside(l, sp, NULL) ? -1 : 0;
+	}
+	shard = f->shard[proto_idx(sp->port->proto)][sp->shard];
+	if (!(c = rs_add_chain(l->rs, sp->chain)) || add_mark_rules(l, c, sp->fam) ||
+	    !(r = add_rule(c, RS_DNAT_NUMGEN, sp->fam, set_name(l, shard))))
 		return -1;
-	r->kind = RS_DNAT_NUMGEN;
-	r->family = fam == V6 ? RS_IPV6 : RS_IPV4;
 	r->l4proto = sp->port->proto;
-	r->mod = (uint32_t)svc->neps;
+	r->mod = sp->nkeys;
 	r->offset = sp->offset;
-	r->set = set_name(l, f->shard[proto_idx(sp->port->proto)][sp->shard]);
-
-	if (!(e = rs_add_elem(&l->rs->sets[f->service_ips])))
+	entry = c->name;
+	if (add_dispatch(l, f->service_ips, &sp->svc->vip[sp->fam], sp->port, entry) ||
+	    add_endpoint_elems(l, sp, shard))
 		return -1;
-	off = put_addr(e->key, &svc->vip);
-	off += put_proto(e->key + off, sp->port->proto);
-	put_port(e->key + off, sp->port->port);
-	e->chain = c->name;
-
-	/* Endpoint i is the i-th address in order: input order does not matter. */
-	eps = malloc(svc->neps * sizeof(*eps));
-	if (!eps)
+	if (!sp->ext_chain)
+		return 0;
+	/* from outside: always masqueraded (externalTrafficPolicy Cluster) */
+	if (!(c = rs_add_chain(l->rs, sp->ext_chain)) ||
+	    !(r = add_rule(c, RS_MARK, sp->fam, NULL)))
 		return -1;
-	for (size_t i = 0; i < svc->neps; i++)
-		eps[i] = &svc->eps[i];
-	qsort(eps, svc->neps, sizeof(*eps), addr_ptr_cmp);
-	for (size_t i = 0; i < svc->neps; i++) {
-		uint32_t key = sp->offset + (uint32_t)i;
-
-		if (!(e = rs_add_elem(&l->rs->sets[f->shard[proto_idx(sp->port->proto)][sp->shard]])))
-			break;
-		memcpy(e->key, &key, 4);
-		off = put_addr(e->data, &eps[i]->addr);
-		put_port(e->data + off, sp->port->target);
-	}
-	free(eps);
-	return e ? 0 : -1;
+	r->mark = RS_MARK_MASQ;
+	if (!(r = add_rule(c, RS_GOTO, sp->fam, NULL)))
+		return -1;
+	r->target = entry;
+	return add_outside(l, sp, c->name);
 }
 
 static int add_hairpin(struct lowering *l)
 {
-	for (size_t i = 0; i < l->cfg->nservices; i++) {
-		const struct svcc_service *svc = l->cfg->services[i];
-		struct rs_set *set = &l->rs->sets[l->fam[fam_of(&svc->vip)].hairpin];
+	for (size_t i = 0; i < l->nsports; i++) {
+		const struct sport *sp = &l->sports[i];
 
-		for (size_t j = 0; j < svc->neps; j++) {
-			struct rs_elem *e = rs_add_elem(set);
-			size_t off;
+		for (size_t j = 0; j < sp->neps; j++) {
+			struct rs_elem *e = elem(l, l->fam[sp->fam].hairpin);
 
 			if (!e)
 				return -1;
-			off = put_addr(e->key, &svc->eps[j].addr);
-			put_addr(e->key + off, &svc->eps[j].addr);
+			put_addr(e->key + put_addr(e->key, &sp->eps[j]->addr), &sp->eps[j]->addr);
 		}
 	}
 	return 0;
@@ -389,14 +577,8 @@ static struct rs_rule *add_rule_to(struct lowering *l, const char *chain, enum r
 				   int fam, int set)
 {
 	struct rs_chain *c = fixed_chain(l, chain);
-	struct rs_rule *r;
 
-	if (!c || !(r = rs_add_rule(c)))
-		return NULL;
-	r->kind = kind;
-	r->family = fam == V6 ? RS_IPV6 : RS_IPV4;
-	r->set = set >= 0 ? set_name(l, set) : NULL;
-	return r;
+	return c ? add_rule(c, kind, fam, set >= 0 ? set_name(l, set) : NULL) : NULL;
 }
 
 static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hook, bool nat,
@@ -420,44 +602,71 @@ static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hoo
 	return 0;
 }
 
+static int add_family_rules(struct lowering *l, int fam)
+{
+	const struct fam_sets *f = &l->fam[fam];
+	struct rs_rule *r;
+
+	if (f->firewall >= 0) {
+		if (!(r = add_rule_to(l, "services", RS_FIREWALL, fam, f->firewall)))
+			return -1;
+		r->set2 = set_name(l, f->firewall_allow);
+	}
+	if (!add_rule_to(l, "services", RS_DISPATCH, fam, f->service_ips))
+		return -1;
+	if (f->nodeports >= 0) {
+		if (!(r = add_rule_to(l, "services", RS_NODEPORT_DISPATCH, fam, f->node_ips)))
+			return -1;
+		r->set2 = set_name(l, f->nodeports);
+		if (!add_rule_to(l, "reject-nodeports", RS_REJECT_TCP_IF_PORT_IN, fam,
+				 f->no_endpoint_nodeports) ||
+		    !add_rule_to(l, "reject-nodeports", RS_REJECT_IF_PORT_IN, fam,
+				 f->no_endpoint_nodeports))
+			return -1;
+	}
+	if (!add_rule_to(l, "masquerading", RS_MASQ_HAIRPIN, fam, f->hairpin) ||
+	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_TCP_IF_DEST_IN, fam, f->no_endpoints) ||
+	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_IF_DEST_IN, fam, f->no_endpoints))
+		return -1;
+	return 0;
+}
+
 static int add_fixed_chains(struct lowering *l)
 {
+	bool nodeports = l->fam[FAM4].nodeports_used || l->fam[FAM6].nodeports_used;
 	struct rs_rule *r;
 
 	if (!rs_add_chain(l->rs, "services") || !rs_add_chain(l->rs, "masquerading") ||
-	    !rs_add_chain(l->rs, "reject-no-endpoints"))
+	    !rs_add_chain(l->rs, "reject-no-endpoints") ||
+	    (nodeports && !rs_add_chain(l->rs, "reject-nodeports")))
 		return -1;
-	r = add_rule_to(l, "masquerading", RS_MASQ_MARKED, V4, -1);
-	if (!r)
+	if (!(r = add_rule_to(l, "masquerading", RS_MASQ_MARKED, FAM4, -1)))
 		return -1;
 	r->mark = RS_MARK_MASQ;
-	for (int fam = V4; fam < NFAM; fam++) {
-		const struct fam_sets *f = &l->fam[fam];
-
-		if (!f->used)
-			continue;
-		if (!add_rule_to(l, "services", RS_DISPATCH, fam, f->service_ips) ||
-		    !add_rule_to(l, "masquerading", RS_MASQ_HAIRPIN, fam, f->hairpin) ||
-		    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_TCP_IF_DEST_IN, fam, f->no_endpoints) ||
-		    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_IF_DEST_IN, fam, f->no_endpoints))
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		if (l->fam[fam].used && add_family_rules(l, fam))
 			return -1;
-	}
 	/* nft 1.0.6 refuses "priority dstnat" on output: -100 is the same. */
 	if (add_base_chain(l, "nat-prerouting", RS_HOOK_PREROUTING, true, -100, "services") ||
 	    add_base_chain(l, "nat-output", RS_HOOK_OUTPUT, true, -100, "services") ||
 	    add_base_chain(l, "nat-postrouting", RS_HOOK_POSTROUTING, true, 100, "masquerading") ||
 	    add_base_chain(l, "filter-forward", RS_HOOK_FORWARD, false, 0, "reject-no-endpoints") ||
-	    add_base_chain(l, "filter-output", RS_HOOK_OUTPUT, false, 0, "reject-no-endpoints"))
+	    add_base_chain(l, "filter-output", RS_HOOK_OUTPUT, false, 0, "reject-no-endpoints") ||
+	    (nodeports &&
+	     add_base_chain(l, "filter-input", RS_HOOK_INPUT, false, 0, "reject-nodeports")))
 		return -1;
 	return 0;
 }
 
 static void lowering_free(struct lowering *l)
 {
-	for (size_t i = 0; i < l->nsports; i++)
+	for (size_t i = 0; i < l->nsports; i++) {
 		free(l->sports[i].chain);
+		free(l->sports[i].ext_chain);
+		free(l->sports[i].eps);
+	}
 	free(l->sports);
-	for (int fam = V4; fam < NFAM; fam++)
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
 		for (int p = 0; p < NPROTO; p++)
 			for (int s = 0; s < ENDPOINT_SHARDS; s++)
 				free(l->fam[fam].slots[p][s]);
@@ -470,18 +679,18 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 
 	if (!l.rs || collect_sports(&l) || place_sports(&l))
 		goto done;
-	for (int fam = V4; fam < NFAM; fam++) {
+	for (int fam = FAM4; fam < NFAMILIES; fam++) {
 		struct fam_sets *f = &l.fam[fam];
 
 		if (!f->used)
 			continue;
-		if (add_fam_sets(&l, fam))
-			goto done;
-		if (f->pod_cidrs >= 0 &&
-		    add_cidrs(&l, f->pod_cidrs, fam, cfg->pod_cidrs, cfg->npod_cidrs))
-			goto done;
-		if (f->masq_from >= 0 &&
-		    add_cidrs(&l, f->masq_from, fam, cfg->masq_from, cfg->nmasq_from))
+		if (add_fam_sets(&l, fam) ||
+		    (f->pod_cidrs >= 0 &&
+		     add_cidrs(&l, f->pod_cidrs, fam, cfg->pod_cidrs, cfg->npod_cidrs)) ||
+		    (f->masq_from >= 0 &&
+		     add_cidrs(&l, f->masq_from, fam, cfg->masq_from, cfg->nmasq_from)) ||
+		    (f->node_ips >= 0 &&
+		     add_cidrs(&l, f->node_ips, fam, cfg->node_ips, cfg->nnode_ips)))
 			goto done;
 	}
 	for (size_t i = 0; i < l.nsports; i++)

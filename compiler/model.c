@@ -137,18 +137,32 @@ struct svcc_service *config_add_service(struct svcc_config *cfg, const char *nam
 	return svc;
 }
 
+void port_free(struct port *p)
+{
+	free(p->name);
+	free(p->target_name);
+}
+
 int service_add_port(struct svcc_service *svc, const struct port *p)
 {
 	struct port copy = *p;
 
-	if (p->name && !(copy.name = strdup(p->name)))
-		return -1;
-	if (VEC_RESERVE(svc->ports, svc->nports, svc->ports_cap)) {
-		free(copy.name);
+	copy.name = p->name ? strdup(p->name) : NULL;
+	copy.target_name = p->target_name ? strdup(p->target_name) : NULL;
+	if ((p->name && !copy.name) || (p->target_name && !copy.target_name) ||
+	    VEC_RESERVE(svc->ports, svc->nports, svc->ports_cap)) {
+		port_free(&copy);
 		return -1;
 	}
 	svc->ports[svc->nports++] = copy;
 	return 0;
+}
+
+void endpoint_free(struct endpoint *e)
+{
+	for (size_t i = 0; i < e->nports; i++)
+		free(e->ports[i].name);
+	free(e->ports);
 }
 
 int service_add_endpoint(struct svcc_service *svc, const struct endpoint *e)

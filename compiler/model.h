@@ -28,26 +28,58 @@ struct port {
 	char *name;		/* NULL: unnamed */
 	uint16_t port;
 	uint8_t proto;		/* IPPROTO_TCP, _UDP, _SCTP */
-	uint16_t target;	/* never 0: defaults to port */
-	struct loc loc;
+	uint16_t target;	/* 0 with target_name: each endpoint says */
+	char *target_name;	/* a named target port, or NULL */
+	uint16_t nodeport;	/* 0: none */
+	struct loc loc, nodeport_loc;
+};
+
+/* An endpoint's own target for the service port of that name. */
+struct ep_port {
+	char *name;
+	uint16_t port;
 };
 
 struct endpoint {
 	struct addr addr;
 	struct loc loc;
+	bool local;		/* on this node */
+	bool terminating;	/* used only when no ready endpoint remains */
+	uint16_t weight;	/* share of new connections; 1 by default */
+	struct ep_port *ports;
+	size_t nports;
 };
+
+/* Which of a service's two vips: one per family. */
+enum { FAM4, FAM6, NFAMILIES };
 
 struct svcc_service {
 	char *name;
 	struct loc loc;
-	bool has_vip;
-	struct addr vip;
-	struct loc vip_loc;
+	bool has_vip[NFAMILIES];
+	struct addr vip[NFAMILIES];
+	struct loc vip_loc[NFAMILIES];
 	struct port *ports;
 	size_t nports, ports_cap;
 	struct endpoint *eps;
 	size_t neps, eps_cap;
+	struct cidr *external_ips;	/* external-ip: full-length prefixes */
+	size_t nexternal_ips, external_ips_cap;
+	struct cidr *lb_ips;		/* load-balancer */
+	size_t nlb_ips, lb_ips_cap;
+	struct cidr *source_ranges;	/* who may use the load-balancer addresses */
+	size_t nsource_ranges, source_ranges_cap;
+	struct loc source_ranges_loc;
+	uint32_t affinity_timeout;	/* affinity client-ip: seconds; 0: none */
+	struct loc affinity_loc;
+	bool external_local, internal_local;	/* traffic-policy */
+	struct loc policy_loc;
 };
+
+static inline int addr_fam(const struct addr *a)
+{
+	return a->family == 6 ? FAM6 : FAM4;
+}
 
 struct svcc_config {
 	struct cidr *pod_cidrs;
@@ -76,7 +108,9 @@ const char *proto_name(uint8_t proto);
 
 struct svcc_service *config_add_service(struct svcc_config *cfg, const char *name, struct loc loc);
 int service_add_port(struct svcc_service *svc, const struct port *p);	/* copies name */
-int service_add_endpoint(struct svcc_service *svc, const struct endpoint *e);
+int service_add_endpoint(struct svcc_service *svc, const struct endpoint *e);	/* takes e->ports */
+void endpoint_free(struct endpoint *e);
+void port_free(struct port *p);
 int cidr_list_add(struct cidr **v, size_t *n, size_t *cap, const struct cidr *c);
 
 /* resolve.c: syntax tree to model; every error goes to ctx. */

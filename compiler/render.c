@@ -12,6 +12,11 @@ static const char *family_kw(enum rs_family f)
 	return f == RS_IPV6 ? "ip6" : "ip";
 }
 
+static const char *nfproto(enum rs_family f)
+{
+	return f == RS_IPV6 ? "ipv6" : "ipv4";
+}
+
 static const char *ftype_name(enum rs_ftype t)
 {
 	switch (t) {
@@ -134,6 +139,27 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 	case RS_MASQ_HAIRPIN:
 		fprintf(out, "ct status dnat %s saddr . %s daddr @%s masquerade", ip, ip, r->set);
 		break;
+	case RS_GOTO:
+		fprintf(out, "goto %s", r->target);
+		break;
+	case RS_NODEPORT_DISPATCH:
+		if (r->set)
+			fprintf(out, "%s daddr @%s ", ip, r->set);
+		else
+			fprintf(out, "meta nfproto %s fib daddr type local ", nfproto(r->family));
+		fprintf(out, "meta l4proto . th dport vmap @%s", r->set2);
+		break;
+	case RS_REJECT_TCP_IF_PORT_IN:
+		fprintf(out, "meta nfproto %s meta l4proto . th dport @%s meta l4proto tcp reject with tcp reset",
+			nfproto(r->family), r->set);
+		break;
+	case RS_REJECT_IF_PORT_IN:
+		fprintf(out, "meta nfproto %s meta l4proto . th dport @%s reject", nfproto(r->family), r->set);
+		break;
+	case RS_FIREWALL:
+		fprintf(out, "%s daddr . meta l4proto . th dport @%s %s daddr . meta l4proto . th dport . %s saddr != @%s drop",
+			ip, r->set, ip, ip, r->set2);
+		break;
 	}
 	return ok(out);
 }
@@ -175,7 +201,7 @@ int rs_render_elem(const struct rs_set *set, const struct rs_elem *e, FILE *out)
 		render_field(set->key[i], e->key + off, out);
 		off += rs_field_len(set->key[i]);
 	}
-	if (set->interval && e->prefix != 8 * rs_field_len(set->key[0]))
+	if (set->interval && e->prefix != 8 * rs_field_len(set->key[set->nkey - 1]))
 		fprintf(out, "/%u", e->prefix);
 	if (set->verdict)
 		fprintf(out, " : goto %s", e->chain);

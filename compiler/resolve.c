@@ -174,12 +174,155 @@ static void resolve_port(struct resolver *r, struct svcc_service *svc, const str
 		ok = false;
 	}
 	p.target = p.port;
-	if (s->target.text &&
-	    !read_port_number(r, &s->target, s->target.text, strlen(s->target.text),
-			      "target port", &p.target))
+	if (s->target.text && !isdigit((unsigned char)s->target.text[0])) {
+		/* a named target: each endpoint gives its number */
+		if (!valid_name(s->target.text, false)) {
+			diag_error(r->ctx, s->target.loc, "invalid target port '%s'", s->target.text);
+			ok = false;
+		}
+		p.target = 0;
+		p.target_name = s->target.text;
+	} else if (s->target.text &&
+		   !read_port_number(r, &s->target, s->target.text, strlen(s->target.text),
+				     "target port", &p.target))
 		ok = false;
 	if (ok && service_add_port(svc, &p))
 		nomem(r);
+}
+
+static bool read_number_word(struct resolver *r, const struct ast_word *w, const char *what,
+			     long min, long max, long *out)
+{
+	if (!read_number(w->text, strlen(w->text), out)) {
+		diag_error(r->ctx, w->loc, "invalid %s '%s': expected a number", what, w->text);
+		return false;
+	}
+	if (*out < min || *out > max) {
+		diag_error(r->ctx, w->loc, "%s %ld out of range %ld-%ld", what, *out, min, max);
+		return false;
+	}
+	return true;
+}
+
+/* endpoint ADDR [local] [terminating] [weight N] [port NAME N]... */
+static void resolve_endpoint(struct resolver *r, struct svcc_service *svc, const struct ast_stmt *s)
+{
+	struct endpoint e = { .loc = s->arg.loc, .weight = 1 };
+	struct cidr c;
+	bool ok = read_cidr(r, &s->arg, "endpoint", false, &c);
+	long n;
+
+	e.addr = c.addr;
+	for (size_t i = 0; i < s->nargs; i++) {
+		const struct ast_word *w = &s->args[i];
+
+		if (!strcmp(w->text, "local")) {
+			e.local = true;
+		} else if (!strcmp(w->text, "terminating")) {
+			e.terminating = true;
+		} else if (!strcmp(w->text, "weight") && i + 1 < s->nargs) {
+			ok &= read_number_word(r, &s->args[++i], "weight", 1, SVCC_MAX_WEIGHT, &n);
+			e.weight = (uint16_t)n;
+		} else if (!strcmp(w->text, "port") && i + 2 < s->nargs) {
+			struct ep_port *v = realloc(e.ports, (e.nports + 1) * sizeof(*v));
+
+			if (!v) {
+				nomem(r);
+				break;
+			}
+			e.ports = v;
+			v[e.nports].name = strdup(s->args[i + 1].text);
+			if (!v[e.nports].name) {
+				nomem(r);
+				break;
+			}
+			ok &= read_number_word(r, &s->args[i + 2], "endpoint port", 1, 65535, &n);
+			v[e.nports++].port = (uint16_t)n;
+			i += 2;
+		} else {
+			diag_error(r->ctx, w->loc, "unknown endpoint attribute '%s': expected local, "
+				   "terminating, weight N or port NAME N", w->text);
+			ok = false;
+		}
+	}
+	if (!ok || r->nomem || service_add_endpoint(svc, &e)) {
+		if (ok && !r->nomem)
+			nomem(r);
+		endpoint_free(&e);
+	}
+}
+
+/* nodeport [PORTNAME] PORT: attached to its service port once all ports are known */
+static void resolve_nodeport(struct resolver *r, struct svcc_service *svc, const struct ast_stmt *s)
+{
+	struct port *p = NULL;
+	long n;
+
+	if (!read_number_word(r, &s->arg, "nodeport", 1, 65535, &n))
+		return;
+	for (size_t i = 0; i < svc->nports; i++) {
+		if (s->name.text ? svc->ports[i].name && !strcmp(svc->ports[i].name, s->name.text)
+				 : svc->nports == 1)
+			p = &svc->ports[i];
+	}
+	if (!p) {
+		if (s->name.text)
+			diag_error(r->ctx, s->name.loc, "service '%s' has no port named '%s'",
+				   svc->name, s->name.text);
+		else
+			diag_error(r->ctx, s->loc, "service '%s' has %zu ports: name the one this "
+				   "nodeport is for", svc->name, svc->nports);
+		return;
+	}
+	if (p->nodeport) {
+		diag_error(r->ctx, s->arg.loc, "port %u/%s of service '%s' has a nodeport already",
+			   p->port, proto_name(p->proto), svc->name);
+		return;
+	}
+	p->nodeport = (uint16_t)n;
+	p->nodeport_loc = s->arg.loc;
+}
+
+static void resolve_affinity(struct resolver *r, struct svcc_service *svc, const struct ast_stmt *s)
+{
+	long n = 10800;	/* Kubernetes' default: three hours */
+
+	if (s->nargs == 1 && !strcmp(s->args[0].text, "none")) {
+		svc->affinity_timeout = 0;
+		return;
+	}
+	if (!s->nargs || strcmp(s->args[0].text, "client-ip") ||
+	    (s->nargs != 1 && (s->nargs != 3 || strcmp(s->args[1].text, "timeout")))) {
+		diag_error(r->ctx, s->loc, "expected 'affinity client-ip [timeout SECONDS]' or 'affinity none'");
+		return;
+	}
+	if (s->nargs == 3 && !read_number_word(r, &s->args[2], "affinity timeout", 1, 86400, &n))
+		return;
+	svc->affinity_timeout = (uint32_t)n;
+	svc->affinity_loc = s->loc;
+}
+
+static void resolve_policy(struct resolver *r, struct svcc_service *svc, const struct ast_stmt *s)
+{
+	bool local;
+
+	if (s->nargs != 2 || (strcmp(s->args[0].text, "external") && strcmp(s->args[0].text, "internal")) ||
+	    (strcmp(s->args[1].text, "local") && strcmp(s->args[1].text, "cluster"))) {
+		diag_error(r->ctx, s->loc, "expected 'traffic-policy external|internal local|cluster'");
+		return;
+	}
+	local = !strcmp(s->args[1].text, "local");
+	if (!strcmp(s->args[0].text, "external"))
+		svc->external_local = local;
+	else
+		svc->internal_local = local;
+	svc->policy_loc = s->loc;
+}
+
+static void add_addr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap,
+		     const struct ast_word *w, const char *what)
+{
+	add_cidr(r, v, n, cap, w, what, false);
 }
 
 static void resolve_service(struct resolver *r, const struct ast_block *b)
@@ -207,31 +350,56 @@ static void resolve_service(struct resolver *r, const struct ast_block *b)
 	for (const struct ast_stmt *s = b->stmts; s; s = s->next) {
 		struct cidr c;
 
+		int fam;
+
 		switch (s->kind) {
 		case AST_VIP:
 			if (!read_cidr(r, &s->arg, "vip", false, &c))
 				break;
-			if (svc->has_vip) {
-				diag_error(r->ctx, s->arg.loc, "service '%s' has a vip already",
-					   svc->name);
+			fam = addr_fam(&c.addr);
+			if (svc->has_vip[fam]) {
+				diag_error(r->ctx, s->arg.loc, "service '%s' has an IPv%d vip already",
+					   svc->name, c.addr.family);
 				break;
 			}
-			svc->has_vip = true;
-			svc->vip = c.addr;
-			svc->vip_loc = s->arg.loc;
+			svc->has_vip[fam] = true;
+			svc->vip[fam] = c.addr;
+			svc->vip_loc[fam] = s->arg.loc;
 			break;
 		case AST_PORT:
 			resolve_port(r, svc, s);
 			break;
 		case AST_ENDPOINT:
-			if (read_cidr(r, &s->arg, "endpoint", false, &c) &&
-			    service_add_endpoint(svc, &(struct endpoint){ c.addr, s->arg.loc }))
-				nomem(r);
+			resolve_endpoint(r, svc, s);
+			break;
+		case AST_EXTERNAL_IP:
+			add_addr(r, &svc->external_ips, &svc->nexternal_ips, &svc->external_ips_cap,
+				 &s->arg, "external-ip");
+			break;
+		case AST_LOAD_BALANCER:
+			add_addr(r, &svc->lb_ips, &svc->nlb_ips, &svc->lb_ips_cap, &s->arg,
+				 "load-balancer");
+			break;
+		case AST_SOURCE_RANGES:
+			svc->source_ranges_loc = s->loc;
+			for (size_t i = 0; i < s->nargs; i++)
+				add_cidr(r, &svc->source_ranges, &svc->nsource_ranges,
+					 &svc->source_ranges_cap, &s->args[i], "source-ranges", true);
+			break;
+		case AST_AFFINITY:
+			resolve_affinity(r, svc, s);
+			break;
+		case AST_TRAFFIC_POLICY:
+			resolve_policy(r, svc, s);
 			break;
 		default:
 			break;
 		}
 	}
+	/* nodeports name ports that may come after them */
+	for (const struct ast_stmt *s = b->stmts; s; s = s->next)
+		if (s->kind == AST_NODEPORT)
+			resolve_nodeport(r, svc, s);
 }
 
 int resolve(struct svcc_ctx *ctx, const struct ast_file *ast, struct svcc_config **out)

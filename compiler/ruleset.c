@@ -193,19 +193,20 @@ static uint64_t chain_fingerprint(const struct rs_chain *c)
 	return h ? h : 1;	/* 0 means "unknown" to the runtime */
 }
 
-/* Does prefix a (a->prefix bits) contain b?  Interval sets have one field. */
-static bool prefix_contains(const struct rs_elem *a, const struct rs_elem *b)
+/* Does a contain b?  Equal in all fields but the last, a prefix of it there. */
+static bool prefix_contains(const struct rs_set *set, const struct rs_elem *a,
+			    const struct rs_elem *b)
 {
+	size_t off = set->key_len - rs_field_len(set->key[set->nkey - 1]);
+	const uint8_t *x = a->key + off, *y = b->key + off;	/* the last fields */
 	int bits = a->prefix;
 
-	if (b->prefix < bits)
-		return false;
-	if (memcmp(a->key, b->key, bits / 8))
+	if (b->prefix < bits || memcmp(a->key, b->key, off) || memcmp(x, y, bits / 8))
 		return false;
 	if (bits % 8) {
 		uint8_t m = (uint8_t)(0xff << (8 - bits % 8));
 
-		return (a->key[bits / 8] & m) == (b->key[bits / 8] & m);
+		return (x[bits / 8] & m) == (y[bits / 8] & m);
 	}
 	return true;
 }
@@ -221,7 +222,7 @@ static void dedup_elems(struct rs_set *set)
 		if (kept) {
 			struct rs_elem *last = &set->elems[kept - 1];
 
-			if (set->interval ? prefix_contains(last, e) : !rs_elem_cmp(set, last, e))
+			if (set->interval ? prefix_contains(set, last, e) : !rs_elem_cmp(set, last, e))
 				continue;
 		}
 		set->elems[kept++] = *e;

@@ -33,7 +33,7 @@ enum rs_ftype {
 	RS_F_U32,	/* numgen result: 4 bytes host order ("typeof numgen") */
 };
 
-#define RS_MAX_FIELDS 3
+#define RS_MAX_FIELDS 4
 #define RS_KEY_MAX 40	/* ipv6 . ipv6 = 32, ipv6 . proto . port = 24 */
 #define RS_DATA_MAX 20	/* ipv6 . port */
 
@@ -45,7 +45,7 @@ enum rs_ftype {
 struct rs_elem {
 	uint8_t key[RS_KEY_MAX];
 	uint8_t data[RS_DATA_MAX];
-	uint8_t prefix;		/* interval sets: prefix length of the key */
+	uint8_t prefix;		/* interval sets: prefix length of the last key field */
 	const char *chain;	/* verdict maps: "goto chain"; owned by the ruleset */
 };
 
@@ -60,7 +60,8 @@ struct rs_set {
 				 * ip daddr . tcp dport"; nft needs the rule's and the
 				 * map's protocol to agree */
 	bool verdict;		/* verdict map: data is a goto to elem.chain */
-	bool interval;		/* "flags interval": elements are prefixes */
+	bool interval;		/* "flags interval": the last key field of each
+				 * element is a prefix of elem.prefix bits */
 	uint8_t key_len;	/* bytes used in rs_elem.key */
 	uint8_t data_len;	/* bytes used in rs_elem.data */
 	struct rs_elem *elems;	/* sorted by rs_elem_cmp */
@@ -88,13 +89,26 @@ enum rs_rule_kind {
 	RS_MASQ_MARKED,
 	/* ct status dnat ip saddr . ip daddr @SET masquerade */
 	RS_MASQ_HAIRPIN,
+	/* goto CHAIN */
+	RS_GOTO,
+	/* SET: ip daddr @SET meta l4proto . th dport vmap @SET2
+	 * no SET: meta nfproto ipv4 fib daddr type local meta l4proto . th dport vmap @SET2 */
+	RS_NODEPORT_DISPATCH,
+	/* meta nfproto ipv4 meta l4proto . th dport @SET meta l4proto tcp reject with tcp reset */
+	RS_REJECT_TCP_IF_PORT_IN,
+	/* meta nfproto ipv4 meta l4proto . th dport @SET reject */
+	RS_REJECT_IF_PORT_IN,
+	/* ip daddr . meta l4proto . th dport @SET
+	 * ip daddr . meta l4proto . th dport . ip saddr != @SET2 drop */
+	RS_FIREWALL,
 };
 
 struct rs_rule {
 	enum rs_rule_kind kind;
 	enum rs_family family;	/* for rules that match addresses ("ip" or "ip6") */
 	const char *set;	/* set or map the rule uses; owned by the ruleset */
-	const char *target;	/* RS_JUMP: target chain; owned by the ruleset */
+	const char *set2;	/* a second set (RS_NODEPORT_DISPATCH, RS_FIREWALL) */
+	const char *target;	/* RS_JUMP, RS_GOTO: target chain; owned by the ruleset */
 	uint8_t l4proto;	/* RS_DNAT_NUMGEN: IPPROTO_TCP/UDP/SCTP */
 	uint32_t mod, offset;	/* RS_DNAT_NUMGEN */
 	uint32_t mark;		/* RS_MARK*, RS_MASQ_MARKED */

@@ -11,7 +11,7 @@ int main(void)
 	struct svcc_service *web;
 	struct svcc_ruleset *rs;
 	struct svcc_port ports[] = { { .name = "http", .port = 80, .proto = SVCC_TCP, .target_port = 8080 } };
-	struct svcc_endpoint eps[] = { { "10.244.1.5" }, { "10.244.2.7" } };
+	struct svcc_endpoint eps[] = { { .addr = "10.244.1.5" }, { .addr = "10.244.2.7" } };
 	int rc = 1;
 
 	if (!ctx || !cfg ||

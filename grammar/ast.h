@@ -23,15 +23,23 @@ enum ast_stmt_kind {
 	AST_MASQ_FROM,		/* from CIDR;			 arg */
 	AST_VIP,		/* vip ADDR;			 arg */
 	AST_PORT,		/* port [NAME] PORT[/PROTO] [-> TARGET]; name, arg, target */
-	AST_ENDPOINT,		/* endpoint ADDR;		 arg */
+	AST_ENDPOINT,		/* endpoint ADDR [ATTR...];	 arg, args */
+	AST_NODEPORT,		/* nodeport [PORTNAME] PORT;	 name, arg */
+	AST_EXTERNAL_IP,	/* external-ip ADDR;		 arg */
+	AST_LOAD_BALANCER,	/* load-balancer ADDR;		 arg */
+	AST_SOURCE_RANGES,	/* source-ranges CIDR, ...;	 args */
+	AST_AFFINITY,		/* affinity WORD...;		 args */
+	AST_TRAFFIC_POLICY,	/* traffic-policy WORD WORD;	 args */
 };
 
 struct ast_stmt {
 	enum ast_stmt_kind kind;
 	struct loc loc;		/* the keyword */
 	struct ast_word arg;
-	struct ast_word name;	/* AST_PORT only */
+	struct ast_word name;	/* AST_PORT, AST_NODEPORT */
 	struct ast_word target;	/* AST_PORT only */
+	struct ast_word *args;	/* the words after the keyword (after arg, for AST_ENDPOINT) */
+	size_t nargs, args_cap;
 	struct ast_stmt *next;
 };
 

@@ -46,6 +46,9 @@ void ast_stmt_free(struct ast_stmt *s)
 		free(s->arg.text);
 		free(s->name.text);
 		free(s->target.text);
+		for (size_t i = 0; i < s->nargs; i++)
+			free(s->args[i].text);
+		free(s->args);
 		free(s);
 		s = next;
 	}

@@ -79,6 +79,27 @@ static void file_add(struct parse_state *ps, struct ast_block *b, SVCCYYLTYPE kw
 	ps->ast->blocks_tail = &b->next;
 }
 
+static void stmt_add_arg(struct parse_state *ps, struct ast_stmt *s, char *text, SVCCYYLTYPE l)
+{
+	if (!s || !text) {
+		free(text);
+		return;
+	}
+	if (s->nargs == s->args_cap) {
+		size_t cap = s->args_cap ? 2 * s->args_cap : 4;
+		struct ast_word *v = realloc(s->args, cap * sizeof(*v));
+
+		if (!v) {
+			ps->nomem = true;
+			free(text);
+			return;
+		}
+		s->args = v;
+		s->args_cap = cap;
+	}
+	s->args[s->nargs++] = word(ps, text, l);
+}
+
 static char *keyword_word(struct parse_state *ps, const char *kw)
 {
 	char *s = strdup(kw);
@@ -102,12 +123,15 @@ void ast_block_free(struct ast_block *b);
 %token POD_CIDR "pod-cidr" SERVICE_CIDR "service-cidr" NODE_IP "node-ip"
 %token NON_POD "non-pod" ALL "all" FROM "from"
 %token VIP "vip" PORT "port" ENDPOINT "endpoint"
+%token NODEPORT "nodeport" EXTERNAL_IP "external-ip" LOAD_BALANCER "load-balancer"
+%token SOURCE_RANGES "source-ranges" AFFINITY "affinity" TRAFFIC_POLICY "traffic-policy"
 %token ARROW "->"
 %token <str> WORD "word"
 %token BAD_CHAR "invalid character" NOMEM "out of memory"
 
 %type <str> word
-%type <stmt> cluster_stmt masq_stmt service_stmt port_stmt
+%type <stmt> cluster_stmt masq_stmt service_stmt port_stmt endpoint_stmt word_list_stmt comma_list
+%type <str> attr_word
 %type <block> cluster_body masq_body service_body
 
 %destructor { free($$); } <str>
@@ -165,8 +189,43 @@ service_body	: %empty		{ $$ = block_new(ps, AST_SERVICE, @$); }
 		;
 
 service_stmt	: VIP word ';'		{ $$ = stmt_new(ps, AST_VIP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
-		| ENDPOINT word ';'	{ $$ = stmt_new(ps, AST_ENDPOINT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| endpoint_stmt ';'	{ $$ = $1; }
 		| port_stmt ';'		{ $$ = $1; }
+		| NODEPORT word ';'	{ $$ = stmt_new(ps, AST_NODEPORT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| NODEPORT word word ';' {
+				$$ = stmt_new(ps, AST_NODEPORT, @1);
+				if ($$) {
+					$$->name = word(ps, $2, @2);
+					$$->arg = word(ps, $3, @3);
+				} else {
+					free($2);
+					free($3);
+				}
+			}
+		| EXTERNAL_IP word ';'	{ $$ = stmt_new(ps, AST_EXTERNAL_IP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| LOAD_BALANCER word ';' { $$ = stmt_new(ps, AST_LOAD_BALANCER, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| SOURCE_RANGES comma_list ';' { $$ = $2; if ($$) { $$->kind = AST_SOURCE_RANGES; $$->loc = LOC(@1); } }
+		| word_list_stmt ';'	{ $$ = $1; }
+		;
+
+/* endpoint ADDR [local] [terminating] [weight N] [port NAME N]... */
+endpoint_stmt	: ENDPOINT word		{ $$ = stmt_new(ps, AST_ENDPOINT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| endpoint_stmt attr_word { $$ = $1; stmt_add_arg(ps, $$, $2, @2); }
+		;
+
+attr_word	: word			{ $$ = $1; }
+		| PORT			{ $$ = keyword_word(ps, "port"); }
+		;
+
+/* affinity client-ip [timeout N]; traffic-policy external|internal local|cluster; */
+word_list_stmt	: AFFINITY		{ $$ = stmt_new(ps, AST_AFFINITY, @1); }
+		| TRAFFIC_POLICY	{ $$ = stmt_new(ps, AST_TRAFFIC_POLICY, @1); }
+		| word_list_stmt word	{ $$ = $1; stmt_add_arg(ps, $$, $2, @2); }
+		;
+
+/* CIDR, CIDR, ... */
+comma_list	: word			{ $$ = stmt_new(ps, AST_SOURCE_RANGES, @1); stmt_add_arg(ps, $$, $1, @1); }
+		| comma_list ',' word	{ $$ = $1; stmt_add_arg(ps, $$, $3, @3); }
 		;
 
 /* port [NAME] PORT[/PROTO] [-> TARGET] */

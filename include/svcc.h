@@ -98,10 +98,18 @@ struct svcc_port {
 	uint16_t target_port;	/* 0: same as port */
 };
 
+#define SVCC_EP_LOCAL	    0x1u	/* on this node */
+#define SVCC_EP_TERMINATING 0x2u	/* used only when no ready endpoint remains */
+#define SVCC_MAX_WEIGHT	    256
+
 struct svcc_endpoint {
 	const char *addr;
+	unsigned flags;		/* SVCC_EP_* */
+	unsigned weight;	/* 0 or 1: an equal share; N: N shares */
 };
 
+/* Set the service's vip of that address's family (a service may have one
+ * IPv4 and one IPv6 vip: dual-stack). */
 int svcc_service_set_vip(struct svcc_service *svc, const char *addr);
 /* Replace the service's ports / endpoints with these (copied). */
 int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *ports, size_t n);

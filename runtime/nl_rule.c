@@ -4,6 +4,7 @@
  * for the same rule text (see `nft --debug=netlink`), so that the kernel
  * holds, and `nft list` prints, the same thing whichever path loaded it.
  */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -284,6 +285,13 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 			return -1;
 		return masq(r, 0);
 	}
+	case RS_GOTO:
+	case RS_NODEPORT_DISPATCH:
+	case RS_REJECT_TCP_IF_PORT_IN:
+	case RS_REJECT_IF_PORT_IN:
+	case RS_FIREWALL:
+		break;	/* not linearised yet: the batch fails before it is sent */
 	}
+	errno = EOPNOTSUPP;
 	return -1;
 }

@@ -56,7 +56,7 @@ static void test_builder_matches_text(void)
 		{ .name = "http", .port = 80, .proto = SVCC_TCP, .target_port = 8080 },
 		{ .port = 53, .proto = SVCC_UDP },
 	};
-	struct svcc_endpoint eps[] = { { "10.244.1.5" }, { "10.244.2.7" } };
+	struct svcc_endpoint eps[] = { { .addr = "10.244.1.5" }, { .addr = "10.244.2.7" } };
 	struct svcc_ctx *ctx = svcc_ctx_new();
 	struct svcc_config *cfg = svcc_config_new();
 	struct svcc_service *svc;
@@ -84,8 +84,8 @@ static void test_builder_rejects(void)
 {
 	struct svcc_config *cfg = svcc_config_new();
 	struct svcc_service *svc, *again;
-	struct svcc_endpoint bad[] = { { "10.244.1.5" }, { "not-an-address" } };
-	struct svcc_endpoint good[] = { { "10.244.1.5" } };
+	struct svcc_endpoint bad[] = { { .addr = "10.244.1.5" }, { .addr = "not-an-address" } };
+	struct svcc_endpoint good[] = { { .addr = "10.244.1.5" } };
 	struct svcc_port zero = { .port = 0, .proto = SVCC_TCP };
 
 	CHECK(svcc_config_add_pod_cidr(cfg, "10.244.0.0/33") == -1 && errno == EINVAL);
@@ -133,7 +133,7 @@ static void test_placement_is_stable(void)
 	struct svcc_ctx *ctx = svcc_ctx_new();
 	struct svcc_config *cfg = svcc_config_new();
 	struct svcc_port p = { .port = 80, .proto = SVCC_TCP };
-	struct svcc_endpoint ep = { "10.244.0.1" };
+	struct svcc_endpoint ep = { .addr = "10.244.0.1" };
 	struct svcc_service *svc;
 	struct svcc_ruleset *one = NULL, *many = NULL;
 	char name[32], vip[32];
