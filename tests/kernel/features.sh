@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# features.sh - real packets through the service features beyond a plain
+# vip: NodePort, external IPs, load-balancer addresses with source ranges,
+# endpoint weights, terminating endpoints, per-endpoint target ports and
+# dual-stack services.  Needs root.
+#
+#   bash tests/kernel/features.sh BUILD_DIR [-v]     (VIA=--via=nft: the text path)
+set -u
+BUILD=${1:-build}
+VERBOSE=0
+[[ ${2:-} == -v ]] && VERBOSE=1
+VIA=${VIA:-}
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+# a second echo server on pod2, for a per-endpoint target port
+in_pod 2 "$TOPO_BIN/echo-server" "${P4[1]}" 8081 > "$TOPO_TMP/echo-8081.log" 2>&1 &
+TOPO_PIDS+=($!)
+
+NODE=$TOPO_NODE_OUT4 NODE6=$TOPO_NODE_OUT6
+C=$TOPO_TMP/features.svc
+cat > "$C" <<EOF
+cluster {
+    pod-cidr 10.244.0.0/16;
+    pod-cidr fd00:244::/32;
+    node-ip $NODE;
+    node-ip $NODE6;
+}
+service default/web {                      # NodePort, dual-stack
+    vip 10.96.0.10;
+    vip fd00:96::10;
+    port http 80 -> 8080;
+    port dns 53/udp -> 8080;
+    nodeport http 30080;
+    nodeport dns 30053;
+    endpoint ${P4[0]}; endpoint ${P4[1]}; endpoint ${P4[2]};
+    endpoint ${P6[0]}; endpoint ${P6[1]};
+}
+service default/gone {                     # a NodePort without endpoints
+    vip 10.96.0.11;
+    port 80;
+    nodeport 30081;
+}
+service default/public {                   # external and load-balancer addresses
+    vip 10.96.0.12;
+    port 80 -> 8080;
+    external-ip 192.0.2.10;
+    load-balancer 198.51.100.7;
+    source-ranges 192.168.50.0/24;
+    endpoint ${P4[0]}; endpoint ${P4[1]};
+}
+service default/private-lb {               # a load-balancer the outside may not use
+    vip 10.96.0.13;
+    port 80 -> 8080;
+    load-balancer 198.51.100.8;
+    source-ranges 10.0.0.0/8;
+    endpoint ${P4[0]};
+}
+service default/weighted {
+    vip 10.96.0.14;
+    port 80 -> 8080;
+    endpoint ${P4[0]} weight 3;
+    endpoint ${P4[1]};
+    endpoint ${P4[2]} weight 2;
+}
+service default/rolling {                  # pod2 terminating: unused while pod1 is ready
+    vip 10.96.0.15;
+    port 80 -> 8080;
+    endpoint ${P4[0]};
+    endpoint ${P4[1]} terminating;
+}
+service default/draining {                 # nothing ready: the terminating ones serve
+    vip 10.96.0.16;
+    port 80 -> 8080;
+    endpoint ${P4[1]} terminating;
+    endpoint ${P4[2]} terminating;
+}
+service default/named-target {             # pod2 serves the port on 8081
+    vip 10.96.0.17;
+    port http 80 -> web;
+    endpoint ${P4[0]} port http 8080;
+    endpoint ${P4[1]} port http 8081;
+}
+EOF
+check "svcc apply $VIA of the features config" in_node "$SVCC" apply $VIA "$C"
+show "$(list)"
+
+# ---- NodePort -----------------------------------------------------------------
+for proto in tcp udp; do
+	port=30080; [[ $proto == udp ]] && port=30053
+	out=$(in_outside "$PROBE" $proto "$NODE" $port 30 --timeout-ms 1000); show "$out"
+	check "$proto outside->node:$port (NodePort) lands 10/10/10 [$(dist "$out")]" \
+		expect_even "$out" 10 "${P4[@]}"
+	check "$proto NodePort from outside is masqueraded (source $TOPO_NODE_BR4)" \
+		all_lines "$out" "\$2 == \"$TOPO_NODE_BR4\""
+done
+out=$(in_outside "$PROBE" tcp "$NODE6" 30080 20 --timeout-ms 1000); show "$out"
+check "tcp outside->[node6]:30080 (NodePort, IPv6) lands 10/10 [$(dist "$out")]" \
+	expect_even "$out" 10 "${P6[0]}" "${P6[1]}"
+out=$(in_node "$PROBE" tcp "$NODE" 30080 6 --timeout-ms 1000); show "$out"
+check "tcp node->own address:30080 (NodePort from the node) lands 2/2/2 [$(dist "$out")]" \
+	expect_even "$out" 2 "${P4[@]}"
+out=$(in_pod 1 "$PROBE" tcp "$NODE" 30080 6 --timeout-ms 1000); show "$out"
+check "tcp pod1->node:30080 lands 2/2/2 [$(dist "$out")]" expect_even "$out" 2 "${P4[@]}"
+for proto in tcp; do
+	t0=$(date +%s%N)
+	out=$(in_outside "$PROBE" $proto "$NODE" 30081 3 --timeout-ms 2000); ms=$(elapsed_ms "$t0"); show "$out"
+	check "$proto NodePort without endpoints is refused at once [$(dist "$out")${ms}ms]" \
+		eval 'all_lines "$out" "\$1 == \"refused\"" && ((ms < 1500))'
+done
+
+# ---- external IPs, load-balancer addresses, source ranges ------------------------
+out=$(in_outside "$PROBE" tcp 192.0.2.10 80 20 --timeout-ms 1000); show "$out"
+check "tcp outside->external-ip 192.0.2.10 lands 10/10 [$(dist "$out")]" \
+	expect_even "$out" 10 "${P4[0]}" "${P4[1]}"
+check "external-ip traffic is masqueraded" all_lines "$out" "\$2 == \"$TOPO_NODE_BR4\""
+out=$(in_outside "$PROBE" tcp 198.51.100.7 80 20 --timeout-ms 1000); show "$out"
+check "tcp outside->load-balancer 198.51.100.7 (source allowed) lands 10/10 [$(dist "$out")]" \
+	expect_even "$out" 10 "${P4[0]}" "${P4[1]}"
+out=$(in_outside "$PROBE" tcp 198.51.100.8 80 3 --timeout-ms 300); show "$out"
+check "tcp outside->load-balancer 198.51.100.8 (source not in source-ranges) is dropped [$(dist "$out")]" \
+	all_lines "$out" "\$1 == \"timeout\""
+out=$(in_outside "$PROBE" tcp 10.96.0.13 80 3 --timeout-ms 1000); show "$out"
+check "... while its vip still answers [$(dist "$out")]" expect_even "$out" 3 "${P4[0]}"
+
+# ---- endpoint conditions ---------------------------------------------------------
+out=$(in_outside "$PROBE" tcp 10.96.0.14 80 60 --timeout-ms 1000); show "$out"
+check "weights 3:1:2 over 60 connections land 30/10/20 [$(dist "$out")]" eval '
+	[[ $(count_from "$out" "${P4[0]}") == 30 && $(count_from "$out" "${P4[1]}") == 10 &&
+	   $(count_from "$out" "${P4[2]}") == 20 ]]'
+out=$(in_outside "$PROBE" tcp 10.96.0.15 80 10 --timeout-ms 1000); show "$out"
+check "a terminating endpoint is unused while a ready one remains [$(dist "$out")]" \
+	expect_even "$out" 10 "${P4[0]}"
+out=$(in_outside "$PROBE" tcp 10.96.0.16 80 10 --timeout-ms 1000); show "$out"
+check "with nothing ready, the terminating endpoints serve 5/5 [$(dist "$out")]" \
+	expect_even "$out" 5 "${P4[1]}" "${P4[2]}"
+out=$(in_outside "$PROBE" tcp 10.96.0.17 80 10 --timeout-ms 1000); show "$out"
+check "per-endpoint target ports: pod1 answers on 8080, pod2 on 8081 [$(awk '{print $1":"$4}' <<<"$out" | sort | uniq -c | tr -s ' \n' ' ')]" \
+	all_lines "$out" "(\$1 == \"${P4[0]}\" && \$4 == 8080) || (\$1 == \"${P4[1]}\" && \$4 == 8081)"
+check "... and both are used" expect_even "$out" 5 "${P4[0]}" "${P4[1]}"
+
+# ---- dual-stack ------------------------------------------------------------------
+out=$(in_outside "$PROBE" tcp 10.96.0.10 80 30 --timeout-ms 1000); show "$out"
+check "dual-stack service over IPv4 lands 10/10/10 [$(dist "$out")]" expect_even "$out" 10 "${P4[@]}"
+out=$(in_outside "$PROBE" tcp fd00:96::10 80 20 --timeout-ms 1000); show "$out"
+check "dual-stack service over IPv6 lands 10/10 [$(dist "$out")]" expect_even "$out" 10 "${P6[0]}" "${P6[1]}"
+
+# ---- NodePort on every local address (no node-ip) ---------------------------------
+sed '/node-ip/d' "$C" > "$TOPO_TMP/any.svc"
+check "svcc apply $VIA without node-ip" in_node "$SVCC" apply $VIA "$TOPO_TMP/any.svc"
+out=$(in_outside "$PROBE" tcp "$NODE" 30080 3 --timeout-ms 1000); show "$out"
+check "NodePort answers on the node's outside address [$(dist "$out")]" expect_even "$out" 1 "${P4[@]}"
+out=$(in_pod 2 "$PROBE" tcp "$TOPO_NODE_BR4" 30080 3 --timeout-ms 1000); show "$out"
+check "NodePort answers on the node's bridge address, from a pod [$(dist "$out")]" \
+	expect_even "$out" 1 "${P4[@]}"
+
+finish
