@@ -214,8 +214,6 @@ static void check_unsupported(struct checker *k, const struct svcc_service *svc)
 {
 	if (svc->affinity_timeout)
 		diag_error(k->ctx, svc->affinity_loc, "affinity client-ip is not supported yet");
-	if (svc->external_local || svc->internal_local)
-		diag_error(k->ctx, svc->policy_loc, "traffic-policy local is not supported yet");
 	if (svc->nsource_ranges && !svc->nlb_ips)
 		diag_warning(k->ctx, svc->source_ranges_loc, "source-ranges of service '%s' apply "
 			     "to load-balancer addresses, and it has none", svc->name);

@@ -44,17 +44,32 @@
 enum { P_TCP, P_UDP, P_SCTP, NPROTO };
 static const uint8_t protos[NPROTO] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
 
-/* One service port of one family: a chain, or no-endpoints elements. */
+/*
+ * The endpoints a chain DNATs to, and where their map elements live.  A
+ * service port has up to two groups: all of its endpoints (policy cluster)
+ * and those on this node (traffic-policy local).
+ */
+struct group {
+	const struct endpoint **eps;	/* in use, sorted by address */
+	size_t neps;
+	uint32_t nkeys;			/* endpoint map keys: the sum of weights */
+	uint32_t shard, offset;
+	bool used;			/* a chain DNATs to this group */
+	const char *name;		/* what its placement is hashed from */
+};
+
+enum { G_CLUSTER, G_LOCAL, NGROUPS };
+
+/* One service port of one family: chains, or no-endpoints elements. */
 struct sport {
 	const struct svcc_service *svc;
 	const struct port *port;
 	int fam;
 	char *chain;			/* svc-NAME/PROTO/PORT */
 	char *ext_chain;		/* ext-NAME/PROTO/PORT, if reached from outside */
-	const struct endpoint **eps;	/* in use, sorted by address */
-	size_t neps;
-	uint32_t nkeys;			/* endpoint map keys: the sum of weights */
-	uint32_t shard, offset;
+	char *local_name;		/* svc-NAME/PROTO/PORT/local: the local group's */
+	struct group g[NGROUPS];
+	int internal, external;		/* the group the vip, and the outside, use */
 };
 
 /* Set indices (into rs->sets) of one family; -1 when absent. */
@@ -132,29 +147,52 @@ static bool reached_from_outside(const struct svcc_service *svc, const struct po
 }
 
 /*
- * The endpoints a service port of a family sends to: the ready ones, or,
- * when none is ready, the terminating ones (kube-proxy's fallback).
+ * The endpoints of a group: the ready ones, or, when none is ready, the
+ * terminating ones (kube-proxy's fallback); only local ones for G_LOCAL.
  */
-static int pick_endpoints(struct sport *sp)
+static int pick_endpoints(struct sport *sp, int gi)
 {
 	const struct svcc_service *svc = sp->svc;
+	struct group *g = &sp->g[gi];
 	bool any_ready = false;
 
-	for (size_t i = 0; i < svc->neps; i++)
-		if (addr_fam(&svc->eps[i].addr) == sp->fam && !svc->eps[i].terminating)
+	for (size_t i = 0; i < svc->neps; i++) {
+		const struct endpoint *e = &svc->eps[i];
+
+		if (addr_fam(&e->addr) == sp->fam && (gi != G_LOCAL || e->local) && !e->terminating)
 			any_ready = true;
-	sp->eps = malloc((svc->neps ? svc->neps : 1) * sizeof(*sp->eps));
-	if (!sp->eps)
+	}
+	g->eps = malloc((svc->neps ? svc->neps : 1) * sizeof(*g->eps));
+	if (!g->eps)
 		return -1;
 	for (size_t i = 0; i < svc->neps; i++) {
 		const struct endpoint *e = &svc->eps[i];
 
-		if (addr_fam(&e->addr) != sp->fam || e->terminating == any_ready)
+		if (addr_fam(&e->addr) != sp->fam || (gi == G_LOCAL && !e->local) ||
+		    e->terminating == any_ready)
 			continue;
-		sp->eps[sp->neps++] = e;
-		sp->nkeys += e->weight;
+		g->eps[g->neps++] = e;
+		g->nkeys += e->weight;
 	}
-	qsort(sp->eps, sp->neps, sizeof(*sp->eps), ep_ptr_cmp);
+	qsort(g->eps, g->neps, sizeof(*g->eps), ep_ptr_cmp);
+	return 0;
+}
+
+/* Which groups the vip and the outside use, per the traffic policies. */
+static int pick_groups(struct sport *sp)
+{
+	const struct svcc_service *svc = sp->svc;
+
+	sp->internal = svc->internal_local ? G_LOCAL : G_CLUSTER;
+	sp->external = svc->external_local ? G_LOCAL : G_CLUSTER;
+	sp->g[sp->internal].used = true;
+	if (sp->ext_chain)
+		sp->g[sp->external].used = true;
+	sp->g[G_CLUSTER].name = sp->chain;
+	sp->g[G_LOCAL].name = sp->local_name;
+	for (int gi = 0; gi < NGROUPS; gi++)
+		if (sp->g[gi].used && pick_endpoints(sp, gi))
+			return -1;
 	return 0;
 }
 
@@ -193,11 +231,15 @@ static int collect_sports(struct lowering *l)
 					sp->ext_chain = NULL;
 					return -1;
 				}
+				if (asprintf(&sp->local_name, "%s/local", sp->chain) < 0) {
+					sp->local_name = NULL;
+					return -1;
+				}
 				if (p->nodeport)
 					l->fam[fam].nodeports_used = true;
 				if (svc->nsource_ranges && svc->nlb_ips)
 					l->fam[fam].firewall_used = true;
-				if (pick_endpoints(sp))
+				if (pick_groups(sp))
 					return -1;
 			}
 		}
@@ -207,34 +249,40 @@ static int collect_sports(struct lowering *l)
 }
 
 /*
- * Place each service port with endpoints in a shard and slot derived from
- * its chain name; a taken slot (a rare hash collision) goes to the next free
- * one, in name order, so that the result does not depend on input order.
+ * Place each endpoint group in a shard and slot derived from its name; a
+ * taken slot (a rare hash collision) goes to the next free one, in name
+ * order, so that the result does not depend on input order.
  */
+static int place_group(struct lowering *l, const struct sport *sp, struct group *g)
+{
+	struct fam_sets *f = &l->fam[sp->fam];
+	uint8_t **bitmap, *bits;
+	uint64_t h = hash64(g->name, strlen(g->name));
+	uint32_t slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD;
+
+	g->shard = (uint32_t)(h % ENDPOINT_SHARDS);
+	bitmap = &f->slots[proto_idx(sp->port->proto)][g->shard];
+	if (!*bitmap && !(*bitmap = calloc(SLOTS_PER_SHARD / 8, 1)))
+		return -1;
+	bits = *bitmap;
+	/* There are at most as many groups as slots in all shards. */
+	while (bits[slot / 8] & (1u << (slot % 8)))
+		slot = (slot + 1) % SLOTS_PER_SHARD;
+	bits[slot / 8] |= (uint8_t)(1u << (slot % 8));
+	g->offset = slot << 16;
+	return 0;
+}
+
 static int place_sports(struct lowering *l)
 {
-	for (size_t i = 0; i < l->nsports; i++) {
-		struct sport *sp = &l->sports[i];
-		struct fam_sets *f = &l->fam[sp->fam];
-		uint8_t **bitmap, *bits;
-		uint64_t h;
-		uint32_t slot;
+	/* sports are in chain name order, and a local group sorts with its chain */
+	for (size_t i = 0; i < l->nsports; i++)
+		for (int gi = 0; gi < NGROUPS; gi++) {
+			struct group *g = &l->sports[i].g[gi];
 
-		if (!sp->neps)
-			continue;
-		h = hash64(sp->chain, strlen(sp->chain));
-		sp->shard = (uint32_t)(h % ENDPOINT_SHARDS);
-		slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD;
-		bitmap = &f->slots[proto_idx(sp->port->proto)][sp->shard];
-		if (!*bitmap && !(*bitmap = calloc(SLOTS_PER_SHARD / 8, 1)))
-			return -1;
-		bits = *bitmap;
-		/* There are at most as many service ports as slots in all shards. */
-		while (bits[slot / 8] & (1u << (slot % 8)))
-			slot = (slot + 1) % SLOTS_PER_SHARD;
-		bits[slot / 8] |= (uint8_t)(1u << (slot % 8));
-		sp->offset = slot << 16;
-	}
+			if (g->used && g->neps && place_group(l, &l->sports[i], g))
+				return -1;
+		}
 	return 0;
 }
 
@@ -445,25 +493,41 @@ static uint16_t target_port(const struct port *p, const struct endpoint *e)
  * keys.  Rounds interleave the heavier endpoints (a, b, c, a, b, a, …), so
  * that numgen's round robin spreads them instead of sending bursts.
  */
-static int add_endpoint_elems(struct lowering *l, const struct sport *sp, int idx)
+static int add_endpoint_elems(struct lowering *l, const struct sport *sp, const struct group *g,
+			      int idx)
 {
-	uint32_t key = sp->offset;
+	uint32_t key = g->offset;
 
-	for (uint16_t round = 0; key < sp->offset + sp->nkeys; round++) {
-		for (size_t i = 0; i < sp->neps; i++) {
+	for (uint16_t round = 0; key < g->offset + g->nkeys; round++) {
+		for (size_t i = 0; i < g->neps; i++) {
 			struct rs_elem *e;
 
-			if (sp->eps[i]->weight <= round)
+			if (g->eps[i]->weight <= round)
 				continue;
 			if (!(e = elem(l, idx)))
 				return -1;
 			memcpy(e->key, &key, 4);
 			key++;
-			put_port(e->data + put_addr(e->data, &sp->eps[i]->addr),
-				 target_port(sp->port, sp->eps[i]));
+			put_port(e->data + put_addr(e->data, &g->eps[i]->addr),
+				 target_port(sp->port, g->eps[i]));
 		}
 	}
 	return 0;
+}
+
+/* "meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-…" and its elements */
+static int add_dnat(struct lowering *l, const struct sport *sp, const struct group *g,
+		    struct rs_chain *c)
+{
+	int shard = l->fam[sp->fam].shard[proto_idx(sp->port->proto)][g->shard];
+	struct rs_rule *r = add_rule(c, RS_DNAT_NUMGEN, sp->fam, set_name(l, shard));
+
+	if (!r)
+		return -1;
+	r->l4proto = sp->port->proto;
+	r->mod = g->nkeys;
+	r->offset = g->offset;
+	return add_endpoint_elems(l, sp, g, shard);
 }
 
 /* What the outside reaches: external, load-balancer and node addresses. */
@@ -511,41 +575,75 @@ static int add_outside(struct lowering *l, const struct sport *sp, const char *c
 	return 0;
 }
 
+static int add_drop(struct rs_chain *c, int fam)
+{
+	return add_rule(c, RS_DROP, fam, NULL) ? 0 : -1;
+}
+
+/*
+ * The ext- chain: what the outside reaches (node, external and
+ * load-balancer addresses).  Policy cluster: masquerade, then the vip's
+ * path.  Policy local: the client's address is kept, only local endpoints
+ * serve, none means drop; pods reaching these addresses take the vip's path.
+ */
+static int lower_ext_chain(struct lowering *l, const struct sport *sp, const char *svc_chain)
+{
+	/* svc_chain is the vip's path, for the traffic that takes it */
+	const struct fam_sets *f = &l->fam[sp->fam];
+	const struct group *g = &sp->g[sp->external];
+	struct rs_chain *c = rs_add_chain(l->rs, sp->ext_chain);
+	struct rs_rule *r;
+
+	if (!c)
+		return -1;
+	if (sp->external == G_CLUSTER) {
+		if (!(r = add_rule(c, RS_MARK, sp->fam, NULL)))
+			return -1;
+		r->mark = RS_MARK_MASQ;
+	} else if (svc_chain && f->pod_cidrs >= 0) {
+		if (!(r = add_rule(c, RS_GOTO_IF_SADDR_IN, sp->fam, set_name(l, f->pod_cidrs))))
+			return -1;
+		r->target = svc_chain;
+	}
+	if (sp->external == G_CLUSTER && sp->internal == G_CLUSTER && svc_chain) {
+		if (!(r = add_rule(c, RS_GOTO, sp->fam, NULL)))
+			return -1;
+		r->target = svc_chain;
+	} else if (g->neps) {
+		if (add_dnat(l, sp, g, c))
+			return -1;
+	} else if (add_drop(c, sp->fam)) {
+		return -1;
+	}
+	return add_outside(l, sp, c->name);
+}
+
 /* Chains and elements of one service port of one family. */
 static int lower_sport(struct lowering *l, const struct sport *sp)
 {
 	const struct fam_sets *f = &l->fam[sp->fam];
-	const char *entry;
+	const struct group *g = &sp->g[sp->internal];
+	const char *svc_chain = NULL;
 	struct rs_chain *c;
-	struct rs_rule *r;
-	int shard;
+	bool any = false;
 
-	if (!sp->neps) {
+	for (size_t i = 0; i < sp->svc->neps; i++)
+		any |= addr_fam(&sp->svc->eps[i].addr) == sp->fam;
+	if (!any) {
+		/* nothing anywhere: refused, as kube-proxy does */
 		return add_dispatch(l, f->no_endpoints, &sp->svc->vip[sp->fam], sp->port, NULL) ||
 		       add_outside(l, sp, NULL) ? -1 : 0;
 	}
-	shard = f->shard[proto_idx(sp->port->proto)][sp->shard];
-	if (!(c = rs_add_chain(l->rs, sp->chain)) || add_mark_rules(l, c, sp->fam) ||
-	    !(r = add_rule(c, RS_DNAT_NUMGEN, sp->fam, set_name(l, shard))))
+	if (!(c = rs_add_chain(l->rs, sp->chain)))
 		return -1;
-	r->l4proto = sp->port->proto;
-	r->mod = sp->nkeys;
-	r->offset = sp->offset;
-	entry = c->name;
-	if (add_dispatch(l, f->service_ips, &sp->svc->vip[sp->fam], sp->port, entry) ||
-	    add_endpoint_elems(l, sp, shard))
+	svc_chain = c->name;
+	/* endpoints, but none for this policy: dropped, as kube-proxy does */
+	if (g->neps ? add_mark_rules(l, c, sp->fam) || add_dnat(l, sp, g, c)
+		    : add_drop(c, sp->fam))
 		return -1;
-	if (!sp->ext_chain)
-		return 0;
-	/* from outside: always masqueraded (externalTrafficPolicy Cluster) */
-	if (!(c = rs_add_chain(l->rs, sp->ext_chain)) ||
-	    !(r = add_rule(c, RS_MARK, sp->fam, NULL)))
+	if (add_dispatch(l, f->service_ips, &sp->svc->vip[sp->fam], sp->port, svc_chain))
 		return -1;
-	r->mark = RS_MARK_MASQ;
-	if (!(r = add_rule(c, RS_GOTO, sp->fam, NULL)))
-		return -1;
-	r->target = entry;
-	return add_outside(l, sp, c->name);
+	return sp->ext_chain ? lower_ext_chain(l, sp, svc_chain) : 0;
 }
 
 static int add_hairpin(struct lowering *l)
@@ -553,12 +651,16 @@ static int add_hairpin(struct lowering *l)
 	for (size_t i = 0; i < l->nsports; i++) {
 		const struct sport *sp = &l->sports[i];
 
-		for (size_t j = 0; j < sp->neps; j++) {
-			struct rs_elem *e = elem(l, l->fam[sp->fam].hairpin);
+		for (int gi = 0; gi < NGROUPS; gi++) {
+			const struct group *g = &sp->g[gi];
 
-			if (!e)
-				return -1;
-			put_addr(e->key + put_addr(e->key, &sp->eps[j]->addr), &sp->eps[j]->addr);
+			for (size_t j = 0; j < g->neps; j++) {
+				struct rs_elem *e = elem(l, l->fam[sp->fam].hairpin);
+
+				if (!e)
+					return -1;
+				put_addr(e->key + put_addr(e->key, &g->eps[j]->addr), &g->eps[j]->addr);
+			}
 		}
 	}
 	return 0;
@@ -663,7 +765,9 @@ static void lowering_free(struct lowering *l)
 	for (size_t i = 0; i < l->nsports; i++) {
 		free(l->sports[i].chain);
 		free(l->sports[i].ext_chain);
-		free(l->sports[i].eps);
+		free(l->sports[i].local_name);
+		for (int gi = 0; gi < NGROUPS; gi++)
+			free(l->sports[i].g[gi].eps);
 	}
 	free(l->sports);
 	for (int fam = FAM4; fam < NFAMILIES; fam++)

@@ -142,6 +142,12 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 	case RS_GOTO:
 		fprintf(out, "goto %s", r->target);
 		break;
+	case RS_DROP:
+		fputs("drop", out);
+		break;
+	case RS_GOTO_IF_SADDR_IN:
+		fprintf(out, "%s saddr @%s goto %s", ip, r->set, r->target);
+		break;
 	case RS_NODEPORT_DISPATCH:
 		if (r->set)
 			fprintf(out, "%s daddr @%s ", ip, r->set);

@@ -101,6 +101,10 @@ enum rs_rule_kind {
 	/* ip daddr . meta l4proto . th dport @SET
 	 * ip daddr . meta l4proto . th dport . ip saddr != @SET2 drop */
 	RS_FIREWALL,
+	/* drop */
+	RS_DROP,
+	/* ip saddr @SET goto CHAIN */
+	RS_GOTO_IF_SADDR_IN,
 };
 
 struct rs_rule {

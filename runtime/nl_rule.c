@@ -21,6 +21,7 @@
 
 #define ICMP_PORT_UNREACH	3
 #define ICMPV6_PORT_UNREACH	4
+#define RTN_LOCAL		2	/* fib daddr type local (linux/rtnetlink.h) */
 
 /*
  * nft puts a field that starts on a 16-byte boundary in a 16-byte register
@@ -193,16 +194,102 @@ static int mark_or(struct nftnl_rule *r, uint32_t mark)
 	return meta_set(r, NFT_META_MARK, NFT_REG_1);
 }
 
-static int immediate_jump(struct nftnl_rule *r, const char *chain)
+/* jump CHAIN, goto CHAIN, or (chain NULL) drop */
+static int immediate(struct nftnl_rule *r, int verdict, const char *chain)
 {
 	struct nftnl_expr *e = add(r, "immediate");
 
-	if (!e || !chain)
+	if (!e || (verdict != NF_DROP && !chain))
 		return -1;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)NFT_JUMP);
-	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	if (chain)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
 	return 0;
+}
+
+/* meta l4proto . th dport, into registers 1 and 9 */
+static int port_tuple(struct nftnl_rule *r)
+{
+	if (meta_load(r, NFT_META_L4PROTO, NFT_REG_1))
+		return -1;
+	return payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, nl_reg(1));
+}
+
+/* fib daddr type local */
+static int fib_daddr_local(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = add(r, "fib");
+	uint32_t local = RTN_LOCAL;
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	return cmp(r, NFT_CMP_EQ, &local, 4);
+}
+
+/* [ip daddr @SET | meta nfproto F fib daddr type local] meta l4proto . th dport vmap @SET2 */
+static int nodeport_dispatch(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	enum rs_family f = rule->family;
+
+	if (nfproto(r, f))
+		return -1;
+	if (rule->set) {
+		if (payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), NFT_REG_1) ||
+		    lookup(r, tx, rule->set, -1, false))
+			return -1;
+	} else if (fib_daddr_local(r)) {
+		return -1;
+	}
+	if (port_tuple(r))
+		return -1;
+	return lookup(r, tx, rule->set2, NFT_REG_VERDICT, false);
+}
+
+/*
+ * ip daddr . meta l4proto . th dport @SET
+ * ip daddr . meta l4proto . th dport . ip saddr != @SET2 drop
+ * SET2 is a concatenated interval set: for those nft converts the protocol
+ * byte with a byteorder expression (len 1, size 2) that a plain lookup has not.
+ */
+static int firewall(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	enum rs_family f = rule->family;
+	unsigned int w = addr_len(f) / 4;
+	struct nftnl_expr *e;
+
+	if (dest_tuple(r, f) || lookup(r, tx, rule->set, -1, false) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), NFT_REG_1) ||
+	    meta_load(r, NFT_META_L4PROTO, nl_reg(w)) || !(e = add(r, "byteorder")))
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, nl_reg(w));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, nl_reg(w));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+	if (payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, nl_reg(w + 1)) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), nl_reg(w + 2)) ||
+	    lookup(r, tx, rule->set2, -1, true))
+		return -1;
+	return immediate(r, NF_DROP, NULL);
+}
+
+/* reject with icmp(v6) port-unreachable: what bare "reject" is after an ip/ip6 match */
+static int reject_port_unreach(struct nftnl_rule *r, enum rs_family f)
+{
+	return reject(r, NFT_REJECT_ICMP_UNREACH,
+		      f == RS_IPV6 ? ICMPV6_PORT_UNREACH : ICMP_PORT_UNREACH);
+}
+
+/* meta l4proto tcp reject with tcp reset */
+static int reject_tcp_reset(struct nftnl_rule *r)
+{
+	if (meta_load(r, NFT_META_L4PROTO, NFT_REG_1) || cmp_u8(r, IPPROTO_TCP))
+		return -1;
+	return reject(r, NFT_REJECT_TCP_RST, 0);
 }
 
 static int dnat_numgen(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
@@ -227,6 +314,27 @@ static int dnat_numgen(struct nftnl_rule *r, const struct tx *tx, const struct r
 	return 0;
 }
 
+/* ct status dnat ip saddr . ip daddr @SET masquerade */
+static int masq_hairpin(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	enum rs_family f = rule->family;
+	struct nftnl_expr *e = add(r, "ct");
+	uint32_t zero = 0;
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	if (bitwise(r, IPS_DST_NAT, 0, false) || cmp(r, NFT_CMP_NEQ, &zero, 4) ||
+	    nfproto(r, f) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f),
+		    nl_reg(addr_len(f) / 4)) ||
+	    lookup(r, tx, rule->set, -1, false))
+		return -1;
+	return masq(r, 0);
+}
+
 int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
 {
 	enum rs_family f = rule->family;
@@ -234,11 +342,15 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 
 	switch (rule->kind) {
 	case RS_JUMP:
-		return immediate_jump(r, rule->target);
+		return immediate(r, NFT_JUMP, rule->target);
+	case RS_GOTO:
+		return immediate(r, NFT_GOTO, rule->target);
 	case RS_DISPATCH:
 		if (dest_tuple(r, f))
 			return -1;
 		return lookup(r, tx, rule->set, NFT_REG_VERDICT, false);
+	case RS_NODEPORT_DISPATCH:
+		return nodeport_dispatch(r, tx, rule);
 	case RS_MARK_UNLESS_SADDR_IN:
 	case RS_MARK_IF_SADDR_IN:
 		if (nfproto(r, f) ||
@@ -251,15 +363,23 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 	case RS_DNAT_NUMGEN:
 		return dnat_numgen(r, tx, rule);
 	case RS_REJECT_TCP_IF_DEST_IN:
-		if (dest_tuple(r, f) || lookup(r, tx, rule->set, -1, false) ||
-		    meta_load(r, NFT_META_L4PROTO, NFT_REG_1) || cmp_u8(r, IPPROTO_TCP))
+		if (dest_tuple(r, f) || lookup(r, tx, rule->set, -1, false))
 			return -1;
-		return reject(r, NFT_REJECT_TCP_RST, 0);
+		return reject_tcp_reset(r);
 	case RS_REJECT_IF_DEST_IN:
 		if (dest_tuple(r, f) || lookup(r, tx, rule->set, -1, false))
 			return -1;
-		return reject(r, NFT_REJECT_ICMP_UNREACH,
-			      f == RS_IPV6 ? ICMPV6_PORT_UNREACH : ICMP_PORT_UNREACH);
+		return reject_port_unreach(r, f);
+	case RS_REJECT_TCP_IF_PORT_IN:
+		if (nfproto(r, f) || port_tuple(r) || lookup(r, tx, rule->set, -1, false))
+			return -1;
+		return reject_tcp_reset(r);
+	case RS_REJECT_IF_PORT_IN:
+		if (nfproto(r, f) || port_tuple(r) || lookup(r, tx, rule->set, -1, false))
+			return -1;
+		return reject_port_unreach(r, f);
+	case RS_FIREWALL:
+		return firewall(r, tx, rule);
 	case RS_MASQ_MARKED:
 		v = rule->mark;
 		if (meta_load(r, NFT_META_MARK, NFT_REG_1) || bitwise(r, v, 0, true) ||
@@ -268,30 +388,9 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 		    meta_set(r, NFT_META_MARK, NFT_REG_1))
 			return -1;
 		return masq(r, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
-	case RS_MASQ_HAIRPIN: {
-		struct nftnl_expr *e = add(r, "ct");
-
-		if (!e)
-			return -1;
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-		v = 0;
-		if (bitwise(r, IPS_DST_NAT, 0, false) || cmp(r, NFT_CMP_NEQ, &v, 4) ||
-		    nfproto(r, f) ||
-		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
-		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f),
-			    nl_reg(addr_len(f) / 4)) ||
-		    lookup(r, tx, rule->set, -1, false))
-			return -1;
-		return masq(r, 0);
+	case RS_MASQ_HAIRPIN:
+		return masq_hairpin(r, tx, rule);
 	}
-	case RS_GOTO:
-	case RS_NODEPORT_DISPATCH:
-	case RS_REJECT_TCP_IF_PORT_IN:
-	case RS_REJECT_IF_PORT_IN:
-	case RS_FIREWALL:
-		break;	/* not linearised yet: the batch fails before it is sent */
-	}
-	errno = EOPNOTSUPP;
+	errno = EOPNOTSUPP;	/* a kind this runtime does not know */
 	return -1;
 }

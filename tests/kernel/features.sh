@@ -77,6 +77,30 @@ service default/draining {                 # nothing ready: the terminating ones
     endpoint ${P4[1]} terminating;
     endpoint ${P4[2]} terminating;
 }
+service default/ext-local {                # outside: local pod1 only, source kept
+    vip 10.96.0.20;
+    port 80 -> 8080;
+    nodeport 30090;
+    load-balancer 198.51.100.20;
+    traffic-policy external local;
+    endpoint ${P4[0]} local;
+    endpoint ${P4[1]};
+}
+service default/int-local {                # pods: local pod1 only
+    vip 10.96.0.21;
+    port 80 -> 8080;
+    traffic-policy internal local;
+    endpoint ${P4[0]} local;
+    endpoint ${P4[1]};
+}
+service default/none-local {               # endpoints, but none here: dropped
+    vip 10.96.0.22;
+    port 80 -> 8080;
+    nodeport 30092;
+    traffic-policy external local;
+    traffic-policy internal local;
+    endpoint ${P4[2]};
+}
 service default/named-target {             # pod2 serves the port on 8081
     vip 10.96.0.17;
     port http 80 -> web;
@@ -140,6 +164,25 @@ out=$(in_outside "$PROBE" tcp 10.96.0.17 80 10 --timeout-ms 1000); show "$out"
 check "per-endpoint target ports: pod1 answers on 8080, pod2 on 8081 [$(awk '{print $1":"$4}' <<<"$out" | sort | uniq -c | tr -s ' \n' ' ')]" \
 	all_lines "$out" "(\$1 == \"${P4[0]}\" && \$4 == 8080) || (\$1 == \"${P4[1]}\" && \$4 == 8081)"
 check "... and both are used" expect_even "$out" 5 "${P4[0]}" "${P4[1]}"
+
+# ---- traffic policies ------------------------------------------------------------
+out=$(in_outside "$PROBE" tcp "$NODE" 30090 10 --timeout-ms 1000); show "$out"
+check "external local: NodePort from outside lands on the local pod1 only [$(dist "$out")]" \
+	expect_even "$out" 10 "${P4[0]}"
+check "external local: the pod sees the client's own address $TOPO_OUTSIDE4" \
+	all_lines "$out" "\$2 == \"$TOPO_OUTSIDE4\""
+out=$(in_outside "$PROBE" tcp 198.51.100.20 80 4 --timeout-ms 1000); show "$out"
+check "external local: load-balancer from outside lands on pod1, source kept [$(dist "$out")]" \
+	all_lines "$out" "\$1 == \"${P4[0]}\" && \$2 == \"$TOPO_OUTSIDE4\""
+out=$(in_pod 3 "$PROBE" tcp 198.51.100.20 80 10 --timeout-ms 1000); show "$out"
+check "external local: a pod reaching the load-balancer takes the cluster path 5/5 [$(dist "$out")]" \
+	expect_even "$out" 5 "${P4[0]}" "${P4[1]}"
+out=$(in_pod 3 "$PROBE" tcp 10.96.0.21 80 10 --timeout-ms 1000); show "$out"
+check "internal local: pods reach the local pod1 only [$(dist "$out")]" expect_even "$out" 10 "${P4[0]}"
+out=$(in_outside "$PROBE" tcp "$NODE" 30092 2 --timeout-ms 300); show "$out"
+check "no local endpoint: NodePort traffic is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
+out=$(in_pod 1 "$PROBE" tcp 10.96.0.22 80 2 --timeout-ms 300); show "$out"
+check "no local endpoint: vip traffic from pods is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
 
 # ---- dual-stack ------------------------------------------------------------------
 out=$(in_outside "$PROBE" tcp 10.96.0.10 80 30 --timeout-ms 1000); show "$out"
