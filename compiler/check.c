@@ -209,11 +209,8 @@ static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 	htab_free(&seen);
 }
 
-/* Parsed and checked, but not lowered yet: say so rather than ignore it. */
-static void check_unsupported(struct checker *k, const struct svcc_service *svc)
+static void check_extras(struct checker *k, const struct svcc_service *svc)
 {
-	if (svc->affinity_timeout)
-		diag_error(k->ctx, svc->affinity_loc, "affinity client-ip is not supported yet");
 	if (svc->nsource_ranges && !svc->nlb_ips)
 		diag_warning(k->ctx, svc->source_ranges_loc, "source-ranges of service '%s' apply "
 			     "to load-balancer addresses, and it has none", svc->name);
@@ -240,7 +237,7 @@ int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg)
 		check_vips(&k, svc);
 		check_ports(&k, svc);
 		check_endpoints(&k, svc);
-		check_unsupported(&k, svc);
+		check_extras(&k, svc);
 	}
 	if (k.nomem)
 		diag_error(ctx, LOC_NONE, "out of memory");

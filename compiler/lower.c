@@ -35,6 +35,7 @@
  */
 #define ENDPOINT_SHARDS 256
 #define SLOTS_PER_SHARD 65536	/* B = slot << 16: 65,536 keys per service port */
+#define AFFINITY_SIZE	1048576	/* clients remembered per affinity map */
 
 /*
  * Endpoint maps are per protocol: nft 1.0.6 only adds a rule
@@ -55,6 +56,8 @@ struct group {
 	uint32_t nkeys;			/* endpoint map keys: the sum of weights */
 	uint32_t shard, offset;
 	bool used;			/* a chain DNATs to this group */
+	bool affinity;			/* client-ip affinity: through per-endpoint chains */
+	bool emitted;			/* its elements (and affinity chains) are made */
 	const char *name;		/* what its placement is hashed from */
 };
 
@@ -79,6 +82,11 @@ struct fam_sets {
 	int nodeports, no_endpoint_nodeports, node_ips, firewall, firewall_allow;
 	int shard[NPROTO][ENDPOINT_SHARDS];
 	uint8_t *slots[NPROTO][ENDPOINT_SHARDS];	/* bitmap of taken slots */
+	/* client-ip affinity: who chose what (per protocol), and the
+	 * per-endpoint chains keyed like an endpoint map */
+	int affinity[NPROTO], affinity_endpoints;
+	uint8_t *affinity_slots;
+	bool affinity_used[NPROTO];
 };
 
 struct lowering {
@@ -190,6 +198,7 @@ static int pick_groups(struct sport *sp)
 		sp->g[sp->external].used = true;
 	sp->g[G_CLUSTER].name = sp->chain;
 	sp->g[G_LOCAL].name = sp->local_name;
+	sp->g[sp->internal].affinity = svc->affinity_timeout != 0;
 	for (int gi = 0; gi < NGROUPS; gi++)
 		if (sp->g[gi].used && pick_endpoints(sp, gi))
 			return -1;
@@ -241,6 +250,8 @@ static int collect_sports(struct lowering *l)
 					l->fam[fam].firewall_used = true;
 				if (pick_groups(sp))
 					return -1;
+				if (svc->affinity_timeout)
+					l->fam[fam].affinity_used[proto_idx(p->proto)] = true;
 			}
 		}
 	}
@@ -261,7 +272,9 @@ static int place_group(struct lowering *l, const struct sport *sp, struct group 
 	uint32_t slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD;
 
 	g->shard = (uint32_t)(h % ENDPOINT_SHARDS);
-	bitmap = &f->slots[proto_idx(sp->port->proto)][g->shard];
+	/* affinity groups are keys of the one affinity-endpoints map */
+	bitmap = g->affinity ? &f->affinity_slots
+			     : &f->slots[proto_idx(sp->port->proto)][g->shard];
 	if (!*bitmap && !(*bitmap = calloc(SLOTS_PER_SHARD / 8, 1)))
 		return -1;
 	bits = *bitmap;
@@ -364,6 +377,35 @@ static int add_fam_sets(struct lowering *l, int fam)
 						RS_F_PROTO, RS_F_PORT, ip);
 		if (f->firewall < 0 || f->firewall_allow < 0)
 			return -1;
+	}
+	if (f->affinity_slots) {
+		enum rs_ftype key = RS_F_U32;
+
+		if ((f->affinity_endpoints = add_set(l, fam == FAM6 ? "affinity-endpoints6" :
+						    "affinity-endpoints", rs_fam(fam), &key, 1)) < 0)
+			return -1;
+		l->rs->sets[f->affinity_endpoints].verdict = true;
+	}
+	for (int p = 0; p < NPROTO; p++) {
+		char name[40];
+		struct rs_set *set;
+
+		if (!f->affinity_used[p])
+			continue;
+		snprintf(name, sizeof(name), "affinity%s-%s", sfx(fam), proto_name(protos[p]));
+		f->affinity[p] = add_fam_set(l, FAM4, name, false, false, 3, ip, ip, RS_F_PORT);
+		if (f->affinity[p] < 0)
+			return -1;
+		set = &l->rs->sets[f->affinity[p]];
+		set->family = rs_fam(fam);
+		set->l4proto = protos[p];
+		set->dynamic = true;
+		set->timeout = 10800;
+		set->size = AFFINITY_SIZE;
+		set->data[0] = ip;
+		set->data[1] = RS_F_PORT;
+		set->ndata = 2;
+		rs_set_layout(set);
 	}
 	for (int p = 0; p < NPROTO; p++)
 		for (int s = 0; s < ENDPOINT_SHARDS; s++) {
@@ -515,18 +557,81 @@ static int add_endpoint_elems(struct lowering *l, const struct sport *sp, const 
 	return 0;
 }
 
+/*
+ * Client-ip affinity: a client that chose an endpoint lately goes there
+ * again (the dynamic map affinity-P remembers client . destination ->
+ * endpoint); else numgen picks one of the group's per-endpoint chains,
+ * which remember the choice and DNAT.  The timeout counts from the choice.
+ */
+static int add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
+			struct rs_chain *c)
+{
+	const struct fam_sets *f = &l->fam[sp->fam];
+	const char *map = set_name(l, f->affinity[proto_idx(sp->port->proto)]);
+	const char *base = g->name + strcspn(g->name, "-");	/* "-NAME/PROTO/PORT[/local]" */
+	struct rs_rule *r;
+	uint32_t key = g->offset;
+
+	if (!(r = add_rule(c, RS_AFFINITY_DNAT, sp->fam, map)))
+		return -1;
+	r->l4proto = sp->port->proto;
+	if (!(r = add_rule(c, RS_NUMGEN_VMAP, sp->fam, set_name(l, f->affinity_endpoints))))
+		return -1;
+	r->mod = g->nkeys;
+	r->offset = g->offset;
+	if (g->emitted)
+		return 0;
+	g->emitted = true;
+	for (size_t i = 0; i < g->neps; i++) {
+		const struct endpoint *ep = g->eps[i];
+		struct rs_chain *ec;
+		char *name;
+
+		if (asprintf(&name, "aff%s%s/%zu", sfx(sp->fam), base, i) < 0)
+			return -1;
+		ec = rs_add_chain(l->rs, name);
+		free(name);
+		if (!ec || !(r = add_rule(ec, RS_AFFINITY_UPDATE, sp->fam, map)))
+			return -1;
+		r->l4proto = sp->port->proto;
+		r->timeout = sp->svc->affinity_timeout;
+		put_addr(r->addr, &ep->addr);
+		r->port = target_port(sp->port, ep);
+		if (!(r = add_rule(ec, RS_DNAT_TO, sp->fam, NULL)))
+			return -1;
+		r->l4proto = sp->port->proto;
+		put_addr(r->addr, &ep->addr);
+		r->port = target_port(sp->port, ep);
+		for (uint16_t w = 0; w < ep->weight; w++) {
+			struct rs_elem *e = elem(l, f->affinity_endpoints);
+
+			if (!e)
+				return -1;
+			memcpy(e->key, &key, 4);
+			key++;
+			e->chain = ec->name;
+		}
+	}
+	return 0;
+}
+
 /* "meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-…" and its elements */
-static int add_dnat(struct lowering *l, const struct sport *sp, const struct group *g,
+static int add_dnat(struct lowering *l, const struct sport *sp, struct group *g,
 		    struct rs_chain *c)
 {
 	int shard = l->fam[sp->fam].shard[proto_idx(sp->port->proto)][g->shard];
-	struct rs_rule *r = add_rule(c, RS_DNAT_NUMGEN, sp->fam, set_name(l, shard));
+	struct rs_rule *r;
 
-	if (!r)
+	if (g->affinity)
+		return add_affinity(l, sp, g, c);
+	if (!(r = add_rule(c, RS_DNAT_NUMGEN, sp->fam, set_name(l, shard))))
 		return -1;
 	r->l4proto = sp->port->proto;
 	r->mod = g->nkeys;
 	r->offset = g->offset;
+	if (g->emitted)
+		return 0;
+	g->emitted = true;
 	return add_endpoint_elems(l, sp, g, shard);
 }
 
@@ -586,16 +691,18 @@ static int add_drop(struct rs_chain *c, int fam)
  * path.  Policy local: the client's address is kept, only local endpoints
  * serve, none means drop; pods reaching these addresses take the vip's path.
  */
-static int lower_ext_chain(struct lowering *l, const struct sport *sp, const char *svc_chain)
+static int lower_ext_chain(struct lowering *l, struct sport *sp, const char *svc_chain)
 {
 	/* svc_chain is the vip's path, for the traffic that takes it */
 	const struct fam_sets *f = &l->fam[sp->fam];
-	const struct group *g = &sp->g[sp->external];
+	struct group *g = &sp->g[sp->external];
 	struct rs_chain *c = rs_add_chain(l->rs, sp->ext_chain);
+	const char *name;
 	struct rs_rule *r;
 
 	if (!c)
 		return -1;
+	name = c->name;	/* c moves when affinity adds chains */
 	if (sp->external == G_CLUSTER) {
 		if (!(r = add_rule(c, RS_MARK, sp->fam, NULL)))
 			return -1;
@@ -615,14 +722,14 @@ static int lower_ext_chain(struct lowering *l, const struct sport *sp, const cha
 	} else if (add_drop(c, sp->fam)) {
 		return -1;
 	}
-	return add_outside(l, sp, c->name);
+	return add_outside(l, sp, name);
 }
 
 /* Chains and elements of one service port of one family. */
-static int lower_sport(struct lowering *l, const struct sport *sp)
+static int lower_sport(struct lowering *l, struct sport *sp)
 {
 	const struct fam_sets *f = &l->fam[sp->fam];
-	const struct group *g = &sp->g[sp->internal];
+	struct group *g = &sp->g[sp->internal];
 	const char *svc_chain = NULL;
 	struct rs_chain *c;
 	bool any = false;

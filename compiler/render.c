@@ -63,9 +63,20 @@ int rs_render_set_decl(const struct rs_ruleset *rs, const struct rs_set *set, FI
 
 	fprintf(out, "add %s inet %s %s { ", map ? "map" : "set", rs->table, set->name);
 	if (set->nkey == 1 && set->key[0] == RS_F_U32) {
-		/* The endpoint maps: keyed by what numgen yields, so only typeof names it. */
-		fprintf(out, "typeof numgen inc mod 2 : %s daddr . %s dport; }\n",
-			family_kw(set->family), proto_name(set->l4proto));
+		/* Keyed by what numgen yields: only typeof names it. */
+		if (set->verdict)
+			fputs("typeof numgen inc mod 2 : verdict; }\n", out);
+		else
+			fprintf(out, "typeof numgen inc mod 2 : %s daddr . %s dport; }\n",
+				family_kw(set->family), proto_name(set->l4proto));
+		return ok(out);
+	}
+	if (set->dynamic) {
+		const char *ip = family_kw(set->family), *p = proto_name(set->l4proto);
+
+		fprintf(out, "typeof %s saddr . %s daddr . %s dport : %s daddr . %s dport; "
+			"size %u; flags dynamic,timeout; timeout %us; }\n",
+			ip, ip, p, ip, p, set->size, set->timeout);
 		return ok(out);
 	}
 	fputs("type ", out);
@@ -99,6 +110,8 @@ int rs_render_chain_decl(const struct rs_ruleset *rs, const struct rs_chain *c, 
 	fprintf(out, "comment \"%s\"; }\n", comment);
 	return ok(out);
 }
+
+static void render_field(enum rs_ftype t, const uint8_t *p, FILE *out);
 
 int rs_render_rule(const struct rs_rule *r, FILE *out)
 {
@@ -147,6 +160,27 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 		break;
 	case RS_GOTO_IF_SADDR_IN:
 		fprintf(out, "%s saddr @%s goto %s", ip, r->set, r->target);
+		break;
+	case RS_AFFINITY_DNAT:
+		fprintf(out, "meta l4proto %s dnat %s to %s saddr . %s daddr . %s dport map @%s",
+			proto_name(r->l4proto), ip, ip, ip, proto_name(r->l4proto), r->set);
+		break;
+	case RS_NUMGEN_VMAP:
+		fprintf(out, "numgen inc mod %" PRIu32 " offset %" PRIu32 " vmap @%s",
+			r->mod, r->offset, r->set);
+		break;
+	case RS_AFFINITY_UPDATE:
+		fprintf(out, "meta l4proto %s update @%s { %s saddr . %s daddr . %s dport timeout %" PRIu32
+			"s : ", proto_name(r->l4proto), r->set, ip, ip, proto_name(r->l4proto), r->timeout);
+		render_field(r->family == RS_IPV6 ? RS_F_IPV6 : RS_F_IPV4, r->addr, out);
+		fprintf(out, " . %u }", r->port);
+		break;
+	case RS_DNAT_TO:
+		fprintf(out, "meta l4proto %s dnat %s to ", proto_name(r->l4proto), ip);
+		if (r->family == RS_IPV6)
+			fputc('[', out);
+		render_field(r->family == RS_IPV6 ? RS_F_IPV6 : RS_F_IPV4, r->addr, out);
+		fprintf(out, "%s:%u", r->family == RS_IPV6 ? "]" : "", r->port);
 		break;
 	case RS_NODEPORT_DISPATCH:
 		if (r->set)

@@ -184,9 +184,12 @@ static uint64_t chain_fingerprint(const struct rs_chain *c)
 
 	for (size_t i = 0; i < c->nrules; i++) {
 		const struct rs_rule *r = &c->rules[i];
-		const uint32_t f[] = { r->kind, r->family, r->l4proto, r->mod, r->offset, r->mark };
+		const uint32_t f[] = { r->kind, r->family, r->l4proto, r->mod, r->offset, r->mark,
+				       r->timeout, r->port };
 
 		h = mix(h, f, sizeof(f));
+		h = mix(h, r->addr, sizeof(r->addr));
+		h = mix_str(h, r->set2);
 		h = mix_str(h, r->set);
 		h = mix_str(h, r->target);
 	}

@@ -60,6 +60,14 @@ struct rs_set {
 				 * ip daddr . tcp dport"; nft needs the rule's and the
 				 * map's protocol to agree */
 	bool verdict;		/* verdict map: data is a goto to elem.chain */
+	/*
+	 * Dynamic: filled by the packet path ("update @set"), with a default
+	 * timeout (seconds) and a size; svcc never adds or reads its
+	 * elements.  The affinity maps are the only ones: "typeof ip saddr .
+	 * ip daddr . tcp dport : ip daddr . tcp dport".
+	 */
+	bool dynamic;
+	uint32_t timeout, size;
 	bool interval;		/* "flags interval": the last key field of each
 				 * element is a prefix of elem.prefix bits */
 	uint8_t key_len;	/* bytes used in rs_elem.key */
@@ -105,6 +113,14 @@ enum rs_rule_kind {
 	RS_DROP,
 	/* ip saddr @SET goto CHAIN */
 	RS_GOTO_IF_SADDR_IN,
+	/* meta l4proto PROTO dnat ip to ip saddr . ip daddr . PROTO dport map @SET */
+	RS_AFFINITY_DNAT,
+	/* numgen inc mod MOD offset OFFSET vmap @SET */
+	RS_NUMGEN_VMAP,
+	/* meta l4proto PROTO update @SET { ip saddr . ip daddr . PROTO dport timeout TIMEOUTs : ADDR . PORT } */
+	RS_AFFINITY_UPDATE,
+	/* meta l4proto PROTO dnat ip to ADDR:PORT */
+	RS_DNAT_TO,
 };
 
 struct rs_rule {
@@ -116,6 +132,9 @@ struct rs_rule {
 	uint8_t l4proto;	/* RS_DNAT_NUMGEN: IPPROTO_TCP/UDP/SCTP */
 	uint32_t mod, offset;	/* RS_DNAT_NUMGEN */
 	uint32_t mark;		/* RS_MARK*, RS_MASQ_MARKED */
+	uint32_t timeout;	/* RS_AFFINITY_UPDATE: seconds */
+	uint8_t addr[16];	/* RS_AFFINITY_UPDATE, RS_DNAT_TO: the endpoint */
+	uint16_t port;		/* ... and its port */
 };
 
 enum rs_hook { RS_HOOK_NONE, RS_HOOK_PREROUTING, RS_HOOK_INPUT, RS_HOOK_FORWARD,

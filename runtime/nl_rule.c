@@ -398,6 +398,11 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 		return masq(r, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
 	case RS_MASQ_HAIRPIN:
 		return masq_hairpin(r, tx, rule);
+	case RS_AFFINITY_DNAT:
+	case RS_NUMGEN_VMAP:
+	case RS_AFFINITY_UPDATE:
+	case RS_DNAT_TO:
+		break;	/* not linearised yet: the batch fails before it is sent */
 	}
 	errno = EOPNOTSUPP;	/* a kind this runtime does not know */
 	return -1;

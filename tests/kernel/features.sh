@@ -101,6 +101,19 @@ service default/none-local {               # endpoints, but none here: dropped
     traffic-policy internal local;
     endpoint ${P4[2]};
 }
+service default/sticky {                   # client-ip affinity
+    vip 10.96.0.30;
+    port 80 -> 8080;
+    port 80/udp -> 8080;
+    affinity client-ip timeout 600;
+    endpoint ${P4[0]}; endpoint ${P4[1]}; endpoint ${P4[2]};
+}
+service default/sticky-short {             # affinity that expires after a second
+    vip 10.96.0.31;
+    port 80 -> 8080;
+    affinity client-ip timeout 1;
+    endpoint ${P4[0]}; endpoint ${P4[1]}; endpoint ${P4[2]};
+}
 service default/named-target {             # pod2 serves the port on 8081
     vip 10.96.0.17;
     port http 80 -> web;
@@ -183,6 +196,24 @@ out=$(in_outside "$PROBE" tcp "$NODE" 30092 2 --timeout-ms 300); show "$out"
 check "no local endpoint: NodePort traffic is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
 out=$(in_pod 1 "$PROBE" tcp 10.96.0.22 80 2 --timeout-ms 300); show "$out"
 check "no local endpoint: vip traffic from pods is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
+
+# ---- client-ip affinity ------------------------------------------------------------
+for proto in tcp udp; do
+	out=$(in_outside "$PROBE" $proto 10.96.0.30 80 10 --timeout-ms 1000); show "$out"
+	check "$proto affinity: 10 connections from outside land on one endpoint [$(dist "$out")]" \
+		eval '[[ $(awk "{print \$1}" <<<"$out" | sort -u | wc -l) == 1 && $(wc -l <<<"$out") == 10 ]] &&
+		      grep -q "^10.244" <<<"$out"'
+done
+first=$(awk '{print $1}' <<<"$(in_pod 2 "$PROBE" tcp 10.96.0.30 80 1 --timeout-ms 1000)")
+out=$(in_pod 2 "$PROBE" tcp 10.96.0.30 80 5 --timeout-ms 1000); show "$out"
+check "affinity: a pod keeps its own endpoint ($first) [$(dist "$out")]" expect_even "$out" 5 "$first"
+out=$(in_outside "$PROBE" tcp 10.96.0.31 80 3 --timeout-ms 1000); show "$out"
+first=$(head -n 1 <<<"$out" | awk '{print $1}')
+check "short affinity: sticks while fresh [$(dist "$out")]" expect_even "$out" 3 "$first"
+sleep 2.2
+out=$(in_outside "$PROBE" tcp 10.96.0.31 80 1 --timeout-ms 1000); show "$out"
+check "short affinity: after the timeout, the next endpoint is chosen (not $first) [$(dist "$out")]" \
+	eval '[[ -n $(awk "{print \$1}" <<<"$out") && $(awk "{print \$1}" <<<"$out") != "$first" ]] && grep -q "^10.244" <<<"$out"'
 
 # ---- dual-stack ------------------------------------------------------------------
 out=$(in_outside "$PROBE" tcp 10.96.0.10 80 30 --timeout-ms 1000); show "$out"

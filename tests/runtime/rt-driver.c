@@ -7,6 +7,7 @@
  *   rt-driver [--table T] diff OLD.svc NEW.svc
  *   rt-driver [--table T] delete
  *   rt-driver [--table T] mnl FILE.svc     the full-load batch, libmnl dump
+ *   rt-driver [--table T] mnl OLD NEW      the batch of OLD -> NEW, the same way
  *   rt-driver [--table T] inject FILE.svc  apply FILE's diff plus a final
  *                                          operation the kernel rejects
  */
@@ -34,29 +35,35 @@ static struct svcc_ruleset *load(struct svcc_ctx *ctx, const char *path, const c
 	return rs;
 }
 
-/* Every message of the full load, as libmnl prints them (nft --debug=mnl). */
-static int dump_mnl(const struct rs_ruleset *rs)
+/*
+ * Every message of the transaction old -> rs (old NULL: the full load), as
+ * libmnl prints them, to compare with `nft --debug=mnl`.
+ */
+static int dump_mnl(const struct rs_ruleset *old, const struct rs_ruleset *rs)
 {
-	struct tx *tx = tx_diff(NULL, rs);
+	struct tx *tx = tx_diff(old, rs);
 	char *buf = calloc(1, NL_MSG_MAX);
 	uint32_t seq = 0;
+	int ret = 1;
 
 	if (!tx || !buf)
-		return 1;
+		goto out;
 	for (size_t i = 0; i < tx->nops; i++) {
 		size_t pos = 0, len;
 
 		do {
 			len = nl_msg_op(buf, NL_MSG_MAX, tx, &tx->ops[i], &pos, ++seq);
 			if (!len)
-				return 1;
+				goto out;
 			mnl_nlmsg_fprintf(stdout, buf, len, sizeof(struct nfgenmsg));
 			memset(buf, 0, len);
 		} while (pos < tx->ops[i].nelems);
 	}
+	ret = 0;
+out:
 	free(buf);
 	tx_free(tx);
-	return 0;
+	return ret;
 }
 
 /*
@@ -156,7 +163,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[i], "mnl") && i + 1 < argc) {
 		if (!(a = load(ctx, argv[i + 1], table)))
 			goto out;
-		ret = dump_mnl(a->rs);
+		if (i + 2 < argc && !(b = load(ctx, argv[i + 2], table)))
+			goto out;
+		ret = b ? dump_mnl(a->rs, b->rs) : dump_mnl(NULL, a->rs);
 	} else if (!strcmp(argv[i], "inject") && i + 1 < argc) {
 		if (!(a = load(ctx, argv[i + 1], table)))
 			goto out;
@@ -172,7 +181,7 @@ out:
 	svcc_ctx_free(ctx);
 	return ret;
 usage:
-	fprintf(stderr, "usage: rt-driver [--table T] [--nft] apply FILE [-n] [-v] | diff OLD NEW | delete | mnl FILE\n");
+	fprintf(stderr, "usage: rt-driver [--table T] [--nft] apply FILE [-n] [-v] | diff OLD NEW | delete | mnl [OLD] FILE\n");
 	svcc_ctx_free(ctx);
 	return 2;
 }

@@ -247,6 +247,98 @@ static void test_unknown_and_retyped(void)
 	rs_free(b);
 }
 
+/*
+ * The load-balancer shapes: a firewall rule naming two sets (the second a
+ * range of concatenations), and an ext chain that goes to the svc chain.
+ */
+static struct rs_ruleset *build_firewall(uint8_t allow_prefix, int svc_mod)
+{
+	struct rs_ruleset *rs = rs_new("svcc");
+	struct rs_set *fw, *allow;
+	struct rs_elem *e;
+	struct rs_chain *c;
+	struct rs_rule *r;
+
+	fw = rs_add_set(rs, "firewall", RS_IPV4);
+	fw->nkey = 3;
+	fw->key[0] = RS_F_IPV4; fw->key[1] = RS_F_PROTO; fw->key[2] = RS_F_PORT;
+	rs_set_layout(fw);
+	e = rs_add_elem(fw);
+	e->key[0] = 198; e->key[1] = 51; e->key[2] = 100; e->key[3] = 7;
+	e->key[4] = IPPROTO_TCP; e->key[9] = 80;
+	allow = rs_add_set(rs, "firewall-allow", RS_IPV4);
+	allow->nkey = 4;
+	allow->key[0] = RS_F_IPV4; allow->key[1] = RS_F_PROTO;
+	allow->key[2] = RS_F_PORT; allow->key[3] = RS_F_IPV4;
+	allow->interval = true;
+	rs_set_layout(allow);
+	e = rs_add_elem(allow);
+	memcpy(e->key, rs->sets[0].elems[0].key, 12);
+	e->key[12] = 10;
+	e->prefix = allow_prefix;
+	c = rs_add_chain(rs, "svc-0");
+	r = rs_add_rule(c);
+	r->kind = RS_MARK;
+	r->mark = 0x4000;
+	r->mod = (uint32_t)svc_mod;	/* a stand-in for a changed svc chain */
+	c = rs_add_chain(rs, "ext-0");
+	r = rs_add_rule(c);
+	r->kind = RS_GOTO;
+	r->target = rs->chains[0].name;
+	c = rs_add_chain(rs, "services");
+	r = rs_add_rule(c);
+	r->kind = RS_FIREWALL;
+	r->set = rs->sets[0].name;
+	r->set2 = rs->sets[1].name;
+	if (rs_finish(rs)) {
+		rs_free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+static void test_firewall(void)
+{
+	struct rs_ruleset *a = build_firewall(8, 1), *b = build_firewall(16, 1);
+	struct rs_ruleset *c = rs_clone(a), *d = build_firewall(8, 2);
+	struct tx *tx = tx_diff(NULL, a);
+	struct rs_set *s;
+
+	CHECK(a && b && c && d && tx);
+	/* a range of concatenations gets no end element at 0 */
+	for (size_t i = 0; tx && i < tx->nops; i++)
+		if (tx->ops[i].kind == TX_ADD_ELEMS)
+			CHECK(!tx->ops[i].zero_end);
+	tx_free(tx);
+	/* the clone's second set name is its own */
+	s = rs_set_find(c, "firewall-allow");
+	CHECK(rs_chain_find(c, "services")->rules[0].set2 == s->name);
+	tx = tx_diff(a, c);
+	CHECK(tx && tx_empty(tx));
+	tx_free(tx);
+	/* another source range: one element out, one in, nothing else */
+	tx = tx_diff(a, b);
+	CHECK(tx && tx->nops == 2 && count(tx, TX_DEL_ELEMS) == 1 && count(tx, TX_ADD_ELEMS) == 1);
+	tx_free(tx);
+	/* the second set re-created: the rule naming it is re-bound */
+	s = rs_set_find(a, "firewall-allow");
+	s->interval = false;
+	tx = tx_diff(a, b);
+	CHECK(tx && count(tx, TX_DEL_SET) == 1 && count(tx, TX_FLUSH_CHAIN) == 1);
+	CHECK(tx && tx->ops[0].kind == TX_FLUSH_CHAIN && !strcmp(tx->ops[0].chain->name, "services"));
+	tx_free(tx);
+	s->interval = true;
+	/* the goto target re-created: the chain going to it is re-bound */
+	tx = tx_diff(a, d);
+	CHECK(tx && count(tx, TX_DEL_CHAIN) == 1 && count(tx, TX_FLUSH_CHAIN) == 1);
+	CHECK(tx && tx->ops[0].kind == TX_FLUSH_CHAIN && !strcmp(tx->ops[0].chain->name, "ext-0"));
+	tx_free(tx);
+	rs_free(a);
+	rs_free(b);
+	rs_free(c);
+	rs_free(d);
+}
+
 /* 10,000 services: one endpoint more is a handful of operations, quickly. */
 static void test_scale(void)
 {
@@ -275,6 +367,7 @@ int main(void)
 	test_one_endpoint();
 	test_services_gone();
 	test_unknown_and_retyped();
+	test_firewall();
 	test_scale();
 	if (failures)
 		fprintf(stderr, "%d checks failed\n", failures);

@@ -1,0 +1,1550 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * svcc import-k8s: what `kubectl get services -A -o json` and
+ * `kubectl get endpointslices -A -o json` print, as a .svc config.
+ *
+ * The mapping follows what kube-proxy does with these objects rather than
+ * what they ask for: endpoints and their target port numbers come from the
+ * EndpointSlices; an endpoint is used when ready, and is a fallback when
+ * serving and terminating; headless and ExternalName services are not
+ * proxied.  What the language cannot say is a warning, never dropped
+ * silently.  Only input that cannot be read as the two Lists is an error.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+
+#include "import_k8s.h"
+#include "util.h"
+
+enum { EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+#define SERVICE_NAME_LABEL "kubernetes.io/service-name"
+#define IP_STRLEN (INET6_ADDRSTRLEN + 4)
+#define DEFAULT_NAMESPACE "default"
+
+/* ---- addresses ---------------------------------------------------------- */
+
+struct ip {
+	int fam;		/* AF_INET or AF_INET6 */
+	int plen;		/* prefix length; -1: a plain address */
+	unsigned char b[16];	/* IPv4 in the first 4, the rest 0: memcmp orders */
+};
+
+struct ips {
+	struct ip *v;
+	size_t n, cap;
+};
+
+static int fam_index(int fam)
+{
+	return fam == AF_INET6;
+}
+
+static const char *fam_name(int fam)
+{
+	return fam == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/* "ADDR", or "ADDR/LEN" when prefix. */
+static int ip_parse(const char *s, bool prefix, struct ip *ip)
+{
+	const char *slash = prefix ? strchr(s, '/') : NULL;
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	char buf[INET6_ADDRSTRLEN], *end;
+	long len;
+
+	if ((prefix && !slash) || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(ip, 0, sizeof(*ip));
+	ip->plen = -1;
+	if (inet_pton(AF_INET, buf, ip->b) == 1)
+		ip->fam = AF_INET;
+	else if (inet_pton(AF_INET6, buf, ip->b) == 1)
+		ip->fam = AF_INET6;
+	else
+		return -1;
+	if (!prefix)
+		return 0;
+	if (!isdigit((unsigned char)slash[1]))
+		return -1;
+	errno = 0;
+	len = strtol(slash + 1, &end, 10);
+	if (*end || errno || len > (ip->fam == AF_INET ? 32 : 128))
+		return -1;
+	ip->plen = (int)len;
+	return 0;
+}
+
+/* Clear the bits past the prefix; true if any were set. */
+static bool ip_mask(struct ip *ip)
+{
+	bool changed = false;
+
+	for (int i = 0; i < 16; i++) {
+		int keep = ip->plen - 8 * i;
+		unsigned m = keep >= 8 ? 0xffu : keep <= 0 ? 0u : (0xffu << (8 - keep)) & 0xffu;
+
+		if (ip->b[i] & ~m) {
+			ip->b[i] &= (unsigned char)m;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
+/* IPv4 before IPv6, then by value: the canonical order. */
+static int ip_cmp(const struct ip *a, const struct ip *b)
+{
+	int c;
+
+	if (a->fam != b->fam)
+		return a->fam == AF_INET ? -1 : 1;
+	c = memcmp(a->b, b->b, sizeof(a->b));
+	if (c)
+		return c;
+	return (a->plen > b->plen) - (a->plen < b->plen);
+}
+
+static const char *ip_str(const struct ip *ip, char buf[IP_STRLEN])
+{
+	if (!inet_ntop(ip->fam, ip->b, buf, INET6_ADDRSTRLEN))
+		strcpy(buf, "?");
+	if (ip->plen >= 0)
+		sprintf(buf + strlen(buf), "/%d", ip->plen);
+	return buf;
+}
+
+/* 0 added, 1 already there, -1 out of memory. */
+static int ips_add(struct ips *l, const struct ip *ip)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!ip_cmp(&l->v[i], ip))
+			return 1;
+	if (VEC_RESERVE(l->v, l->n, l->cap))
+		return -1;
+	l->v[l->n++] = *ip;
+	return 0;
+}
+
+/* ---- the model ---------------------------------------------------------- */
+
+enum proto { TCP, UDP, SCTP, NPROTOS };
+static const char *const proto_k8s[NPROTOS] = { "TCP", "UDP", "SCTP" };
+static const char *const proto_svc[NPROTOS] = { "tcp", "udp", "sctp" };
+
+/* A Service port, and how it is written once its endpoints are known. */
+struct sport {
+	const char *name;		/* "": unnamed */
+	const char *target_name;	/* a named targetPort, or NULL */
+	int port, target, nodeport;	/* target 0: named */
+	enum proto proto;
+	const char *out_name;		/* the name written; "": none */
+	int out_target;			/* "-> N"; 0: none, or by name */
+	const char *out_tname;		/* "-> NAME" */
+	bool per_ep;			/* endpoints say "port NAME N" */
+	char synth[16];			/* a name for an unnamed per-endpoint port */
+};
+
+/* One EndpointSlice's numbers for its service's ports (0: not in the slice). */
+struct smap {
+	int *num;			/* [svc->nports] */
+};
+
+enum { EP_FALLBACK = 1, EP_READY = 2 };
+
+struct ep {
+	struct ip ip;
+	int state;			/* EP_* */
+	bool local;
+	const char *slice;		/* its slice's name: warnings, and order */
+	const int *num;			/* its slice's numbers */
+	size_t sidx, seq;		/* file order: ties */
+};
+
+struct svc {
+	const char *ns, *name;		/* the JSON's: it lives until the end */
+	size_t seq;			/* file order: the first of duplicates wins */
+	bool skip;			/* warned about: its slices are ignored quietly */
+	const char *type;
+	bool has_vip[2];
+	struct ip vip[2];
+	struct sport *ports;
+	size_t nports;
+	struct ips ext, lb, ranges;
+	bool affinity;
+	long timeout;			/* 0: none given */
+	bool ext_local, int_local;
+	struct smap *smaps;
+	size_t nsmaps, smaps_cap;
+	struct ep *eps;
+	size_t neps, eps_cap;
+};
+
+struct imp {
+	FILE *out, *err;
+	const char *svc_file, *eps_file, *node;
+	struct ips pod_cidrs, svc_cidrs, node_ips;
+	json_t *svc_json, *eps_json;
+	struct svc *svcs;
+	size_t nsvcs, svcs_cap;
+};
+
+static void svc_free(struct svc *s)
+{
+	for (size_t i = 0; i < s->nsmaps; i++)
+		free(s->smaps[i].num);
+	free(s->smaps);
+	free(s->eps);
+	free(s->ports);
+	free(s->ext.v);
+	free(s->lb.v);
+	free(s->ranges.v);
+}
+
+/* ---- diagnostics -------------------------------------------------------- */
+
+/* What a warning is about: a file, and an object in it. */
+struct where {
+	const char *file;
+	const char *ns, *name;		/* ns NULL: name alone, e.g. "items[3]" */
+	char item[32];
+};
+
+static void warn(struct imp *im, const struct where *w, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warn(struct imp *im, const struct where *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(im->err, "import-k8s: warning: %s: ", w->file);
+	if (w->ns)
+		fprintf(im->err, "%s/%s: ", w->ns, w->name);
+	else
+		fprintf(im->err, "%s: ", w->name);
+	va_start(ap, fmt);
+	vfprintf(im->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', im->err);
+}
+
+static int fail(struct imp *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct imp *im, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("import-k8s: ", im->err);
+	va_start(ap, fmt);
+	vfprintf(im->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', im->err);
+	return -1;
+}
+
+static int nomem(struct imp *im)
+{
+	return fail(im, "out of memory");
+}
+
+/* ---- JSON helpers ------------------------------------------------------- */
+
+/* The member, or NULL when absent or null (kubectl prints some empty lists as null). */
+static json_t *member(json_t *obj, const char *key)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+	return json_is_null(v) ? NULL : v;
+}
+
+static bool get_int(json_t *v, long lo, long hi, long *out)
+{
+	json_int_t i;
+
+	if (!json_is_integer(v))
+		return false;
+	i = json_integer_value(v);
+	if (i < lo || i > hi)
+		return false;
+	*out = (long)i;
+	return true;
+}
+
+/* A scalar as text, for messages. */
+static const char *show(json_t *v, char buf[32])
+{
+	if (!v)
+		return "missing";
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_boolean(v))
+		return json_is_true(v) ? "true" : "false";
+	else if (json_is_array(v))
+		return "(a list)";
+	else if (json_is_object(v))
+		return "(an object)";
+	else
+		return "(a number)";
+	return buf;
+}
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+/* Keys already reported for a slice's endpoints: once per slice, not per endpoint. */
+struct seen {
+	const char *v[16];
+	size_t n;
+};
+
+static bool seen_first(struct seen *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], key))
+			return false;
+	if (s->n < sizeof(s->v) / sizeof(s->v[0]))
+		s->v[s->n++] = key;
+	return true;
+}
+
+/*
+ * Report every key of obj that is not in known: those the importer reads, and
+ * those it knows to be irrelevant to a proxy.  A null value says nothing.
+ */
+static void check_keys(struct imp *im, const struct where *w, json_t *obj, const char *path,
+		       const char *const *known, struct seen *seen)
+{
+	for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
+		const char *key = json_object_iter_key(it);
+
+		if (in_list(known, key) || json_is_null(json_object_iter_value(it)))
+			continue;
+		if (seen && !seen_first(seen, key))
+			continue;
+		warn(im, w, "%s%s%s is not supported (ignored)", path, *path ? "." : "", key);
+	}
+}
+
+/* Every key a proxy needs or knows to be irrelevant; any other is reported. */
+static const char *const item_keys[] = { "apiVersion", "kind", "metadata", "spec", "status", NULL };
+static const char *const spec_keys[] = {
+	"type", "clusterIP", "clusterIPs", "ports", "externalIPs", "loadBalancerSourceRanges",
+	"sessionAffinity", "sessionAffinityConfig", "externalTrafficPolicy",
+	"internalTrafficPolicy", "allocateLoadBalancerNodePorts", "externalName",
+	"selector",			/* the EndpointSlices hold what it selects */
+	"ipFamilies", "ipFamilyPolicy",	/* implied by clusterIPs */
+	"publishNotReadyAddresses",	/* the slices' ready condition says it */
+	"loadBalancerIP",		/* a request to the cloud: status says what it got */
+	"loadBalancerClass",		/* which controller provisions the balancer */
+	NULL
+};
+static const char *const port_keys[] = { "name", "protocol", "port", "targetPort", "nodePort", NULL };
+static const char *const status_keys[] = { "loadBalancer", "conditions", NULL };
+static const char *const lb_keys[] = { "ingress", NULL };
+/* ports: the balancer's own per-port status */
+static const char *const ingress_keys[] = { "ip", "hostname", "ipMode", "ports", NULL };
+static const char *const affinity_keys[] = { "clientIP", NULL };
+static const char *const client_ip_keys[] = { "timeoutSeconds", NULL };
+static const char *const slice_keys[] = {
+	"apiVersion", "kind", "metadata", "addressType", "endpoints", "ports", NULL
+};
+/* appProtocol: copied from the Service's port, reported there */
+static const char *const slice_port_keys[] = { "name", "port", "protocol", "appProtocol", NULL };
+static const char *const ep_keys[] = {
+	"addresses", "conditions", "nodeName",
+	"hostname", "targetRef",	/* DNS and bookkeeping */
+	"zone", "deprecatedTopology",	/* only topology hints use them */
+	NULL
+};
+static const char *const cond_keys[] = { "ready", "serving", "terminating", NULL };
+
+/* Words the .svc grammar reserves: a port of that name would not parse. */
+static const char *const keywords[] = {
+	"cluster", "masquerade", "service", "pod-cidr", "service-cidr", "node-ip", "vip",
+	"port", "endpoint", "nodeport", "external-ip", "load-balancer", "source-ranges",
+	"affinity", "traffic-policy", NULL
+};
+
+/* A name the .svc language takes: letters, digits, - _ . and no - at the ends. */
+static bool is_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+			return false;
+	return true;
+}
+
+/* A port name must not read as a number ("port 8080 80" would). */
+static bool is_port_name(const char *s)
+{
+	bool letter = false;
+
+	for (const char *p = s; *p; p++)
+		letter |= isalpha((unsigned char)*p) != 0;
+	return letter && is_name(s) && !in_list(keywords, s);
+}
+
+static int parse_proto(const char *s)
+{
+	for (int i = 0; i < NPROTOS; i++)
+		if (!strcmp(s, proto_k8s[i]))
+			return i;
+	return -1;
+}
+
+/* ---- reading the files -------------------------------------------------- */
+
+static json_t *load(struct imp *im, const char *path)
+{
+	json_error_t e;
+	json_t *j;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fail(im, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	j = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+	fclose(f);
+	if (j)
+		return j;
+	if (e.line > 0)
+		fail(im, "%s:%d:%d: %s", path, e.line, e.column, e.text);
+	else
+		fail(im, "%s: %s", path, e.text);
+	return NULL;
+}
+
+/* A List (or KindList) whose items are all of that kind, when they say. */
+static int check_list(struct imp *im, json_t *root, const char *file, const char *kind,
+		      const char *api)
+{
+	const char *k = json_string_value(member(root, "kind")), *s;
+	json_t *items = member(root, "items"), *it;
+	size_t i, n = strlen(kind);
+
+	if (!json_is_object(root))
+		return fail(im, "%s: not a List of %ss (a JSON array)", file, kind);
+	if (!k)
+		return fail(im, "%s: not a List of %ss (no kind)", file, kind);
+	if (strcmp(k, "List") && (strncmp(k, kind, n) || strcmp(k + n, "List")))
+		return fail(im, "%s: not a List of %ss (kind %s)", file, kind, k);
+	if (!json_is_array(items))
+		return fail(im, "%s: not a List of %ss (no items list)", file, kind);
+	json_array_foreach(items, i, it) {
+		if (!json_is_object(it))
+			return fail(im, "%s: items[%zu]: not an object", file, i);
+		s = json_string_value(member(it, "kind"));
+		if (s && strcmp(s, kind))
+			return fail(im, "%s: items[%zu]: kind %s, expected %s", file, i, s, kind);
+		s = json_string_value(member(it, "apiVersion"));
+		if (s && strcmp(s, api))
+			return fail(im, "%s: items[%zu]: apiVersion %s, expected %s", file, i, s, api);
+	}
+	return 0;
+}
+
+/* metadata.namespace and .name into w; false: warned, skip the item. */
+static bool object_name(struct imp *im, const char *file, json_t *item, size_t idx,
+			struct where *w)
+{
+	json_t *meta = member(item, "metadata");
+	const char *ns = json_string_value(member(meta, "namespace"));
+	const char *name = json_string_value(member(meta, "name"));
+
+	w->file = file;
+	w->ns = NULL;
+	snprintf(w->item, sizeof(w->item), "items[%zu]", idx);
+	w->name = w->item;
+	if (!name || !is_name(name)) {
+		warn(im, w, "metadata.name %s (skipped)", name ? "is not a valid name" : "is missing");
+		return false;
+	}
+	if (ns && !is_name(ns)) {
+		warn(im, w, "metadata.namespace is not a valid name (skipped)");
+		return false;
+	}
+	w->ns = ns ? ns : DEFAULT_NAMESPACE;
+	w->name = name;
+	return true;
+}
+
+/* ---- Services ----------------------------------------------------------- */
+
+/* clusterIPs (or clusterIP): one vip per family.  1: skip the service. */
+static int parse_vips(struct imp *im, struct svc *s, const struct where *w, json_t *spec)
+{
+	json_t *list = member(spec, "clusterIPs"), *v;
+	bool one = !list;
+	char at[64], buf[32];
+	struct ip ip;
+	size_t i;
+
+	if (one)
+		list = member(spec, "clusterIP");
+	if (list && !one && !json_is_array(list)) {
+		warn(im, w, "spec.clusterIPs: expected a list (skipped)");
+		return 1;
+	}
+	for (i = 0; list && i < (one ? 1 : json_array_size(list)); i++) {
+		const char *text;
+
+		v = one ? list : json_array_get(list, i);
+		text = json_string_value(v);
+		if (one)
+			snprintf(at, sizeof(at), "spec.clusterIP");
+		else
+			snprintf(at, sizeof(at), "spec.clusterIPs[%zu]", i);
+		if (text && !strcmp(text, "None")) {
+			warn(im, w, "headless (clusterIP None): kube-proxy does not proxy it (skipped)");
+			return 1;
+		}
+		if (text && !*text)
+			continue;
+		if (!text || ip_parse(text, false, &ip)) {
+			warn(im, w, "%s: invalid address '%s' (ignored)", at, show(v, buf));
+			continue;
+		}
+		if (s->has_vip[fam_index(ip.fam)]) {
+			warn(im, w, "%s: a second %s address (ignored)", at, fam_name(ip.fam));
+			continue;
+		}
+		s->vip[fam_index(ip.fam)] = ip;
+		s->has_vip[fam_index(ip.fam)] = true;
+	}
+	if (!s->has_vip[0] && !s->has_vip[1]) {
+		warn(im, w, "no clusterIP (skipped)");
+		return 1;
+	}
+	return 0;
+}
+
+/* The type, and whether the service is one kube-proxy proxies.  1: skip it. */
+static int parse_type(struct imp *im, struct svc *s, const struct where *w, json_t *spec)
+{
+	json_t *t = member(spec, "type");
+	char buf[32];
+
+	if (!json_is_object(spec)) {
+		warn(im, w, "no spec (skipped)");
+		return 1;
+	}
+	s->type = t ? json_string_value(t) : "ClusterIP";
+	if (!s->type) {
+		warn(im, w, "spec.type %s is not supported (skipped)", show(t, buf));
+		return 1;
+	}
+	if (!strcmp(s->type, "ExternalName")) {
+		warn(im, w, "type ExternalName: a DNS alias, kube-proxy does not proxy it (skipped)");
+		return 1;
+	}
+	if (strcmp(s->type, "ClusterIP") && strcmp(s->type, "NodePort") &&
+	    strcmp(s->type, "LoadBalancer")) {
+		warn(im, w, "type %s is not supported (skipped)", s->type);
+		return 1;
+	}
+	return parse_vips(im, s, w, spec);
+}
+
+static bool is_lb(const struct svc *s)
+{
+	return !strcmp(s->type, "LoadBalancer");
+}
+
+static bool has_nodeports(const struct svc *s)
+{
+	return is_lb(s) || !strcmp(s->type, "NodePort");
+}
+
+/* targetPort: a number, or the name of a container port. */
+static void parse_target(struct imp *im, struct sport *sp, const struct where *w,
+			 const char *at, json_t *v)
+{
+	const char *name = json_string_value(v);
+	char buf[32];
+	long n;
+
+	sp->target = sp->port;
+	if (!v)
+		return;
+	if (get_int(v, 1, 65535, &n))
+		sp->target = (int)n;
+	else if (name && is_port_name(name)) {
+		sp->target = 0;
+		sp->target_name = name;
+	} else
+		warn(im, w, "%s.targetPort: '%s' is neither a port number nor a port name (ignored)",
+		     at, show(v, buf));
+}
+
+/* spec.ports[i] into sp; 1: skipped (warned). */
+static int parse_port(struct imp *im, struct svc *s, const struct where *w, size_t i,
+		      json_t *p, size_t nports, struct sport *sp)
+{
+	json_t *name = member(p, "name"), *proto = member(p, "protocol");
+	json_t *nodeport = member(p, "nodePort");
+	char at[64], buf[32];
+	long n;
+	int pr = TCP;
+
+	snprintf(at, sizeof(at), "spec.ports[%zu]", i);
+	if (!json_is_object(p)) {
+		warn(im, w, "%s: expected an object (port skipped)", at);
+		return 1;
+	}
+	check_keys(im, w, p, at, port_keys, NULL);
+	sp->name = name ? json_string_value(name) : "";
+	if (!sp->name || (*sp->name && !is_port_name(sp->name))) {
+		warn(im, w, "%s.name '%s' is not a name the .svc language takes (port skipped)",
+		     at, show(name, buf));
+		return 1;
+	}
+	if (!*sp->name && nports > 1) {
+		warn(im, w, "%s: a port of a service with several ports needs a name (port skipped)", at);
+		return 1;
+	}
+	if (proto && (!json_is_string(proto) || (pr = parse_proto(json_string_value(proto))) < 0)) {
+		warn(im, w, "%s.protocol %s is not supported (port skipped)", at, show(proto, buf));
+		return 1;
+	}
+	sp->proto = (enum proto)pr;
+	if (!get_int(member(p, "port"), 1, 65535, &n)) {
+		warn(im, w, "%s.port: expected a number from 1 to 65535 (port skipped)", at);
+		return 1;
+	}
+	sp->port = (int)n;
+	parse_target(im, sp, w, at, member(p, "targetPort"));
+	if (!nodeport)
+		return 0;
+	if (!get_int(nodeport, 0, 65535, &n))
+		warn(im, w, "%s.nodePort: expected a number from 1 to 65535 (ignored)", at);
+	else if (n && !has_nodeports(s))
+		warn(im, w, "%s.nodePort on a service of type %s (ignored)", at, s->type);
+	else
+		sp->nodeport = (int)n;
+	return 0;
+}
+
+static int parse_ports(struct imp *im, struct svc *s, const struct where *w, json_t *spec)
+{
+	json_t *ports = member(spec, "ports"), *p;
+	size_t i, n;
+
+	if (ports && !json_is_array(ports)) {
+		warn(im, w, "spec.ports: expected a list (ignored)");
+		return 0;
+	}
+	n = json_array_size(ports);
+	s->ports = calloc(n ? n : 1, sizeof(*s->ports));
+	if (!s->ports)
+		return nomem(im);
+	json_array_foreach(ports, i, p)
+		if (!parse_port(im, s, w, i, p, n, &s->ports[s->nports]))
+			s->nports++;
+	return 0;
+}
+
+/* One address or CIDR at `at` into l, if of a family the service has. */
+static int add_addr(struct imp *im, struct svc *s, const struct where *w, const char *at,
+		    json_t *v, bool prefix, struct ips *l)
+{
+	const char *text = json_string_value(v);
+	char trimmed[IP_STRLEN], buf[IP_STRLEN], sbuf[32];
+	struct ip ip;
+	size_t n;
+	int rc;
+
+	/* kube-proxy trims source ranges: "10.0.0.0/8 " works there */
+	while (text && prefix && isspace((unsigned char)*text))
+		text++;
+	n = text ? strlen(text) : 0;
+	while (n && prefix && isspace((unsigned char)text[n - 1]))
+		n--;
+	if (!text || n >= sizeof(trimmed) ||
+	    (memcpy(trimmed, text, n), trimmed[n] = '\0', ip_parse(trimmed, prefix, &ip))) {
+		warn(im, w, "%s: invalid %s '%s' (ignored)", at, prefix ? "CIDR" : "address",
+		     show(v, sbuf));
+		return 0;
+	}
+	if (!s->has_vip[fam_index(ip.fam)]) {
+		warn(im, w, "%s: %s is %s, the service has no %s clusterIP (ignored)", at,
+		     trimmed, fam_name(ip.fam), fam_name(ip.fam));
+		return 0;
+	}
+	if (prefix && ip_mask(&ip))
+		warn(im, w, "%s: %s has bits set past the prefix (%s is used)", at, trimmed,
+		     ip_str(&ip, buf));
+	rc = ips_add(l, &ip);
+	if (rc < 0)
+		return nomem(im);
+	if (rc > 0)
+		warn(im, w, "%s: %s is listed twice (ignored)", at, trimmed);
+	return 0;
+}
+
+static int parse_addr_list(struct imp *im, struct svc *s, const struct where *w,
+			   json_t *list, const char *path, bool prefix, struct ips *l)
+{
+	char at[64];
+	json_t *v;
+	size_t i;
+
+	if (list && !json_is_array(list)) {
+		warn(im, w, "%s: expected a list (ignored)", path);
+		return 0;
+	}
+	json_array_foreach(list, i, v) {
+		snprintf(at, sizeof(at), "%s[%zu]", path, i);
+		if (add_addr(im, s, w, at, v, prefix, l))
+			return -1;
+	}
+	return 0;
+}
+
+/* sessionAffinity ClientIP, and its timeout when given. */
+static void parse_affinity(struct imp *im, struct svc *s, const struct where *w, json_t *spec)
+{
+	json_t *a = member(spec, "sessionAffinity"), *cfg = member(spec, "sessionAffinityConfig");
+	json_t *cip = member(cfg, "clientIP"), *t = member(cip, "timeoutSeconds");
+	const char *v = json_string_value(a);
+	char buf[32];
+
+	if (!a || (v && !strcmp(v, "None"))) {
+		if (cfg)
+			warn(im, w, "spec.sessionAffinityConfig without sessionAffinity ClientIP (ignored)");
+		return;
+	}
+	if (!v || strcmp(v, "ClientIP")) {
+		warn(im, w, "spec.sessionAffinity %s is not supported (ignored)", show(a, buf));
+		return;
+	}
+	s->affinity = true;
+	check_keys(im, w, cfg, "spec.sessionAffinityConfig", affinity_keys, NULL);
+	check_keys(im, w, cip, "spec.sessionAffinityConfig.clientIP", client_ip_keys, NULL);
+	if (t && !get_int(t, 1, 86400, &s->timeout))
+		warn(im, w, "spec.sessionAffinityConfig.clientIP.timeoutSeconds: expected 1 to 86400 "
+		     "(the default is used)");
+}
+
+/* externalTrafficPolicy / internalTrafficPolicy: Cluster (nothing to say) or Local. */
+static void parse_policy(struct imp *im, const struct where *w, json_t *spec, const char *key,
+			 bool *local)
+{
+	json_t *v = member(spec, key);
+	const char *s = json_string_value(v);
+	char buf[32];
+
+	if (!v || (s && !strcmp(s, "Cluster")))
+		return;
+	if (s && !strcmp(s, "Local"))
+		*local = true;
+	else
+		warn(im, w, "spec.%s %s is not supported (ignored)", key, show(v, buf));
+}
+
+/* status.loadBalancer.ingress[i]: an ip that kube-proxy intercepts. */
+static int parse_ingress(struct imp *im, struct svc *s, const struct where *w, size_t i,
+			 json_t *ing)
+{
+	const char *mode = json_string_value(member(ing, "ipMode"));
+	const char *host = json_string_value(member(ing, "hostname"));
+	json_t *ip = member(ing, "ip");
+	char at[64];
+
+	snprintf(at, sizeof(at), "status.loadBalancer.ingress[%zu]", i);
+	check_keys(im, w, ing, at, ingress_keys, NULL);
+	if (!ip) {
+		warn(im, w, "%s: a hostname (%s) and no ip: nothing to proxy (ignored)", at,
+		     host ? host : "none");
+		return 0;
+	}
+	/* ipMode Proxy: the balancer does not hand over the ip; kube-proxy leaves it alone */
+	if (mode && strcmp(mode, "VIP")) {
+		warn(im, w, "%s.ipMode %s: kube-proxy does not intercept this address (ignored)",
+		     at, mode);
+		return 0;
+	}
+	return add_addr(im, s, w, at, ip, false, &s->lb);
+}
+
+static int parse_status(struct imp *im, struct svc *s, const struct where *w, json_t *status)
+{
+	json_t *lb = member(status, "loadBalancer"), *ingress = member(lb, "ingress"), *ing;
+	size_t i;
+
+	check_keys(im, w, status, "status", status_keys, NULL);
+	check_keys(im, w, lb, "status.loadBalancer", lb_keys, NULL);
+	if (ingress && !json_is_array(ingress)) {
+		warn(im, w, "status.loadBalancer.ingress: expected a list (ignored)");
+		return 0;
+	}
+	if (json_array_size(ingress) && !is_lb(s)) {
+		warn(im, w, "status.loadBalancer.ingress on a service of type %s (ignored)", s->type);
+		return 0;
+	}
+	json_array_foreach(ingress, i, ing)
+		if (parse_ingress(im, s, w, i, ing))
+			return -1;
+	return 0;
+}
+
+static int parse_ranges(struct imp *im, struct svc *s, const struct where *w, json_t *spec)
+{
+	json_t *r = member(spec, "loadBalancerSourceRanges");
+
+	if (json_array_size(r) && !is_lb(s)) {
+		warn(im, w, "spec.loadBalancerSourceRanges on a service of type %s (ignored)", s->type);
+		return 0;
+	}
+	return parse_addr_list(im, s, w, r, "spec.loadBalancerSourceRanges", true, &s->ranges);
+}
+
+/* Everything after type and vips.  1: skip the service; -1: out of memory. */
+static int parse_service_body(struct imp *im, struct svc *s, const struct where *w,
+			      json_t *item, json_t *spec)
+{
+	json_t *alloc = member(spec, "allocateLoadBalancerNodePorts");
+
+	check_keys(im, w, item, "", item_keys, NULL);
+	check_keys(im, w, spec, "spec", spec_keys, NULL);
+	if (parse_ports(im, s, w, spec))
+		return -1;
+	if (!s->nports) {
+		warn(im, w, "no usable port (skipped)");
+		return 1;
+	}
+	if (parse_addr_list(im, s, w, member(spec, "externalIPs"), "spec.externalIPs", false,
+			    &s->ext) ||
+	    parse_ranges(im, s, w, spec))
+		return -1;
+	parse_affinity(im, s, w, spec);
+	parse_policy(im, w, spec, "externalTrafficPolicy", &s->ext_local);
+	parse_policy(im, w, spec, "internalTrafficPolicy", &s->int_local);
+	if (json_is_false(alloc))
+		warn(im, w, "spec.allocateLoadBalancerNodePorts=false is not supported (ignored)");
+	return parse_status(im, s, w, member(item, "status"));
+}
+
+static int svcs_add(struct imp *im, struct svc *s)
+{
+	if (VEC_RESERVE(im->svcs, im->nsvcs, im->svcs_cap)) {
+		svc_free(s);
+		return nomem(im);
+	}
+	im->svcs[im->nsvcs++] = *s;
+	return 0;
+}
+
+static int parse_service(struct imp *im, json_t *item, size_t idx)
+{
+	struct svc s = { .seq = idx };
+	struct where w;
+	json_t *spec = member(item, "spec");
+	int rc;
+
+	if (!object_name(im, im->svc_file, item, idx, &w))
+		return 0;
+	s.ns = w.ns;
+	s.name = w.name;
+	rc = parse_type(im, &s, &w, spec);
+	if (!rc)
+		rc = parse_service_body(im, &s, &w, item, spec);
+	if (rc < 0) {
+		svc_free(&s);
+		return -1;
+	}
+	if (rc > 0) {
+		/* kept by name so that its slices need no second warning */
+		svc_free(&s);
+		s = (struct svc){ .ns = w.ns, .name = w.name, .seq = idx, .skip = true };
+	}
+	return svcs_add(im, &s);
+}
+
+static int svc_cmp(const void *a, const void *b)
+{
+	const struct svc *x = a, *y = b;
+	int c = strcmp(x->ns, y->ns);
+
+	if (!c)
+		c = strcmp(x->name, y->name);
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Sort by namespace/name; of two of the same name the first in the file stays. */
+static void sort_services(struct imp *im)
+{
+	size_t k = 0;
+
+	if (im->nsvcs > 1)
+		qsort(im->svcs, im->nsvcs, sizeof(*im->svcs), svc_cmp);
+	for (size_t i = 0; i < im->nsvcs; i++) {
+		struct svc *s = &im->svcs[i];
+
+		if (k && !strcmp(s->ns, im->svcs[k - 1].ns) && !strcmp(s->name, im->svcs[k - 1].name)) {
+			struct where w = { .file = im->svc_file, .ns = s->ns, .name = s->name };
+
+			warn(im, &w, "listed twice: items[%zu] is ignored", s->seq);
+			svc_free(s);
+			continue;
+		}
+		im->svcs[k++] = *s;
+	}
+	im->nsvcs = k;
+}
+
+static int parse_services(struct imp *im)
+{
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(member(im->svc_json, "items"), i, it)
+		if (parse_service(im, it, i))
+			return -1;
+	sort_services(im);
+	return 0;
+}
+
+static struct svc *find_service(struct imp *im, const char *ns, const char *name)
+{
+	struct svc key = { .ns = ns, .name = name };
+	size_t lo = 0, hi = im->nsvcs;
+
+	/* bsearch with svc_cmp would compare seq too */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key.ns, im->svcs[mid].ns);
+
+		if (!c)
+			c = strcmp(key.name, im->svcs[mid].name);
+		if (!c)
+			return &im->svcs[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* ---- EndpointSlices ----------------------------------------------------- */
+
+struct slice {
+	struct where w;
+	struct svc *svc;
+	size_t idx;
+	int fam;
+	int *num;			/* this slice's numbers for the service's ports */
+	struct seen ep_seen, cond_seen;
+	bool said_addresses;
+};
+
+static void port_label(const struct sport *sp, char buf[32])
+{
+	if (*sp->name)
+		snprintf(buf, 32, "'%s'", sp->name);
+	else
+		snprintf(buf, 32, "%d/%s", sp->port, proto_k8s[sp->proto]);
+}
+
+/* ports[i]: the number of the service port of that name and protocol. */
+static void slice_port(struct imp *im, struct slice *c, size_t i, json_t *p)
+{
+	json_t *proto = member(p, "protocol");
+	const char *name = json_string_value(member(p, "name"));
+	struct svc *s = c->svc;
+	char at[64], buf[32];
+	int pr = TCP;
+	long n;
+	size_t j;
+
+	snprintf(at, sizeof(at), "ports[%zu]", i);
+	if (!json_is_object(p)) {
+		warn(im, &c->w, "%s: expected an object (ignored)", at);
+		return;
+	}
+	check_keys(im, &c->w, p, at, slice_port_keys, NULL);
+	/* kube-proxy skips these too */
+	if (!name || !get_int(member(p, "port"), 1, 65535, &n)) {
+		warn(im, &c->w, "%s: no %s: kube-proxy ignores such a port (ignored)", at,
+		     name ? "port number" : "name");
+		return;
+	}
+	if (proto && (!json_is_string(proto) || (pr = parse_proto(json_string_value(proto))) < 0)) {
+		warn(im, &c->w, "%s.protocol %s is not supported (ignored)", at, show(proto, buf));
+		return;
+	}
+	for (j = 0; j < s->nports; j++)
+		if (!strcmp(s->ports[j].name, name) && (int)s->ports[j].proto == pr)
+			break;
+	if (j == s->nports)
+		warn(im, &c->w, "%s: no port '%s' %s in service %s/%s (ignored)", at, name,
+		     proto_k8s[pr], s->ns, s->name);
+	else if (c->num[j])
+		warn(im, &c->w, "%s: port '%s' %s listed twice (ignored)", at, name, proto_k8s[pr]);
+	else
+		c->num[j] = (int)n;
+}
+
+static int slice_ports(struct imp *im, struct slice *c, json_t *ports)
+{
+	struct svc *s = c->svc;
+	json_t *p;
+	size_t i;
+
+	c->num = calloc(s->nports, sizeof(*c->num));
+	if (!c->num || VEC_RESERVE(s->smaps, s->nsmaps, s->smaps_cap)) {
+		free(c->num);
+		return nomem(im);
+	}
+	s->smaps[s->nsmaps++].num = c->num;
+	if (ports && !json_is_array(ports)) {
+		warn(im, &c->w, "ports: expected a list (ignored)");
+		return 0;
+	}
+	json_array_foreach(ports, i, p)
+		slice_port(im, c, i, p);
+	return 0;
+}
+
+static bool get_bool(struct imp *im, struct slice *c, json_t *cond, const char *key, bool def)
+{
+	json_t *v = member(cond, key);
+
+	if (!v)
+		return def;
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	if (seen_first(&c->cond_seen, key))
+		warn(im, &c->w, "endpoints[].conditions.%s: expected true or false (ignored)", key);
+	return def;
+}
+
+/* kube-proxy: ready is used; else serving and terminating is a fallback; else nothing. */
+static int endpoint_state(struct imp *im, struct slice *c, json_t *cond)
+{
+	bool ready = get_bool(im, c, cond, "ready", true);
+	bool serving = get_bool(im, c, cond, "serving", true);
+	bool terminating = get_bool(im, c, cond, "terminating", false);
+
+	check_keys(im, &c->w, cond, "endpoints[].conditions", cond_keys, &c->cond_seen);
+	if (ready)
+		return EP_READY;
+	return serving && terminating ? EP_FALLBACK : 0;
+}
+
+/* The first address, as kube-proxy takes it; false: warned, skip the endpoint. */
+static bool endpoint_addr(struct imp *im, struct slice *c, const char *at, json_t *e,
+			  struct ip *ip)
+{
+	json_t *addrs = member(e, "addresses");
+	const char *text = json_string_value(json_array_get(addrs, 0));
+
+	if (!text) {
+		warn(im, &c->w, "%s: no addresses (skipped)", at);
+		return false;
+	}
+	if (json_array_size(addrs) > 1 && !c->said_addresses) {
+		warn(im, &c->w, "endpoints[].addresses: only the first is used, as kube-proxy does");
+		c->said_addresses = true;
+	}
+	if (ip_parse(text, false, ip)) {
+		warn(im, &c->w, "%s: invalid address '%s' (skipped)", at, text);
+		return false;
+	}
+	if (ip->fam != c->fam) {
+		warn(im, &c->w, "%s: %s is not an %s address (skipped)", at, text, fam_name(c->fam));
+		return false;
+	}
+	return true;
+}
+
+static int slice_endpoint(struct imp *im, struct slice *c, size_t i, json_t *e)
+{
+	const char *node = json_string_value(member(e, "nodeName"));
+	struct svc *s = c->svc;
+	struct ep ep = { .slice = c->w.name, .num = c->num, .sidx = c->idx, .seq = i };
+	char at[64];
+
+	snprintf(at, sizeof(at), "endpoints[%zu]", i);
+	if (!json_is_object(e)) {
+		warn(im, &c->w, "%s: expected an object (skipped)", at);
+		return 0;
+	}
+	check_keys(im, &c->w, e, "endpoints[]", ep_keys, &c->ep_seen);
+	if (!endpoint_addr(im, c, at, e, &ep.ip))
+		return 0;
+	ep.state = endpoint_state(im, c, member(e, "conditions"));
+	if (!ep.state)
+		return 0;	/* neither ready nor a fallback: normal, nothing to say */
+	ep.local = im->node && node && !strcmp(node, im->node);
+	if (VEC_RESERVE(s->eps, s->neps, s->eps_cap))
+		return nomem(im);
+	s->eps[s->neps++] = ep;
+	return 0;
+}
+
+/* addressType: the family; 0 when the slice is skipped (warned). */
+static int slice_family(struct imp *im, struct slice *c, json_t *item)
+{
+	json_t *t = member(item, "addressType");
+	const char *type = json_string_value(t);
+	char buf[32];
+	int fam;
+
+	if (type && !strcmp(type, "IPv4"))
+		fam = AF_INET;
+	else if (type && !strcmp(type, "IPv6"))
+		fam = AF_INET6;
+	else {
+		warn(im, &c->w, "addressType %s is not supported (skipped)", t ? show(t, buf) : "missing");
+		return 0;
+	}
+	/* kube-proxy proxies a family only for a service with a clusterIP of it */
+	if (!c->svc->has_vip[fam_index(fam)]) {
+		warn(im, &c->w, "%s endpoints, and service %s/%s has no %s clusterIP (skipped)",
+		     type, c->svc->ns, c->svc->name, type);
+		return 0;
+	}
+	return fam;
+}
+
+static int parse_slice(struct imp *im, json_t *item, size_t idx)
+{
+	struct slice c = { .idx = idx };
+	json_t *labels = member(member(item, "metadata"), "labels"), *eps, *e;
+	const char *svc_name = json_string_value(member(labels, SERVICE_NAME_LABEL));
+	size_t i;
+
+	if (!object_name(im, im->eps_file, item, idx, &c.w))
+		return 0;
+	if (!svc_name || !*svc_name) {
+		warn(im, &c.w, "no label " SERVICE_NAME_LABEL " (skipped)");
+		return 0;
+	}
+	c.svc = find_service(im, c.w.ns, svc_name);
+	if (!c.svc) {
+		warn(im, &c.w, "no service %s/%s (skipped)", c.w.ns, svc_name);
+		return 0;
+	}
+	if (c.svc->skip)
+		return 0;	/* the service's own warning said why */
+	check_keys(im, &c.w, item, "", slice_keys, NULL);
+	c.fam = slice_family(im, &c, item);
+	if (!c.fam)
+		return 0;
+	if (slice_ports(im, &c, member(item, "ports")))
+		return -1;
+	eps = member(item, "endpoints");
+	if (eps && !json_is_array(eps)) {
+		warn(im, &c.w, "endpoints: expected a list (ignored)");
+		return 0;
+	}
+	json_array_foreach(eps, i, e)
+		if (slice_endpoint(im, &c, i, e))
+			return -1;
+	return 0;
+}
+
+static int parse_slices(struct imp *im)
+{
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(member(im->eps_json, "items"), i, it)
+		if (parse_slice(im, it, i))
+			return -1;
+	return 0;
+}
+
+/* ---- from slices to endpoints ------------------------------------------- */
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct ep *x = a, *y = b;
+	int c = ip_cmp(&x->ip, &y->ip);
+
+	if (!c)
+		c = strcmp(x->slice, y->slice);
+	if (!c)
+		c = (x->sidx > y->sidx) - (x->sidx < y->sidx);
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static bool same_numbers(const struct svc *s, const int *a, const int *b)
+{
+	return a == b || !memcmp(a, b, s->nports * sizeof(*a));
+}
+
+/*
+ * An address in several slices is one endpoint: the best condition of any,
+ * local if any says so, the port numbers of the first with that condition.
+ */
+static void merge_endpoints(struct imp *im, struct svc *s)
+{
+	size_t i = 0, j, k = 0;
+
+	if (s->neps > 1)	/* qsort wants a non-NULL base even for nothing */
+		qsort(s->eps, s->neps, sizeof(*s->eps), ep_cmp);
+	for (; i < s->neps; i = j) {
+		size_t best = i;
+		bool local = false;
+
+		for (j = i; j < s->neps && !ip_cmp(&s->eps[j].ip, &s->eps[i].ip); j++) {
+			if (s->eps[j].state > s->eps[best].state)
+				best = j;
+			local |= s->eps[j].local;
+		}
+		for (size_t m = i; m < j; m++) {
+			if (!same_numbers(s, s->eps[m].num, s->eps[best].num)) {
+				struct where w = { .file = im->eps_file, .ns = s->ns,
+						   .name = s->eps[best].slice };
+				char buf[IP_STRLEN];
+
+				warn(im, &w, "endpoint %s is also in slice %s with other port numbers "
+				     "(these are used)", ip_str(&s->eps[best].ip, buf), s->eps[m].slice);
+				break;
+			}
+		}
+		s->eps[k] = s->eps[best];
+		s->eps[k++].local = local;
+	}
+	s->neps = k;
+}
+
+/* A .svc endpoint takes every port of its service: one that lacks some is left out. */
+static void drop_partial_endpoints(struct imp *im, struct svc *s)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->neps; i++) {
+		struct ep *ep = &s->eps[i];
+		size_t p;
+
+		for (p = 0; p < s->nports && ep->num[p]; p++)
+			;
+		if (p < s->nports) {
+			struct where w = { .file = im->eps_file, .ns = s->ns, .name = ep->slice };
+			char buf[IP_STRLEN], label[32];
+
+			port_label(&s->ports[p], label);
+			warn(im, &w, "endpoint %s has no port %s of service %s/%s (skipped: a .svc "
+			     "endpoint takes every port of its service)", ip_str(&ep->ip, buf), label,
+			     s->ns, s->name);
+			continue;
+		}
+		s->eps[k++] = *ep;
+	}
+	s->neps = k;
+}
+
+/*
+ * kube-proxy sends to the number the slices give, not to the Service's
+ * targetPort.  One number for all endpoints: "-> N".  Several (a named
+ * targetPort resolved per pod): "-> NAME" and each endpoint says its number.
+ */
+static void decide_target(struct svc *s, size_t i)
+{
+	struct sport *sp = &s->ports[i];
+	int first = 0;
+	bool differ = false;
+
+	for (size_t e = 0; e < s->neps; e++) {
+		int n = s->eps[e].num[i];
+
+		differ |= first && n != first;
+		first = first ? first : n;
+	}
+	/* no endpoint: what the slices say, for the record */
+	for (size_t m = 0; !s->neps && m < s->nsmaps; m++) {
+		int n = s->smaps[m].num[i];
+
+		differ |= first && n && n != first;
+		first = first ? first : n;
+	}
+	sp->out_name = sp->name;
+	if (differ) {
+		snprintf(sp->synth, sizeof(sp->synth), "%s-%d", proto_svc[sp->proto], sp->port);
+		sp->out_tname = sp->target_name ? sp->target_name : *sp->name ? sp->name : sp->synth;
+		if (!*sp->name)		/* an endpoint can only name a named port */
+			sp->out_name = sp->out_tname;
+		sp->per_ep = s->neps > 0;
+	} else if (first)
+		sp->out_target = first;
+	else if (sp->target_name)
+		sp->out_tname = sp->target_name;
+	else
+		sp->out_target = sp->target;
+	if (sp->out_target == sp->port)
+		sp->out_target = 0;
+}
+
+static void finish(struct imp *im)
+{
+	for (size_t i = 0; i < im->nsvcs; i++) {
+		struct svc *s = &im->svcs[i];
+
+		if (s->skip)
+			continue;
+		merge_endpoints(im, s);
+		drop_partial_endpoints(im, s);
+		for (size_t p = 0; p < s->nports; p++)
+			decide_target(s, p);
+	}
+}
+
+/* ---- writing the .svc --------------------------------------------------- */
+
+static void emit_cluster(struct imp *im)
+{
+	static const char *const kw[] = { "pod-cidr", "service-cidr", "node-ip" };
+	const struct ips *lists[] = { &im->pod_cidrs, &im->svc_cidrs, &im->node_ips };
+	char buf[IP_STRLEN];
+
+	if (!im->pod_cidrs.n && !im->svc_cidrs.n && !im->node_ips.n)
+		return;
+	fputs("\ncluster {\n", im->out);
+	for (size_t l = 0; l < 3; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			fprintf(im->out, "    %s %s;\n", kw[l], ip_str(&lists[l]->v[i], buf));
+	fputs("}\n", im->out);
+}
+
+static void emit_ports(FILE *f, const struct svc *s)
+{
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct sport *sp = &s->ports[i];
+
+		fprintf(f, "    port%s%s %d/%s", *sp->out_name ? " " : "", sp->out_name, sp->port,
+			proto_svc[sp->proto]);
+		if (sp->out_target)
+			fprintf(f, " -> %d", sp->out_target);
+		else if (sp->out_tname)
+			fprintf(f, " -> %s", sp->out_tname);
+		fputs(";\n", f);
+	}
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct sport *sp = &s->ports[i];
+		bool named = !(s->nports == 1 && !*sp->name);
+
+		if (sp->nodeport)
+			fprintf(f, "    nodeport%s%s %d;\n", named ? " " : "",
+				named ? sp->out_name : "", sp->nodeport);
+	}
+}
+
+static void emit_addrs(FILE *f, const char *kw, const struct ips *l)
+{
+	char buf[IP_STRLEN];
+
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(f, "    %s %s;\n", kw, ip_str(&l->v[i], buf));
+}
+
+static void emit_endpoint(FILE *f, const struct svc *s, const struct ep *ep)
+{
+	char buf[IP_STRLEN];
+
+	fprintf(f, "    endpoint %s%s%s", ip_str(&ep->ip, buf), ep->local ? " local" : "",
+		ep->state == EP_FALLBACK ? " terminating" : "");
+	for (size_t i = 0; i < s->nports; i++)
+		if (s->ports[i].per_ep)
+			fprintf(f, " port %s %d", s->ports[i].out_name, ep->num[i]);
+	fputs(";\n", f);
+}
+
+static void emit_service(FILE *f, const struct svc *s)
+{
+	char buf[IP_STRLEN];
+
+	fprintf(f, "\nservice %s/%s {\n", s->ns, s->name);
+	for (int fam = 0; fam < 2; fam++)
+		if (s->has_vip[fam])
+			fprintf(f, "    vip %s;\n", ip_str(&s->vip[fam], buf));
+	emit_ports(f, s);
+	emit_addrs(f, "external-ip", &s->ext);
+	emit_addrs(f, "load-balancer", &s->lb);
+	for (size_t i = 0; i < s->ranges.n; i++)
+		fprintf(f, "%s%s", i ? ", " : "    source-ranges ", ip_str(&s->ranges.v[i], buf));
+	if (s->ranges.n)
+		fputs(";\n", f);
+	if (s->affinity && s->timeout)
+		fprintf(f, "    affinity client-ip timeout %ld;\n", s->timeout);
+	else if (s->affinity)
+		fputs("    affinity client-ip;\n", f);
+	if (s->ext_local)
+		fputs("    traffic-policy external local;\n", f);
+	if (s->int_local)
+		fputs("    traffic-policy internal local;\n", f);
+	for (size_t i = 0; i < s->neps; i++)
+		emit_endpoint(f, s, &s->eps[i]);
+	fputs("}\n", f);
+}
+
+static int emit(struct imp *im)
+{
+	fputs("# Generated by svcc import-k8s from Kubernetes Services and EndpointSlices.\n",
+	      im->out);
+	if (im->node)
+		fprintf(im->out, "# Endpoints on node %s are local.\n", im->node);
+	emit_cluster(im);
+	for (size_t i = 0; i < im->nsvcs; i++)
+		if (!im->svcs[i].skip)
+			emit_service(im->out, &im->svcs[i]);
+	if (fflush(im->out) || ferror(im->out))
+		return fail(im, "write error: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fputs("usage: svcc import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME]\n"
+	      "                         [--pod-cidr CIDR]... [--service-cidr CIDR]... [--node-ip ADDR]...\n"
+	      "\n"
+	      "Writes the .svc config equivalent to what `kubectl get services -A -o json` and\n"
+	      "`kubectl get endpointslices -A -o json` printed; what it cannot map is a warning.\n"
+	      "  --node NAME         endpoints on this node are local\n"
+	      "  --pod-cidr CIDR     the cluster's pod networks (not in the JSON)\n"
+	      "  --service-cidr CIDR the cluster's service networks\n"
+	      "  --node-ip ADDR      this node's addresses\n", f);
+}
+
+enum { ARGS_OK, ARGS_HELP = -2 };
+
+/* ARGS_OK, EXIT_USAGE (said), or -1: out of memory (said). */
+static int add_opt_addr(struct imp *im, const char *opt, const char *arg, bool prefix,
+			struct ips *l)
+{
+	struct ip ip;
+
+	if (ip_parse(arg, prefix, &ip)) {
+		fail(im, "%s: invalid %s '%s'", opt, prefix ? "CIDR" : "address", arg);
+		return EXIT_USAGE;
+	}
+	if (prefix && ip_mask(&ip)) {
+		fail(im, "%s: %s has bits set past the prefix", opt, arg);
+		return EXIT_USAGE;
+	}
+	if (ips_add(l, &ip) < 0)
+		return nomem(im);
+	return ARGS_OK;
+}
+
+/* One option; ARGS_OK, ARGS_HELP, EXIT_USAGE or -1. */
+static int parse_opt(struct imp *im, int c, char **argv)
+{
+	switch (c) {
+	case 'n':
+		im->node = optarg;
+		if (is_name(optarg))
+			return ARGS_OK;
+		fail(im, "--node: invalid node name '%s'", optarg);
+		return EXIT_USAGE;
+	case 'p':
+		return add_opt_addr(im, "--pod-cidr", optarg, true, &im->pod_cidrs);
+	case 's':
+		return add_opt_addr(im, "--service-cidr", optarg, true, &im->svc_cidrs);
+	case 'i':
+		return add_opt_addr(im, "--node-ip", optarg, false, &im->node_ips);
+	case 'h':
+		usage(im->out);
+		return ARGS_HELP;
+	case ':':
+		fail(im, "option '%s' needs an argument", argv[optind - 1]);
+		return EXIT_USAGE;
+	default:
+		fail(im, "unknown option '%s'", argv[optind - 1]);
+		return EXIT_USAGE;
+	}
+}
+
+/* ARGS_OK, ARGS_HELP, EXIT_USAGE (usage printed) or -1 (out of memory). */
+static int parse_args(struct imp *im, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "node", required_argument, NULL, 'n' },
+		{ "pod-cidr", required_argument, NULL, 'p' },
+		{ "service-cidr", required_argument, NULL, 's' },
+		{ "node-ip", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c, rc = ARGS_OK, saved = opterr;
+
+	opterr = 0;	/* our messages go to err */
+	optind = 0;	/* argv[0] is the command: getopt starts after it */
+	while (rc == ARGS_OK && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+		rc = parse_opt(im, c, argv);
+	opterr = saved;
+	if (rc == ARGS_OK && argc - optind != 2) {
+		fail(im, "expected SERVICES.json and ENDPOINTSLICES.json");
+		rc = EXIT_USAGE;
+	}
+	if (rc == EXIT_USAGE)
+		usage(im->err);
+	if (rc == ARGS_OK) {
+		im->svc_file = argv[optind];
+		im->eps_file = argv[optind + 1];
+	}
+	return rc;
+}
+
+static void imp_free(struct imp *im)
+{
+	for (size_t i = 0; i < im->nsvcs; i++)
+		svc_free(&im->svcs[i]);
+	free(im->svcs);
+	free(im->pod_cidrs.v);
+	free(im->svc_cidrs.v);
+	free(im->node_ips.v);
+	json_decref(im->svc_json);
+	json_decref(im->eps_json);
+}
+
+int import_k8s_main(int argc, char **argv, FILE *out, FILE *err)
+{
+	struct imp im = { .out = out, .err = err };
+	int rc = parse_args(&im, argc, argv);
+
+	if (rc != ARGS_OK) {
+		imp_free(&im);
+		return rc == ARGS_HELP ? 0 : rc == EXIT_USAGE ? EXIT_USAGE : EXIT_INPUT;
+	}
+	if (!(im.svc_json = load(&im, im.svc_file)) ||
+	    check_list(&im, im.svc_json, im.svc_file, "Service", "v1") ||
+	    !(im.eps_json = load(&im, im.eps_file)) ||
+	    check_list(&im, im.eps_json, im.eps_file, "EndpointSlice", "discovery.k8s.io/v1") ||
+	    parse_services(&im) || parse_slices(&im))
+		rc = EXIT_INPUT;
+	else {
+		finish(&im);
+		rc = emit(&im) ? EXIT_INPUT : 0;
+	}
+	imp_free(&im);
+	return rc;
+}
