@@ -53,8 +53,10 @@ $(BUILD)/libsvcc.a: $(LIB_OBJS)
 $(BUILD)/libsvcc.so: $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libsvcc.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/svcc: $(BUILD)/compiler/main.o $(BUILD)/libsvcc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# import-k8s reads JSON with jansson: the command needs it, the library does not
+$(BUILD)/compiler/import_k8s.o: CFLAGS += $(shell pkg-config --cflags jansson)
+$(BUILD)/svcc: $(BUILD)/compiler/main.o $(BUILD)/compiler/import_k8s.o $(BUILD)/libsvcc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs jansson)
 
 $(BUILD)/tests/test-diff: tests/runtime/test-diff.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
@@ -78,6 +80,7 @@ check-valgrind: all $(UNIT)
 
 check: all $(UNIT)
 	@sh tests/run.sh $(BUILD)
+	@sh tests/import/run.sh $(BUILD)
 ifndef SAN
 	@sh tests/install.sh
 endif

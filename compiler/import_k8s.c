@@ -157,11 +157,6 @@ struct sport {
 	char synth[16];			/* a name for an unnamed per-endpoint port */
 };
 
-/* One EndpointSlice's numbers for its service's ports (0: not in the slice). */
-struct smap {
-	int *num;			/* [svc->nports] */
-};
-
 enum { EP_FALLBACK = 1, EP_READY = 2 };
 
 struct ep {
@@ -169,7 +164,7 @@ struct ep {
 	int state;			/* EP_* */
 	bool local;
 	const char *slice;		/* its slice's name: warnings, and order */
-	const int *num;			/* its slice's numbers */
+	const int *num;			/* its slice's numbers (svc->nums) */
 	size_t sidx, seq;		/* file order: ties */
 };
 
@@ -186,8 +181,8 @@ struct svc {
 	bool affinity;
 	long timeout;			/* 0: none given */
 	bool ext_local, int_local;
-	struct smap *smaps;
-	size_t nsmaps, smaps_cap;
+	int **nums;			/* per slice: its number for each port, 0: none */
+	size_t nnums, nums_cap;
 	struct ep *eps;
 	size_t neps, eps_cap;
 };
@@ -203,9 +198,9 @@ struct imp {
 
 static void svc_free(struct svc *s)
 {
-	for (size_t i = 0; i < s->nsmaps; i++)
-		free(s->smaps[i].num);
-	free(s->smaps);
+	for (size_t i = 0; i < s->nnums; i++)
+		free(s->nums[i]);
+	free(s->nums);
 	free(s->eps);
 	free(s->ports);
 	free(s->ext.v);
@@ -421,6 +416,7 @@ static json_t *load(struct imp *im, const char *path)
 {
 	json_error_t e;
 	json_t *j;
+	int err;
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
@@ -428,14 +424,16 @@ static json_t *load(struct imp *im, const char *path)
 		return NULL;
 	}
 	j = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
-	fclose(f);
-	if (j)
-		return j;
-	if (e.line > 0)
+	err = errno;
+	/* a read error (a directory, EIO) is not a syntax error at 1:0 */
+	if (!j && ferror(f))
+		fail(im, "%s: %s", path, strerror(err));
+	else if (!j && e.line > 0)
 		fail(im, "%s:%d:%d: %s", path, e.line, e.column, e.text);
-	else
+	else if (!j)
 		fail(im, "%s: %s", path, e.text);
-	return NULL;
+	fclose(f);
+	return j;
 }
 
 /* A List (or KindList) whose items are all of that kind, when they say. */
@@ -667,6 +665,23 @@ static int parse_ports(struct imp *im, struct svc *s, const struct where *w, jso
 	return 0;
 }
 
+/* text without blanks around it, into buf[IP_STRLEN]; false if it cannot fit. */
+static bool trim_copy(const char *text, char *buf)
+{
+	size_t n;
+
+	while (isspace((unsigned char)*text))
+		text++;
+	n = strlen(text);
+	while (n && isspace((unsigned char)text[n - 1]))
+		n--;
+	if (n >= IP_STRLEN)
+		return false;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	return true;
+}
+
 /* One address or CIDR at `at` into l, if of a family the service has. */
 static int add_addr(struct imp *im, struct svc *s, const struct where *w, const char *at,
 		    json_t *v, bool prefix, struct ips *l)
@@ -674,17 +689,10 @@ static int add_addr(struct imp *im, struct svc *s, const struct where *w, const 
 	const char *text = json_string_value(v);
 	char trimmed[IP_STRLEN], buf[IP_STRLEN], sbuf[32];
 	struct ip ip;
-	size_t n;
 	int rc;
 
 	/* kube-proxy trims source ranges: "10.0.0.0/8 " works there */
-	while (text && prefix && isspace((unsigned char)*text))
-		text++;
-	n = text ? strlen(text) : 0;
-	while (n && prefix && isspace((unsigned char)text[n - 1]))
-		n--;
-	if (!text || n >= sizeof(trimmed) ||
-	    (memcpy(trimmed, text, n), trimmed[n] = '\0', ip_parse(trimmed, prefix, &ip))) {
+	if (!text || !trim_copy(text, trimmed) || ip_parse(trimmed, prefix, &ip)) {
 		warn(im, w, "%s: invalid %s '%s' (ignored)", at, prefix ? "CIDR" : "address",
 		     show(v, sbuf));
 		return 0;
@@ -1016,11 +1024,11 @@ static int slice_ports(struct imp *im, struct slice *c, json_t *ports)
 	size_t i;
 
 	c->num = calloc(s->nports, sizeof(*c->num));
-	if (!c->num || VEC_RESERVE(s->smaps, s->nsmaps, s->smaps_cap)) {
+	if (!c->num || VEC_RESERVE(s->nums, s->nnums, s->nums_cap)) {
 		free(c->num);
 		return nomem(im);
 	}
-	s->smaps[s->nsmaps++].num = c->num;
+	s->nums[s->nnums++] = c->num;
 	if (ports && !json_is_array(ports)) {
 		warn(im, &c->w, "ports: expected a list (ignored)");
 		return 0;
@@ -1279,8 +1287,8 @@ static void decide_target(struct svc *s, size_t i)
 		first = first ? first : n;
 	}
 	/* no endpoint: what the slices say, for the record */
-	for (size_t m = 0; !s->neps && m < s->nsmaps; m++) {
-		int n = s->smaps[m].num[i];
+	for (size_t m = 0; !s->neps && m < s->nnums; m++) {
+		int n = s->nums[m][i];
 
 		differ |= first && n && n != first;
 		first = first ? first : n;

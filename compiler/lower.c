@@ -877,10 +877,12 @@ static void lowering_free(struct lowering *l)
 			free(l->sports[i].g[gi].eps);
 	}
 	free(l->sports);
-	for (int fam = FAM4; fam < NFAMILIES; fam++)
+	for (int fam = FAM4; fam < NFAMILIES; fam++) {
+		free(l->fam[fam].affinity_slots);
 		for (int p = 0; p < NPROTO; p++)
 			for (int s = 0; s < ENDPOINT_SHARDS; s++)
 				free(l->fam[fam].slots[p][s]);
+	}
 }
 
 int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **out)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "svcc.h"
+#include "import_k8s.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_KERNEL = 3 };
 
@@ -24,6 +25,8 @@ static void usage(FILE *out)
 	      "                   -v tells what changed and how long it took\n"
 	      "  diff OLD NEW     the transaction from OLD's ruleset to NEW's, as nft commands\n"
 	      "  delete           remove the table\n"
+	      "  import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--pod-cidr CIDR]...\n"
+	      "                   the .svc config for kubectl's Service and EndpointSlice lists (JSON)\n"
 	      "\n"
 	      "options:\n"
 	      "  -t, --table NAME nftables table (inet family) to own; default svcc\n"
@@ -224,6 +227,8 @@ int main(int argc, char **argv)
 		rc = cmd_apply(ctx, argc, argv, table);
 	else if (!strcmp(argv[0], "delete"))
 		rc = cmd_delete(ctx, argc - 1, table);
+	else if (!strcmp(argv[0], "import-k8s"))
+		rc = import_k8s_main(argc, argv, stdout, stderr);
 	else {
 		fprintf(stderr, "svcc: unknown command '%s'\n", argv[0]);
 		usage(stderr);

@@ -16,6 +16,7 @@ vg() {
 for f in examples/*.svc tests/golden/*.svc tests/bad/*.svc; do
 	vg "$build/svcc" compile "$f"
 done
+vg "$build/svcc" import-k8s examples/k8s/services.json examples/k8s/endpointslices.json --node node-a
 for t in "$build"/tests/*; do
 	[ -f "$t" ] && [ -x "$t" ] && vg "$t"
 done
