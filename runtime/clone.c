@@ -100,6 +100,7 @@ struct rs_ruleset *rs_clone(const struct rs_ruleset *rs)
 			struct rs_rule *r = &dst->rules[k];
 
 			r->set = own(&sets, snames, r->set, &err);
+			r->set2 = own(&sets, snames, r->set2, &err);
 			r->target = own(&chains, cnames, r->target, &err);
 		}
 	}

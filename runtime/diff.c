@@ -114,7 +114,8 @@ static bool str_eq(const char *a, const char *b)
 static bool rule_eq(const struct rs_rule *a, const struct rs_rule *b)
 {
 	return a->kind == b->kind && a->family == b->family &&
-	       str_eq(a->set, b->set) && str_eq(a->target, b->target) &&
+	       str_eq(a->set, b->set) && str_eq(a->set2, b->set2) &&
+	       str_eq(a->target, b->target) &&
 	       a->l4proto == b->l4proto && a->mod == b->mod &&
 	       a->offset == b->offset && a->mark == b->mark;
 }
@@ -198,6 +199,22 @@ static int index_all(struct diff *d)
 	return 0;
 }
 
+static bool set_recreated(const struct diff *d, const char *name)
+{
+	size_t i = nset_of(d, name);
+
+	return i != NONE && d->nset_st[i] == ST_RECREATE;
+}
+
+/* Does the rule name a set or chain that is deleted and created again? */
+static bool refers_to_recreated(const struct diff *d, const struct rs_rule *r)
+{
+	size_t t = r->target ? nchain_of(d, r->target) : NONE;
+
+	return set_recreated(d, r->set) || set_recreated(d, r->set2) ||
+	       (t != NONE && d->nchain_st[t] == ST_RECREATE);
+}
+
 /* Decide what happens to every set and chain, before emitting anything. */
 static void classify(struct diff *d)
 {
@@ -233,26 +250,21 @@ static void classify(struct diff *d)
 
 		if (d->nchain_st[i] != ST_SAME)
 			continue;
-		for (k = 0; k < c->nrules; k++) {
-			const struct rs_rule *r = &c->rules[k];
-			size_t s = nset_of(d, r->set);
-			size_t t = r->kind == RS_JUMP ? nchain_of(d, r->target) : NONE;
-
-			if ((s != NONE && d->nset_st[s] == ST_RECREATE) ||
-			    (t != NONE && d->nchain_st[t] == ST_RECREATE))
+		for (k = 0; k < c->nrules; k++)
+			if (refers_to_recreated(d, &c->rules[k]))
 				break;
-		}
 		if (k < c->nrules)
 			d->nchain_st[i] = d->ochain_st[d->nchain_old[i]] = ST_REBIND;
 	}
 }
 
+/* Jumps and gotos hold their target chain: it cannot go before they do. */
 static bool has_jump(const struct rs_chain *c)
 {
 	size_t i;
 
 	for (i = 0; i < c->nrules; i++)
-		if (c->rules[i].kind == RS_JUMP)
+		if (c->rules[i].target)
 			return true;
 	return false;
 }
@@ -432,7 +444,8 @@ static int emit_additions(struct diff *d)
 			os = &o->sets[d->nset_old[i]];
 		if (!(op = begin_elems(tx, TX_ADD_ELEMS, n, ns)))
 			return -1;
-		op->zero_end = ns->interval && (!os || !os->nelems) &&
+		/* not for concatenated ranges: nft sends them no end element */
+		op->zero_end = ns->interval && ns->nkey == 1 && (!os || !os->nelems) &&
 			       !key_is_zero(ns, &ns->elems[0]);
 		while (b < ns->nelems) {
 			const struct rs_elem *ne = &ns->elems[b];

@@ -52,6 +52,7 @@ struct nl_result {
 	const struct tx_op *op;	/* the operation it failed on, or NULL */
 	size_t first, n;	/* its elements in the failing message */
 	char kmsg[128];		/* the kernel's extended ack text, if any */
+	bool unsent;		/* op could not be built: nothing was sent */
 	unsigned long messages;	/* messages sent, begin and end included */
 	uint32_t genid;		/* generation after the batch (on success) */
 };

@@ -305,7 +305,13 @@ int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
 			 */
 			len = nl_msg_op(scratch, NL_MSG_MAX, tx, op, &pos, ++seq);
 			if (!len) {
-				errno = EINVAL;
+				/* a rule kind not linearised (EOPNOTSUPP), or a bad model */
+				res->err = errno == EOPNOTSUPP ? EOPNOTSUPP : EINVAL;
+				res->op = op;
+				res->first = first;
+				res->n = 1;
+				res->unsent = true;
+				errno = res->err;
 				goto out;
 			}
 			memcpy(nftnl_batch_buffer(b), scratch, len);

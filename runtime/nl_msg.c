@@ -91,6 +91,25 @@ static uint32_t concat_type(const enum rs_ftype *f, int n)
 	return id;
 }
 
+/* A field's length as nft describes it: the value, not its register padding. */
+static uint8_t field_size(enum rs_ftype t)
+{
+	switch (t) {
+	case RS_F_IPV6:	 return 16;
+	case RS_F_PROTO: return 1;
+	case RS_F_PORT:	 return 2;
+	case RS_F_IPV4:
+	case RS_F_U32:	 break;
+	}
+	return 4;
+}
+
+/* "type a . b . c; flags interval": ranges of concatenations (pipapo) */
+static bool is_concat_range(const struct rs_set *s)
+{
+	return s->interval && s->nkey > 1;
+}
+
 static bool is_typeof(const struct rs_set *s)
 {
 	return s->nkey == 1 && s->key[0] == RS_F_U32;
@@ -203,7 +222,8 @@ static size_t msg_set(void *buf, const struct tx *tx, const struct tx_op *op, ui
 		goto build;
 	}
 	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, (s->interval ? NFT_SET_INTERVAL : 0) |
-			  (s->verdict || s->ndata ? NFT_SET_MAP : 0));
+			  (s->verdict || s->ndata ? NFT_SET_MAP : 0) |
+			  (is_concat_range(s) ? NFT_SET_CONCAT : 0));
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, concat_type(s->key, s->nkey));
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, s->key_len);
 	if (s->verdict) {
@@ -214,6 +234,14 @@ static size_t msg_set(void *buf, const struct tx *tx, const struct tx_op *op, ui
 		nftnl_set_set_u32(ns, NFTNL_SET_DATA_LEN, s->data_len);
 	}
 	nftnl_set_set_u32(ns, NFTNL_SET_ID, op->set_id);
+	if (is_concat_range(s)) {
+		/* the pipapo backend needs each field's length, unpadded */
+		uint8_t flen[RS_MAX_FIELDS + 1] = { 0 };
+
+		for (int i = 0; i < s->nkey; i++)
+			flen[i] = field_size(s->key[i]);
+		nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, flen, s->nkey);
+	}
 	if (set_udata(s, &u))
 		goto out;
 	nftnl_set_set_data(ns, NFTNL_SET_USERDATA, u.b, (uint32_t)u.n);
@@ -295,13 +323,14 @@ static size_t msg_rule(void *buf, const struct tx *tx, const struct tx_op *op, u
 	return len;
 }
 
-/* Worst case of one model element: an interval's two kernel elements. */
+/* Worst case of one model element: an interval's two kernel elements (a
+ * concatenated range's one element with two keys is smaller). */
 #define ELEM_ROOM	(2 * (4 + 8 + 8 + RS_KEY_MAX + 12 + 8 + NFT_CHAIN_MAXNAMELEN + 12 + 16))
 
 /* nft numbers the elements of a message from 1 (the kernel ignores it). */
 static void put_kelem(struct nlmsghdr *nlh, uint16_t *nr, const struct rs_set *s,
-		      const uint8_t *key, const struct rs_elem *e, bool end, bool open,
-		      bool with_data)
+		      const uint8_t *key, const uint8_t *key_end, const struct rs_elem *e,
+		      bool end, bool open, bool with_data)
 {
 	struct nlattr *el = mnl_attr_nest_start(nlh, ++*nr), *n, *v;
 	struct ud u = { .n = 0 };
@@ -311,6 +340,11 @@ static void put_kelem(struct nlmsghdr *nlh, uint16_t *nr, const struct rs_set *s
 	n = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
 	mnl_attr_put(nlh, NFTA_DATA_VALUE, s->key_len, key);
 	mnl_attr_nest_end(nlh, n);
+	if (key_end) {
+		n = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY_END);
+		mnl_attr_put(nlh, NFTA_DATA_VALUE, s->key_len, key_end);
+		mnl_attr_nest_end(nlh, n);
+	}
 	if (with_data && s->verdict && e->chain) {
 		n = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
 		v = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
@@ -352,6 +386,17 @@ static bool prefix_end(const struct rs_set *s, const struct rs_elem *e, uint8_t 
 	return false;
 }
 
+/* The last key of a concatenated range: the last field's prefix filled with ones. */
+static void prefix_last(const struct rs_set *s, const struct rs_elem *e, uint8_t *last)
+{
+	size_t len = rs_field_len(s->key[s->nkey - 1]);
+	uint8_t *f = last + s->key_len - len;
+
+	memcpy(last, e->key, s->key_len);
+	for (size_t b = e->prefix; b < 8 * len; b++)
+		f[b / 8] |= (uint8_t)(0x80u >> (b % 8));
+}
+
 static void put_elem(struct nlmsghdr *nlh, uint16_t *nr, const struct rs_set *s,
 		     const struct rs_elem *e, bool add)
 {
@@ -359,13 +404,19 @@ static void put_elem(struct nlmsghdr *nlh, uint16_t *nr, const struct rs_set *s,
 	bool closed;
 
 	if (!s->interval) {
-		put_kelem(nlh, nr, s, e->key, e, false, false, add);
+		put_kelem(nlh, nr, s, e->key, NULL, e, false, false, add);
+		return;
+	}
+	if (is_concat_range(s)) {
+		/* one kernel element with both ends, the last one included */
+		prefix_last(s, e, end);
+		put_kelem(nlh, nr, s, e->key, end, e, false, false, add);
 		return;
 	}
 	closed = prefix_end(s, e, end);
-	put_kelem(nlh, nr, s, e->key, e, false, !closed && add, add);
+	put_kelem(nlh, nr, s, e->key, NULL, e, false, !closed && add, add);
 	if (closed)
-		put_kelem(nlh, nr, s, end, e, true, false, add);
+		put_kelem(nlh, nr, s, end, NULL, e, true, false, add);
 }
 
 static size_t msg_elems(void *buf, size_t room, const struct tx *tx, const struct tx_op *op,
@@ -390,7 +441,7 @@ static size_t msg_elems(void *buf, size_t room, const struct tx *tx, const struc
 	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	/* nft opens an empty interval set with an end element at 0 */
 	if (op->zero_end && i == 0)
-		put_kelem(nlh, &nr, s, zero, NULL, true, false, false);
+		put_kelem(nlh, &nr, s, zero, NULL, NULL, true, false, false);
 	while (i < op->nelems && nlh->nlmsg_len + ELEM_ROOM <= room) {
 		put_elem(nlh, &nr, s, tx->elems[op->elem_first + i], add);
 		i++;

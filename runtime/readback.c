@@ -6,7 +6,7 @@
  * `svcc apply` cheap (../shared/KERNEL-SCALING.md).  What cannot be
  * understood is made to compare unequal, so that the diff rewrites it: a
  * chain without a valid comment gets fingerprint 0, a set of an unknown
- * type a key length of 0.
+ * type, or with elements svcc would not make, a key length of 0.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -216,8 +216,9 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		ok = decode_type(dtype, s->data, &s->ndata, 2);
 	if (ok) {
 		rs_set_layout(s);
+		/* ranges of concatenations are the pipapo kind, flagged so */
 		ok = s->key_len == klen && s->data_len == (s->verdict ? 0 : dlen) &&
-		     (!s->interval || s->nkey == 1);
+		     !(flags & NFT_SET_CONCAT) == !(s->interval && s->nkey > 1);
 	}
 	for (int i = 0; i < s->nkey; i++)
 		if (s->key[i] == RS_F_IPV6)
@@ -262,15 +263,70 @@ static const struct nlattr *nested_value(const struct nlattr *a, uint16_t type)
 	return NULL;
 }
 
+/* A set not as svcc makes it: never equal to svcc's, so the diff replaces it. */
+static void foreign(struct rs_set *s)
+{
+	s->key_len = 0;
+	s->nkey = 0;
+	s->nelems = 0;
+}
+
+/*
+ * Prefix length of the inclusive range [first, last], or -1 if it is no
+ * prefix: equal on the prefix, first all zeros and last all ones after it.
+ */
+static int last_prefix(const uint8_t *first, const uint8_t *last, size_t len)
+{
+	size_t b = 0;
+
+	while (b < 8 * len && !((first[b / 8] ^ last[b / 8]) & (0x80u >> (b % 8))))
+		b++;
+	for (size_t i = b; i < 8 * len; i++) {
+		unsigned int m = 0x80u >> (i % 8);
+
+		if ((first[i / 8] & m) || !(last[i / 8] & m))
+			return -1;
+	}
+	return (int)b;
+}
+
+/*
+ * An element of a concatenated range: its start and its last key, equal
+ * but for the last field, which spans a prefix.
+ */
+static int concat_range(struct rs_set *s, const struct nlattr *key, const struct nlattr *key_end)
+{
+	size_t flen = rs_field_len(s->key[s->nkey - 1]), off = s->key_len - flen;
+	const uint8_t *first = mnl_attr_get_payload(key), *last;
+	struct rs_elem *e;
+	int p = -1;
+
+	if (key_end && mnl_attr_get_payload_len(key_end) == s->key_len) {
+		last = mnl_attr_get_payload(key_end);
+		if (!memcmp(first, last, off))
+			p = last_prefix(first + off, last + off, flen);
+	}
+	if (p < 0) {
+		foreign(s);
+		return 0;
+	}
+	if (!(e = rs_add_elem(s)))
+		return -1;
+	memcpy(e->key, first, s->key_len);
+	e->prefix = (uint8_t)p;
+	return 0;
+}
+
 static int elem_one(struct rb *rb, struct rs_set *s, const struct nlattr *el)
 {
-	const struct nlattr *a, *key = NULL, *data = NULL, *verdict = NULL;
+	const struct nlattr *a, *key = NULL, *key_end = NULL, *data = NULL, *verdict = NULL;
 	uint32_t flags = 0;
 	struct rs_elem *e;
 
 	mnl_attr_for_each_nested(a, el) {
 		switch (mnl_attr_get_type(a)) {
 		case NFTA_SET_ELEM_KEY:	  key = nested_value(a, NFTA_DATA_VALUE); break;
+		case NFTA_SET_ELEM_KEY_END: key_end = nested_value(a, NFTA_DATA_VALUE); break;
 		case NFTA_SET_ELEM_FLAGS: flags = attr_be32(a); break;
 		case NFTA_SET_ELEM_DATA:
 			data = nested_value(a, NFTA_DATA_VALUE);
@@ -280,6 +336,8 @@ static int elem_one(struct rb *rb, struct rs_set *s, const struct nlattr *el)
 	}
 	if (!key || mnl_attr_get_payload_len(key) != s->key_len)
 		return 0;
+	if (s->interval && s->nkey > 1)
+		return concat_range(s, key, key_end);
 	if (s->interval)
 		return push_kelem(rb, mnl_attr_get_payload(key), s->key_len,
 				  flags & NFT_SET_ELEM_INTERVAL_END);
@@ -381,8 +439,7 @@ static int intervals(struct rb *rb, struct rs_set *s)
 		/* a start closed by k, or open to the top */
 		p = range_prefix(start->key, k && k->end ? k->key : NULL, s->key_len);
 		if (p < 0) {
-			s->key_len = 0;	/* not a prefix: replace the set */
-			s->nkey = 0;
+			foreign(s);	/* not a prefix: replace the set */
 			return 0;
 		}
 		if (!(e = rs_add_elem(s)))
@@ -409,7 +466,7 @@ static int read_elems(struct nl *nl, struct rb *rb, size_t i)
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s->name);
 	if (talk(nl, nlh, elem_cb, rb))
 		return -1;
-	return s->interval ? intervals(rb, s) : 0;
+	return s->interval && s->nkey == 1 ? intervals(rb, s) : 0;
 }
 
 static int set_name_cmp(const void *a, const void *b)

@@ -141,6 +141,10 @@ static void report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct
 
 	if (err == EPERM || err == EACCES) {
 		report_errno(rt, "apply", err);
+	} else if (res->op && res->unsent) {
+		op_text(tx, res, text, sizeof(text));
+		diag_report(rt->ctx, sev, LOC_NONE, "apply: cannot build '%s': %s%s", text,
+			    strerror(err), err == EOPNOTSUPP ? " by this runtime yet" : "");
 	} else if (res->op) {
 		op_text(tx, res, text, sizeof(text));
 		diag_report(rt->ctx, sev, LOC_NONE, "apply: kernel rejected '%s': %s%s%s%s%s", text,
@@ -285,7 +289,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		if (r == -1 && err == ERESTART && !restarted) {
 			/* someone changed the ruleset since we read it: read again, once */
 			restarted = true;
-		} else if (r == -1 && res.op && !repaired) {
+		} else if (r == -1 && res.op && !res.unsent && !repaired) {
 			/*
 			 * Drift the read-back cannot see: rules are not read, so a
 			 * rule added underneath (a jump into a chain svcc deletes)
