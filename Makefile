@@ -3,7 +3,7 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 BUILD	?= build
 CC	?= cc
-PKGS	:= libnftnl libmnl libnftables
+PKGS	:= libnftnl libmnl libnftables libnetfilter_conntrack
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Iinclude -Icompiler -Igrammar -Iruntime -I$(BUILD)/grammar \
@@ -18,7 +18,7 @@ endif
 COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c \
 	    compiler/resolve.c compiler/check.c compiler/lower.c compiler/ruleset.c \
 	    compiler/render.c compiler/compile.c grammar/parse.c
-RUNTIME  := runtime/clone.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
+RUNTIME  := runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
 	    runtime/nl_rule.c runtime/readback.c runtime/runtime.c runtime/ruleset_diff.c \
 	    runtime/tx_render.c
 GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
@@ -26,6 +26,7 @@ LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o
 UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c)) \
 	    $(BUILD)/tests/test-diff
 DRIVER	 := $(BUILD)/tests/runtime/rt-driver
+CT_DRIVER := $(BUILD)/tests/kernel/ct-driver
 
 all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so
 
@@ -66,6 +67,10 @@ $(DRIVER): tests/runtime/rt-driver.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(CT_DRIVER): tests/kernel/ct-driver.c $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -85,7 +90,7 @@ ifndef SAN
 	@sh tests/install.sh
 endif
 
-check-kernel: all $(DRIVER)
+check-kernel: all $(DRIVER) $(CT_DRIVER)
 	@sh tests/kernel/run.sh $(BUILD)
 
 golden-update: all

@@ -153,8 +153,11 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 		svcc_diag_print(ctx, stderr);	/* warnings */
 	if (!rc && verbose && !dry) {
 		st = svcc_runtime_stats(rt);
-		fprintf(stderr, "apply: %lu added, %lu changed, %lu deleted, %lu messages, %.1f ms\n",
+		fprintf(stderr, "apply: %lu added, %lu changed, %lu deleted, %lu messages, %.1f ms",
 			st->added, st->changed, st->deleted, st->messages, st->seconds * 1e3);
+		if (st->conntrack_deleted)
+			fprintf(stderr, ", %lu stale UDP conntrack entries deleted", st->conntrack_deleted);
+		fputc('\n', stderr);
 	}
 	svcc_runtime_free(rt);
 	svcc_ruleset_free(rs);

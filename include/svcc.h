@@ -144,6 +144,7 @@ struct svcc_apply_stats {
 	unsigned long changed;	/* chains rewritten */
 	unsigned long deleted;	/* objects deleted */
 	unsigned long messages;	/* netlink messages sent in the batch */
+	unsigned long conntrack_deleted; /* stale UDP conntrack entries deleted */
 	double seconds;		/* wall time of the apply */
 };
 

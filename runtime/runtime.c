@@ -16,6 +16,7 @@
 #include <nftables/libnftables.h>
 
 #include "clone.h"
+#include "conntrack.h"
 #include "internal.h"
 #include "nl.h"
 #include "tx.h"
@@ -46,6 +47,24 @@ static void report_errno(struct svcc_runtime *rt, const char *what, int err)
 			   "CAP_NET_ADMIN (run as root)", what);
 	else
 		diag_error(rt->ctx, LOC_NONE, "%s: %s", what, strerror(err));
+}
+
+/*
+ * A UDP client sending from a fixed port (a DNS resolver) stays on the
+ * endpoint its first packet was DNATed to, even after the endpoint left
+ * every service: delete those conntrack entries.  The ruleset is in the
+ * kernel already, so a failure here is only a warning.
+ */
+static void flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *old,
+			    const struct rs_ruleset *new_rs)
+{
+	struct ct_stale *s = NULL;
+
+	if (ct_stale_udp(old, new_rs, &s) ||
+	    ct_flush_stale(s, &rt->stats.conntrack_deleted))
+		diag_warning(rt->ctx, LOC_NONE, "conntrack cleanup: %s; UDP clients of removed "
+			     "endpoints keep their entries until they time out", strerror(errno));
+	ct_stale_free(s);
 }
 
 int svcc_runtime_resync(struct svcc_runtime *rt)
@@ -279,6 +298,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		if (r == 0) {
 			tx_free(tx);
 			tx = NULL;
+			flush_stale_udp(rt, rt->model, copy);
 			rs_free(rt->model);
 			rt->model = copy;
 			copy = NULL;
