@@ -165,27 +165,28 @@ median() { cat "$@" | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) /
 # medians in $W/chg/{change,noop} (+ .log with -v output, e.g. netlink message counts) and the name of
 # the changed service in $W/chg/target.
 apply_change_hook() {
-	mkdir -p "$W/chg"
-	cp "$W/${1}x$2.svc" "$W/chg/a.svc" 2>/dev/null || "$GEN" "$1" "$2" >"$W/chg/a.svc"
+	C=$W/${3:-chg}
+	mkdir -p "$C"
+	cp "$W/${1}x$2.svc" "$C/a.svc" 2>/dev/null || "$GEN" "$1" "$2" >"$C/a.svc"
 	# change the first endpoint of the middle service (0-based index N/2) to an address it does not have
-	awk -v target=$(( $1 / 2 )) -v namef="$W/chg/target" '
+	awk -v target=$(( $1 / 2 )) -v namef="$C/target" '
 		/^service / { s++; if (s == target + 1) print $2 >namef }
 		s == target + 1 && /^ *endpoint / && !done { sub(/endpoint .*;/, "endpoint 10.244.255.254;"); done = 1 }
-		{ print }' "$W/chg/a.svc" >"$W/chg/b.svc"
-	[ "$(diff "$W/chg/a.svc" "$W/chg/b.svc" | grep -c '^[<>]')" -eq 2 ] || { log "change not made"; return 1; }
-	$NETNS sh "$SELF" __apply_change "$SVCC" "$W/chg" "$REPS" || return 1
-	median $(ls "$W"/chg/chg-* | grep -v '\.log$') >"$W/chg/change"
-	median $(ls "$W"/chg/noop-* | grep -v '\.log$') >"$W/chg/noop"
-	cp "$W/chg/chg-1-b.log" "$W/chg/change.log"
-	cp "$W/chg/noop-1.log" "$W/chg/noop.log"
-	cp "$W/chg/full.log" "$W/chg/first.log"
+		{ print }' "$C/a.svc" >"$C/b.svc"
+	[ "$(diff "$C/a.svc" "$C/b.svc" | grep -c '^[<>]')" -eq 2 ] || { log "change not made"; return 1; }
+	$NETNS sh "$SELF" __apply_change "$SVCC" "$C" "$REPS" || return 1
+	median $(ls "$W"/chg/chg-* | grep -v '\.log$') >"$C/change"
+	median $(ls "$W"/chg/noop-* | grep -v '\.log$') >"$C/noop"
+	cp "$C/chg-1-b.log" "$C/change.log"
+	cp "$C/noop-1.log" "$C/noop.log"
+	cp "$C/full.log" "$C/first.log"
 }
 # lib_hook: bench/lib-change on the same 10k x 10 config and service, in a fresh namespace -> $W/lib.out
 lib_hook() {
 	$NETNS "$BENCH/lib-change" --iter "$LIB_ITER" --service "$(cat "$W/chg/target")" "$W/chg/a.svc" \
 		>"$W/lib.out" 2>"$W/lib.err"
 }
-APPLY=0 LIBOK=0 CHGOK=0
+APPLY=0 LIBOK=0 CHGOK=0 CHG50=0
 if have_apply; then
 	APPLY=1
 	for id in $ROWS; do
@@ -195,6 +196,8 @@ if have_apply; then
 	done
 	log "svcc apply: one endpoint changed at 10k x 10 (one-shot, ${REPS}x2 changes, $REPS no-ops)"
 	if apply_change_hook 10000 10; then CHGOK=1; else log "one-shot change test failed"; fi
+	log "svcc apply: one endpoint changed at 50k x 5 (one-shot)"
+	if apply_change_hook 50000 5 chg50; then CHG50=1; else log "one-shot change test at 50k failed"; fi
 	if [ "$LIB" = 1 ] && [ -s "$W/chg/target" ]; then
 		log "library: one endpoint changed at 10k x 10 (bench/lib-change, $LIB_ITER changes)"
 		if lib_hook; then LIBOK=1
@@ -321,6 +324,8 @@ netlink messages: **$(vfield "$W/chg/change.log" msgs)**; kernel left holding ex
 	[ "$LIBOK" = 1 ] && echo "- where the one-shot change's time goes (library timings below): parse $(lv parse | awk '{ printf "%.0f", $1 }') ms \
 + compile $(lv compile-full | awk '{ printf "%.0f", $1 }') ms + read-back $(lv resync | awk '{ printf "%.0f", $1 }') ms \
 + diff and batch $(vfield "$W/chg/change.log" ms) ms (+ process start and exit)"
+	[ "$CHG50" = 1 ] && echo "- at 50k x 5 ($(cat "$W/chg50/target")): full apply $(ms chg50/full) ms, \
+**one endpoint changed $(ms chg50/change) ms** ($(vline "$W/chg50/change.log")), no-op $(ms chg50/noop) ms"
 else
 	echo "One endpoint changed at 10k x 10 through the one-shot \`svcc apply\`: **failed**: \`$(tail -3 "$(ls -t "$W"/chg/*.log | head -1)" | tr '\n' ' ' | cut -c1-300)\`"
 fi
