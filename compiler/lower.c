@@ -538,9 +538,9 @@ static uint16_t target_port(const struct port *p, const struct endpoint *e)
 static int add_endpoint_elems(struct lowering *l, const struct sport *sp, const struct group *g,
 			      int idx)
 {
-	uint32_t key = g->offset;
+	uint32_t key = g->offset;	/* the last slot's keys end at 2^32: count, don't compare */
 
-	for (uint16_t round = 0; key < g->offset + g->nkeys; round++) {
+	for (uint16_t round = 0; key - g->offset < g->nkeys; round++) {
 		for (size_t i = 0; i < g->neps; i++) {
 			struct rs_elem *e;
 
