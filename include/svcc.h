@@ -24,6 +24,13 @@
 extern "C" {
 #endif
 
+/* What libsvcc.so exports: the library is built with -fvisibility=hidden. */
+#if defined(__GNUC__)
+#define SVCC_API __attribute__((visibility("default")))
+#else
+#define SVCC_API
+#endif
+
 #define SVCC_VERSION "0.1.0"
 #define SVCC_VERSION_MAJOR 0
 #define SVCC_VERSION_MINOR 1
@@ -46,15 +53,15 @@ struct svcc_diag {
 	const char *source_line; /* the text of that line, or NULL */
 };
 
-struct svcc_ctx *svcc_ctx_new(void);
-void svcc_ctx_free(struct svcc_ctx *ctx);
-void svcc_ctx_clear(struct svcc_ctx *ctx);
-size_t svcc_diag_count(const struct svcc_ctx *ctx);
-size_t svcc_error_count(const struct svcc_ctx *ctx);
-const struct svcc_diag *svcc_diag_get(const struct svcc_ctx *ctx, size_t i);
+SVCC_API struct svcc_ctx *svcc_ctx_new(void);
+SVCC_API void svcc_ctx_free(struct svcc_ctx *ctx);
+SVCC_API void svcc_ctx_clear(struct svcc_ctx *ctx);
+SVCC_API size_t svcc_diag_count(const struct svcc_ctx *ctx);
+SVCC_API size_t svcc_error_count(const struct svcc_ctx *ctx);
+SVCC_API const struct svcc_diag *svcc_diag_get(const struct svcc_ctx *ctx, size_t i);
 /* Print every diagnostic like a compiler: "file:line:col: error: msg",
  * the source line, and a caret under the span. */
-int svcc_diag_print(const struct svcc_ctx *ctx, FILE *out);
+SVCC_API int svcc_diag_print(const struct svcc_ctx *ctx, FILE *out);
 
 /* ---- configuration model ---------------------------------------------- */
 
@@ -63,31 +70,31 @@ struct svcc_service;
 
 /* Parse a .svc file or string.  Syntax errors are all reported to ctx;
  * on any error nothing is returned. */
-int svcc_parse_file(struct svcc_ctx *ctx, const char *path, struct svcc_config **out);
-int svcc_parse_string(struct svcc_ctx *ctx, const char *name, const char *text,
+SVCC_API int svcc_parse_file(struct svcc_ctx *ctx, const char *path, struct svcc_config **out);
+SVCC_API int svcc_parse_string(struct svcc_ctx *ctx, const char *name, const char *text,
 		      size_t len, struct svcc_config **out);
 
 /* Builder: make or update a configuration without text.  Addresses are
  * text ("10.96.0.10", "fd00::1", "10.244.0.0/16"); a malformed one fails
  * with errno EINVAL and changes nothing. */
-struct svcc_config *svcc_config_new(void);
-void svcc_config_free(struct svcc_config *cfg);
-int svcc_config_add_pod_cidr(struct svcc_config *cfg, const char *cidr);
-int svcc_config_add_service_cidr(struct svcc_config *cfg, const char *cidr);
-int svcc_config_add_node_ip(struct svcc_config *cfg, const char *addr);
+SVCC_API struct svcc_config *svcc_config_new(void);
+SVCC_API void svcc_config_free(struct svcc_config *cfg);
+SVCC_API int svcc_config_add_pod_cidr(struct svcc_config *cfg, const char *cidr);
+SVCC_API int svcc_config_add_service_cidr(struct svcc_config *cfg, const char *cidr);
+SVCC_API int svcc_config_add_node_ip(struct svcc_config *cfg, const char *addr);
 
 #define SVCC_MASQ_NON_POD 0x1u	/* sources outside every pod-cidr (default) */
 #define SVCC_MASQ_ALL	  0x2u	/* every connection to a service */
-int svcc_config_set_masquerade(struct svcc_config *cfg, unsigned flags);
-int svcc_config_add_masquerade_from(struct svcc_config *cfg, const char *cidr);
+SVCC_API int svcc_config_set_masquerade(struct svcc_config *cfg, unsigned flags);
+SVCC_API int svcc_config_add_masquerade_from(struct svcc_config *cfg, const char *cidr);
 
 /* Find a service by name ("namespace/name" or "name"), or NULL. */
-struct svcc_service *svcc_config_find_service(struct svcc_config *cfg, const char *name);
+SVCC_API struct svcc_service *svcc_config_find_service(struct svcc_config *cfg, const char *name);
 /* Add an empty service; fails with EEXIST if the name is taken. */
-int svcc_config_add_service(struct svcc_config *cfg, const char *name,
+SVCC_API int svcc_config_add_service(struct svcc_config *cfg, const char *name,
 			    struct svcc_service **out);
-int svcc_config_remove_service(struct svcc_config *cfg, const char *name);
-size_t svcc_config_service_count(const struct svcc_config *cfg);
+SVCC_API int svcc_config_remove_service(struct svcc_config *cfg, const char *name);
+SVCC_API size_t svcc_config_service_count(const struct svcc_config *cfg);
 
 enum svcc_proto { SVCC_TCP = 6, SVCC_UDP = 17, SVCC_SCTP = 132 };
 
@@ -110,10 +117,10 @@ struct svcc_endpoint {
 
 /* Set the service's vip of that address's family (a service may have one
  * IPv4 and one IPv6 vip: dual-stack). */
-int svcc_service_set_vip(struct svcc_service *svc, const char *addr);
+SVCC_API int svcc_service_set_vip(struct svcc_service *svc, const char *addr);
 /* Replace the service's ports / endpoints with these (copied). */
-int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *ports, size_t n);
-int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpoint *eps, size_t n);
+SVCC_API int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *ports, size_t n);
+SVCC_API int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpoint *eps, size_t n);
 
 /* ---- compiling --------------------------------------------------------- */
 
@@ -124,15 +131,15 @@ struct svcc_options {
 };
 
 /* Check cfg (every error goes to ctx) and lower it to a ruleset. */
-int svcc_compile(struct svcc_ctx *ctx, const struct svcc_config *cfg,
+SVCC_API int svcc_compile(struct svcc_ctx *ctx, const struct svcc_config *cfg,
 		 const struct svcc_options *opts, struct svcc_ruleset **out);
-void svcc_ruleset_free(struct svcc_ruleset *rs);
+SVCC_API void svcc_ruleset_free(struct svcc_ruleset *rs);
 /* The ruleset as one nft transaction replacing any earlier table of its name. */
-int svcc_ruleset_write(const struct svcc_ruleset *rs, FILE *out);
+SVCC_API int svcc_ruleset_write(const struct svcc_ruleset *rs, FILE *out);
 
 /* The transaction from old (NULL: no table yet) to new_rs, as nft commands
  * that `nft -f` applies on top of old; nothing when they are equal. */
-int svcc_ruleset_diff(const struct svcc_ruleset *old, const struct svcc_ruleset *new_rs,
+SVCC_API int svcc_ruleset_diff(const struct svcc_ruleset *old, const struct svcc_ruleset *new_rs,
 		      FILE *out);
 
 /* ---- runtime: the kernel ------------------------------------------------ */
@@ -152,20 +159,20 @@ struct svcc_apply_stats {
 
 /* A runtime keeps one table in the kernel in step with the rulesets given
  * to it.  It reads the table back on creation. */
-int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
+SVCC_API int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
 		     struct svcc_runtime **out);
-void svcc_runtime_free(struct svcc_runtime *rt);
+SVCC_API void svcc_runtime_free(struct svcc_runtime *rt);
 /* Make the kernel match rs in one atomic transaction holding only the
  * difference.  On error the kernel is unchanged, and so is the runtime's
  * idea of it. */
-int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs);
+SVCC_API int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs);
 /* Print the transaction apply would send, as nft commands, without sending it. */
-int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
+SVCC_API int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
 /* Read the table back from the kernel (after drift, or to be sure). */
-int svcc_runtime_resync(struct svcc_runtime *rt);
+SVCC_API int svcc_runtime_resync(struct svcc_runtime *rt);
 /* Remove the table from the kernel. */
-int svcc_runtime_delete_table(struct svcc_runtime *rt);
-const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt);
+SVCC_API int svcc_runtime_delete_table(struct svcc_runtime *rt);
+SVCC_API const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt);
 
 #ifdef __cplusplus
 }
