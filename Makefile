@@ -5,7 +5,7 @@ BUILD	?= build
 CC	?= cc
 PKGS	:= libnftnl libmnl libnftables libnetfilter_conntrack
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Iinclude -Icompiler -Igrammar -Iruntime -I$(BUILD)/grammar \
 	   $(shell pkg-config --cflags $(PKGS))
 LDLIBS	+= $(shell pkg-config --libs $(PKGS))
@@ -16,7 +16,8 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 
 COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c \
-	    compiler/resolve.c compiler/check.c compiler/lower.c compiler/ruleset.c \
+	    compiler/resolve.c compiler/check.c compiler/lower.c compiler/lower_place.c \
+	    compiler/lower_sets.c compiler/lower_chains.c compiler/lower_affinity.c compiler/ruleset.c \
 	    compiler/render.c compiler/compile.c grammar/parse.c
 RUNTIME  := runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
 	    runtime/nl_rule.c runtime/readback.c runtime/runtime.c runtime/ruleset_diff.c \

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the lowering passes share: the service ports being lowered, their
+ * endpoint groups, and the indices of the sets they fill.  lower.c tells the
+ * shape; lower_place.c picks endpoints and places them in the maps,
+ * lower_sets.c makes sets and elements, lower_chains.c the chains,
+ * lower_affinity.c client-ip affinity.
+ */
+#ifndef SVCC_LOWER_H
+#define SVCC_LOWER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "model.h"
+#include "ruleset.h"
+
+/*
+ * Kernel cost of adding a map element grows with the chains bound to the
+ * map; sharding keeps (chains x elements) per map small.  KERNEL-SCALING.md
+ * measured 100 and 1,000 shards as equally linear; 256 keeps a map at ~40
+ * chains per 10k service ports while named-set lookup stays cheap.
+ */
+#define ENDPOINT_SHARDS 256
+#define SLOTS_PER_SHARD 65536	/* B = slot << 16: 65,536 keys per service port */
+#define AFFINITY_SIZE	1048576	/* clients remembered per affinity map */
+
+/*
+ * Endpoint maps are per protocol: nft 1.0.6 only adds a rule
+ * "meta l4proto udp dnat … map @m" to an existing map declared with
+ * "udp dport" data (with "th dport" it refuses: "conflicting protocols").
+ */
+enum { P_TCP, P_UDP, P_SCTP, NPROTO };
+extern const uint8_t lw_protos[NPROTO];
+
+/*
+ * The endpoints a chain DNATs to, and where their map elements live.  A
+ * service port has up to two groups: all of its endpoints (policy cluster)
+ * and those on this node (traffic-policy local).
+ */
+struct group {
+	const struct endpoint **eps;	/* in use, sorted by address */
+	size_t neps;
+	uint32_t nkeys;			/* endpoint map keys: the sum of weights */
+	uint32_t shard, offset;
+	bool used;			/* a chain DNATs to this group */
+	bool affinity;			/* client-ip affinity: through per-endpoint chains */
+	bool emitted;			/* its elements (and affinity chains) are made */
+	const char *name;		/* what its placement is hashed from */
+};
+
+enum { G_CLUSTER, G_LOCAL, NGROUPS };
+
+/* One service port of one family: chains, or no-endpoints elements. */
+struct sport {
+	const struct svcc_service *svc;
+	const struct port *port;
+	int fam;
+	char *chain;			/* svc-NAME/PROTO/PORT */
+	char *ext_chain;		/* ext-NAME/PROTO/PORT, if reached from outside */
+	char *local_name;		/* svc-NAME/PROTO/PORT/local: the local group's */
+	struct group g[NGROUPS];
+	int internal, external;		/* the group the vip, and the outside, use */
+};
+
+/* Set indices (into rs->sets) of one family; -1 when absent. */
+struct fam_sets {
+	bool used, nodeports_used, firewall_used;
+	int service_ips, no_endpoints, hairpin, pod_cidrs, masq_from;
+	int nodeports, no_endpoint_nodeports, node_ips, firewall, firewall_allow;
+	int shard[NPROTO][ENDPOINT_SHARDS];
+	uint8_t *slots[NPROTO][ENDPOINT_SHARDS];	/* bitmap of taken slots */
+	/* client-ip affinity: who chose what (per protocol), and the
+	 * per-endpoint chains keyed like an endpoint map */
+	int affinity[NPROTO], affinity_endpoints;
+	uint8_t *affinity_slots;
+	bool affinity_used[NPROTO];
+};
+
+struct lowering {
+	const struct svcc_config *cfg;
+	struct rs_ruleset *rs;
+	struct sport *sports;
+	size_t nsports;
+	struct fam_sets fam[NFAMILIES];
+};
+
+static inline int proto_idx(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? P_UDP : proto == IPPROTO_SCTP ? P_SCTP : P_TCP;
+}
+
+static inline enum rs_family rs_fam(int fam)
+{
+	return fam == FAM6 ? RS_IPV6 : RS_IPV4;
+}
+
+static inline enum rs_ftype ip_ftype(int fam)
+{
+	return fam == FAM6 ? RS_F_IPV6 : RS_F_IPV4;
+}
+
+static inline const char *sfx(int fam)
+{
+	return fam == FAM6 ? "6" : "";
+}
+
+static inline size_t put_addr(uint8_t *p, const struct addr *a)
+{
+	size_t n = a->family == 6 ? 16 : 4;
+
+	memcpy(p, a->bytes, n);
+	return n;
+}
+
+static inline size_t put_proto(uint8_t *p, uint8_t proto)
+{
+	p[0] = proto;
+	return 4;
+}
+
+static inline size_t put_port(uint8_t *p, uint16_t port)
+{
+	p[0] = (uint8_t)(port >> 8);
+	p[1] = (uint8_t)port;
+	return 4;
+}
+
+/* lower_place.c */
+int lw_collect(struct lowering *l);
+int lw_place(struct lowering *l);
+
+/* lower_sets.c */
+int lw_add_fam_sets(struct lowering *l, int fam);
+const char *lw_set_name(struct lowering *l, int idx);
+struct rs_elem *lw_elem(struct lowering *l, int set);
+int lw_add_cidrs(struct lowering *l, int idx, int fam, const struct cidr *v, size_t n);
+int lw_add_dispatch(struct lowering *l, int idx, const struct addr *a, const struct port *p,
+		    const char *chain);
+int lw_add_nodeport(struct lowering *l, int idx, const struct port *p, const char *chain);
+int lw_add_hairpin(struct lowering *l);
+
+/* lower_chains.c */
+struct rs_rule *lw_add_rule(struct rs_chain *c, enum rs_rule_kind kind, int fam, const char *set);
+uint16_t lw_target_port(const struct port *p, const struct endpoint *e);
+int lw_lower_sport(struct lowering *l, struct sport *sp);
+int lw_add_fixed_chains(struct lowering *l);
+
+/* lower_affinity.c */
+int lw_add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
+		    struct rs_chain *c);
+
+#endif

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* The chains: one per service port (and family), the ext- chains, the fixed ones. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+#include "util.h"
+
+struct rs_rule *lw_add_rule(struct rs_chain *c, enum rs_rule_kind kind, int fam,
+				const char *set)
+{
+	struct rs_rule *r = rs_add_rule(c);
+
+	if (r) {
+		r->kind = kind;
+		r->family = rs_fam(fam);
+		r->set = set;
+	}
+	return r;
+}
+
+/* Masquerade marks, per the policy, at the head of a service port's chain. */
+static int add_mark_rules(struct lowering *l, struct rs_chain *c, int fam)
+{
+	const struct fam_sets *f = &l->fam[fam];
+	struct rs_rule *r;
+
+	if (l->cfg->masq & SVCC_MASQ_ALL) {
+		if (!(r = lw_add_rule(c, RS_MARK, fam, NULL)))
+			return -1;
+		r->mark = RS_MARK_MASQ;
+		return 0;
+	}
+	if (f->pod_cidrs >= 0) {
+		if (!(r = lw_add_rule(c, RS_MARK_UNLESS_SADDR_IN, fam, lw_set_name(l, f->pod_cidrs))))
+			return -1;
+		r->mark = RS_MARK_MASQ;
+	}
+	if (f->masq_from >= 0) {
+		if (!(r = lw_add_rule(c, RS_MARK_IF_SADDR_IN, fam, lw_set_name(l, f->masq_from))))
+			return -1;
+		r->mark = RS_MARK_MASQ;
+	}
+	return 0;
+}
+
+uint16_t lw_target_port(const struct port *p, const struct endpoint *e)
+{
+	for (size_t i = 0; p->name && i < e->nports; i++)
+		if (!strcmp(e->ports[i].name, p->name))
+			return e->ports[i].port;
+	return p->target;
+}
+
+/*
+ * Endpoint map elements: keys B .. B+nkeys-1, endpoint i taking weight(i)
+ * keys.  Rounds interleave the heavier endpoints (a, b, c, a, b, a, …), so
+ * that numgen's round robin spreads them instead of sending bursts.
+ */
+static int add_endpoint_elems(struct lowering *l, const struct sport *sp, const struct group *g,
+			      int idx)
+{
+	uint32_t key = g->offset;	/* the last slot's keys end at 2^32: count, don't compare */
+
+	for (uint16_t round = 0; key - g->offset < g->nkeys; round++) {
+		for (size_t i = 0; i < g->neps; i++) {
+			struct rs_elem *e;
+
+			if (g->eps[i]->weight <= round)
+				continue;
+			if (!(e = lw_elem(l, idx)))
+				return -1;
+			memcpy(e->key, &key, 4);
+			key++;
+			put_port(e->data + put_addr(e->data, &g->eps[i]->addr),
+				 lw_target_port(sp->port, g->eps[i]));
+		}
+	}
+	return 0;
+}
+
+/* "meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-…" and its elements */
+static int add_dnat(struct lowering *l, const struct sport *sp, struct group *g,
+		    struct rs_chain *c)
+{
+	int shard = l->fam[sp->fam].shard[proto_idx(sp->port->proto)][g->shard];
+	struct rs_rule *r;
+
+	if (g->affinity)
+		return lw_add_affinity(l, sp, g, c);
+	if (!(r = lw_add_rule(c, RS_DNAT_NUMGEN, sp->fam, lw_set_name(l, shard))))
+		return -1;
+	r->l4proto = sp->port->proto;
+	r->mod = g->nkeys;
+	r->offset = g->offset;
+	if (g->emitted)
+		return 0;
+	g->emitted = true;
+	return add_endpoint_elems(l, sp, g, shard);
+}
+
+/* What the outside reaches: external, load-balancer and node addresses. */
+static int add_outside(struct lowering *l, const struct sport *sp, const char *chain)
+{
+	const struct svcc_service *svc = sp->svc;
+	const struct fam_sets *f = &l->fam[sp->fam];
+	int idx = chain ? f->service_ips : f->no_endpoints;
+
+	for (size_t i = 0; i < svc->nexternal_ips; i++)
+		if (addr_fam(&svc->external_ips[i].addr) == sp->fam &&
+		    lw_add_dispatch(l, idx, &svc->external_ips[i].addr, sp->port, chain))
+			return -1;
+	for (size_t i = 0; i < svc->nlb_ips; i++) {
+		const struct addr *lb = &svc->lb_ips[i].addr;
+
+		if (addr_fam(lb) != sp->fam)
+			continue;
+		if (lw_add_dispatch(l, idx, lb, sp->port, chain))
+			return -1;
+		if (!svc->nsource_ranges)
+			continue;
+		/* only these sources may use the load-balancer address */
+		if (lw_add_dispatch(l, f->firewall, lb, sp->port, NULL))
+			return -1;
+		for (size_t j = 0; j < svc->nsource_ranges; j++) {
+			const struct cidr *r = &svc->source_ranges[j];
+			struct rs_elem *e;
+			size_t off;
+
+			if (addr_fam(&r->addr) != sp->fam)
+				continue;
+			if (!(e = lw_elem(l, f->firewall_allow)))
+				return -1;
+			off = put_addr(e->key, lb);
+			off += put_proto(e->key + off, sp->port->proto);
+			off += put_port(e->key + off, sp->port->port);
+			put_addr(e->key + off, &r->addr);
+			e->prefix = r->plen;
+		}
+	}
+	if (sp->port->nodeport &&
+	    lw_add_nodeport(l, chain ? f->nodeports : f->no_endpoint_nodeports, sp->port, chain))
+		return -1;
+	return 0;
+}
+
+static int add_drop(struct rs_chain *c, int fam)
+{
+	return lw_add_rule(c, RS_DROP, fam, NULL) ? 0 : -1;
+}
+
+/*
+ * The ext- chain: what the outside reaches (node, external and
+ * load-balancer addresses).  Policy cluster: masquerade, then the vip's
+ * path.  Policy local: the client's address is kept, only local endpoints
+ * serve, none means drop; pods reaching these addresses take the vip's path.
+ */
+static int lower_ext_chain(struct lowering *l, struct sport *sp, const char *svc_chain)
+{
+	/* svc_chain is the vip's path, for the traffic that takes it */
+	const struct fam_sets *f = &l->fam[sp->fam];
+	struct group *g = &sp->g[sp->external];
+	struct rs_chain *c = rs_add_chain(l->rs, sp->ext_chain);
+	const char *name;
+	struct rs_rule *r;
+
+	if (!c)
+		return -1;
+	name = c->name;	/* c moves when affinity adds chains */
+	if (sp->external == G_CLUSTER) {
+		if (!(r = lw_add_rule(c, RS_MARK, sp->fam, NULL)))
+			return -1;
+		r->mark = RS_MARK_MASQ;
+	} else if (svc_chain && f->pod_cidrs >= 0) {
+		if (!(r = lw_add_rule(c, RS_GOTO_IF_SADDR_IN, sp->fam, lw_set_name(l, f->pod_cidrs))))
+			return -1;
+		r->target = svc_chain;
+	}
+	if (sp->external == G_CLUSTER && sp->internal == G_CLUSTER && svc_chain) {
+		if (!(r = lw_add_rule(c, RS_GOTO, sp->fam, NULL)))
+			return -1;
+		r->target = svc_chain;
+	} else if (g->neps) {
+		if (add_dnat(l, sp, g, c))
+			return -1;
+	} else if (add_drop(c, sp->fam)) {
+		return -1;
+	}
+	return add_outside(l, sp, name);
+}
+
+/* Chains and elements of one service port of one family. */
+int lw_lower_sport(struct lowering *l, struct sport *sp)
+{
+	const struct fam_sets *f = &l->fam[sp->fam];
+	struct group *g = &sp->g[sp->internal];
+	const char *svc_chain = NULL;
+	struct rs_chain *c;
+	bool any = false;
+
+	for (size_t i = 0; i < sp->svc->neps; i++)
+		any |= addr_fam(&sp->svc->eps[i].addr) == sp->fam;
+	if (!any) {
+		/* nothing anywhere: refused, as kube-proxy does */
+		return lw_add_dispatch(l, f->no_endpoints, &sp->svc->vip[sp->fam], sp->port, NULL) ||
+		       add_outside(l, sp, NULL) ? -1 : 0;
+	}
+	if (!(c = rs_add_chain(l->rs, sp->chain)))
+		return -1;
+	svc_chain = c->name;
+	/* endpoints, but none for this policy: dropped, as kube-proxy does */
+	if (g->neps ? add_mark_rules(l, c, sp->fam) || add_dnat(l, sp, g, c)
+		    : add_drop(c, sp->fam))
+		return -1;
+	if (lw_add_dispatch(l, f->service_ips, &sp->svc->vip[sp->fam], sp->port, svc_chain))
+		return -1;
+	return sp->ext_chain ? lower_ext_chain(l, sp, svc_chain) : 0;
+}
+
+/* The fixed chains are added last: look for them from the end. */
+static struct rs_chain *fixed_chain(struct lowering *l, const char *name)
+{
+	for (size_t i = l->rs->nchains; i-- > 0;)
+		if (!strcmp(l->rs->chains[i].name, name))
+			return &l->rs->chains[i];
+	return NULL;
+}
+
+static struct rs_rule *add_rule_to(struct lowering *l, const char *chain, enum rs_rule_kind kind,
+				   int fam, int set)
+{
+	struct rs_chain *c = fixed_chain(l, chain);
+
+	return c ? lw_add_rule(c, kind, fam, set >= 0 ? lw_set_name(l, set) : NULL) : NULL;
+}
+
+static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hook, bool nat,
+			  int prio, const char *target)
+{
+	struct rs_chain *to = fixed_chain(l, target), *c;
+	struct rs_rule *r;
+
+	if (!to)
+		return -1;
+	target = to->name;	/* the ruleset owns what rules point at */
+	if (!(c = rs_add_chain(l->rs, name)))
+		return -1;
+	c->hook = hook;
+	c->nat = nat;
+	c->priority = prio;
+	if (!(r = rs_add_rule(c)))
+		return -1;
+	r->kind = RS_JUMP;
+	r->target = target;
+	return 0;
+}
+
+static int add_family_rules(struct lowering *l, int fam)
+{
+	const struct fam_sets *f = &l->fam[fam];
+	struct rs_rule *r;
+
+	if (f->firewall >= 0) {
+		if (!(r = add_rule_to(l, "services", RS_FIREWALL, fam, f->firewall)))
+			return -1;
+		r->set2 = lw_set_name(l, f->firewall_allow);
+	}
+	if (!add_rule_to(l, "services", RS_DISPATCH, fam, f->service_ips))
+		return -1;
+	if (f->nodeports >= 0) {
+		if (!(r = add_rule_to(l, "services", RS_NODEPORT_DISPATCH, fam, f->node_ips)))
+			return -1;
+		r->set2 = lw_set_name(l, f->nodeports);
+		if (!add_rule_to(l, "reject-nodeports", RS_REJECT_TCP_IF_PORT_IN, fam,
+				 f->no_endpoint_nodeports) ||
+		    !add_rule_to(l, "reject-nodeports", RS_REJECT_IF_PORT_IN, fam,
+				 f->no_endpoint_nodeports))
+			return -1;
+	}
+	if (!add_rule_to(l, "masquerading", RS_MASQ_HAIRPIN, fam, f->hairpin) ||
+	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_TCP_IF_DEST_IN, fam, f->no_endpoints) ||
+	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_IF_DEST_IN, fam, f->no_endpoints))
+		return -1;
+	return 0;
+}
+
+int lw_add_fixed_chains(struct lowering *l)
+{
+	bool nodeports = l->fam[FAM4].nodeports_used || l->fam[FAM6].nodeports_used;
+	struct rs_rule *r;
+
+	if (!rs_add_chain(l->rs, "services") || !rs_add_chain(l->rs, "masquerading") ||
+	    !rs_add_chain(l->rs, "reject-no-endpoints") ||
+	    (nodeports && !rs_add_chain(l->rs, "reject-nodeports")))
+		return -1;
+	if (!(r = add_rule_to(l, "masquerading", RS_MASQ_MARKED, FAM4, -1)))
+		return -1;
+	r->mark = RS_MARK_MASQ;
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		if (l->fam[fam].used && add_family_rules(l, fam))
+			return -1;
+	/* nft 1.0.6 refuses "priority dstnat" on output: -100 is the same. */
+	if (add_base_chain(l, "nat-prerouting", RS_HOOK_PREROUTING, true, -100, "services") ||
+	    add_base_chain(l, "nat-output", RS_HOOK_OUTPUT, true, -100, "services") ||
+	    add_base_chain(l, "nat-postrouting", RS_HOOK_POSTROUTING, true, 100, "masquerading") ||
+	    add_base_chain(l, "filter-forward", RS_HOOK_FORWARD, false, 0, "reject-no-endpoints") ||
+	    add_base_chain(l, "filter-output", RS_HOOK_OUTPUT, false, 0, "reject-no-endpoints") ||
+	    (nodeports &&
+	     add_base_chain(l, "filter-input", RS_HOOK_INPUT, false, 0, "reject-nodeports")))
+		return -1;
+	return 0;
+}
+

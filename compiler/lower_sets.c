@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/* The sets and maps of the table, and their elements. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+#include "util.h"
+
+const uint8_t lw_protos[NPROTO] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
+
+static int add_set(struct lowering *l, const char *name, enum rs_family family,
+		   const enum rs_ftype *key, int nkey)
+{
+	struct rs_set *set = rs_add_set(l->rs, name, family);
+
+	if (!set)
+		return -1;
+	memcpy(set->key, key, nkey * sizeof(*key));
+	set->nkey = (uint8_t)nkey;
+	rs_set_layout(set);
+	return (int)(l->rs->nsets - 1);
+}
+
+/* A set named BASE (+ "6" for IPv6) keyed by the given fields. */
+static int add_fam_set(struct lowering *l, int fam, const char *base, bool interval,
+		       bool verdict, int nkey, ...)
+{
+	enum rs_ftype key[RS_MAX_FIELDS];
+	char name[64];
+	va_list ap;
+	int idx;
+
+	va_start(ap, nkey);
+	for (int i = 0; i < nkey; i++)
+		key[i] = (enum rs_ftype)va_arg(ap, int);
+	va_end(ap);
+	snprintf(name, sizeof(name), "%s%s", base, sfx(fam));
+	idx = add_set(l, name, rs_fam(fam), key, nkey);
+	if (idx >= 0) {
+		l->rs->sets[idx].interval = interval;
+		l->rs->sets[idx].verdict = verdict;
+	}
+	return idx;
+}
+
+static bool has_family(const struct cidr *v, size_t n, int fam)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr_fam(&v[i].addr) == fam)
+			return true;
+	return false;
+}
+
+int lw_add_fam_sets(struct lowering *l, int fam)
+{
+	struct fam_sets *f = &l->fam[fam];
+	const struct svcc_config *cfg = l->cfg;
+	enum rs_ftype ip = ip_ftype(fam);
+
+	f->pod_cidrs = f->masq_from = f->nodeports = f->no_endpoint_nodeports = -1;
+	f->node_ips = f->firewall = f->firewall_allow = -1;
+	f->service_ips = add_fam_set(l, fam, "service-ips", false, true, 3, ip, RS_F_PROTO, RS_F_PORT);
+	f->no_endpoints = add_fam_set(l, fam, "no-endpoints", false, false, 3, ip, RS_F_PROTO, RS_F_PORT);
+	f->hairpin = add_fam_set(l, fam, "hairpin", false, false, 2, ip, ip);
+	if (f->service_ips < 0 || f->no_endpoints < 0 || f->hairpin < 0)
+		return -1;
+	if ((cfg->masq & SVCC_MASQ_NON_POD) &&
+	    (f->pod_cidrs = add_fam_set(l, fam, "pod-cidrs", true, false, 1, ip)) < 0)
+		return -1;
+	if (has_family(cfg->masq_from, cfg->nmasq_from, fam) &&
+	    (f->masq_from = add_fam_set(l, fam, "masquerade-from", true, false, 1, ip)) < 0)
+		return -1;
+	if (f->nodeports_used) {
+		f->nodeports = add_fam_set(l, fam, "nodeports", false, true, 2, RS_F_PROTO, RS_F_PORT);
+		f->no_endpoint_nodeports = add_fam_set(l, fam, "no-endpoint-nodeports", false, false,
+						       2, RS_F_PROTO, RS_F_PORT);
+		if (f->nodeports < 0 || f->no_endpoint_nodeports < 0)
+			return -1;
+		if (has_family(cfg->node_ips, cfg->nnode_ips, fam) &&
+		    (f->node_ips = add_fam_set(l, fam, "node-ips", false, false, 1, ip)) < 0)
+			return -1;
+	}
+	if (f->firewall_used) {
+		f->firewall = add_fam_set(l, fam, "firewall", false, false, 3, ip, RS_F_PROTO, RS_F_PORT);
+		f->firewall_allow = add_fam_set(l, fam, "firewall-allow", true, false, 4, ip,
+						RS_F_PROTO, RS_F_PORT, ip);
+		if (f->firewall < 0 || f->firewall_allow < 0)
+			return -1;
+	}
+	if (f->affinity_slots) {
+		enum rs_ftype key = RS_F_U32;
+
+		if ((f->affinity_endpoints = add_set(l, fam == FAM6 ? "affinity-endpoints6" :
+						    "affinity-endpoints", rs_fam(fam), &key, 1)) < 0)
+			return -1;
+		l->rs->sets[f->affinity_endpoints].verdict = true;
+	}
+	for (int p = 0; p < NPROTO; p++) {
+		char name[40];
+		struct rs_set *set;
+
+		if (!f->affinity_used[p])
+			continue;
+		snprintf(name, sizeof(name), "affinity%s-%s", sfx(fam), proto_name(lw_protos[p]));
+		f->affinity[p] = add_fam_set(l, FAM4, name, false, false, 3, ip, ip, RS_F_PORT);
+		if (f->affinity[p] < 0)
+			return -1;
+		set = &l->rs->sets[f->affinity[p]];
+		set->family = rs_fam(fam);
+		set->l4proto = lw_protos[p];
+		set->dynamic = true;
+		set->timeout = 10800;
+		set->size = AFFINITY_SIZE;
+		set->data[0] = ip;
+		set->data[1] = RS_F_PORT;
+		set->ndata = 2;
+		rs_set_layout(set);
+	}
+	for (int p = 0; p < NPROTO; p++)
+		for (int s = 0; s < ENDPOINT_SHARDS; s++) {
+			enum rs_ftype key = RS_F_U32;
+			struct rs_set *set;
+			char name[40];
+
+			f->shard[p][s] = -1;
+			if (!f->slots[p][s])
+				continue;
+			snprintf(name, sizeof(name), "endpoints%s-%s-%d", sfx(fam),
+				 proto_name(lw_protos[p]), s);
+			f->shard[p][s] = add_set(l, name, rs_fam(fam), &key, 1);
+			if (f->shard[p][s] < 0)
+				return -1;
+			set = &l->rs->sets[f->shard[p][s]];
+			set->l4proto = lw_protos[p];
+			set->data[0] = ip;
+			set->data[1] = RS_F_PORT;
+			set->ndata = 2;
+			rs_set_layout(set);
+		}
+	return 0;
+}
+
+const char *lw_set_name(struct lowering *l, int idx)
+{
+	return l->rs->sets[idx].name;
+}
+
+struct rs_elem *lw_elem(struct lowering *l, int set)
+{
+	return rs_add_elem(&l->rs->sets[set]);
+}
+
+int lw_add_cidrs(struct lowering *l, int idx, int fam, const struct cidr *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct rs_elem *e;
+
+		if (addr_fam(&v[i].addr) != fam)
+			continue;
+		if (!(e = lw_elem(l, idx)))
+			return -1;
+		put_addr(e->key, &v[i].addr);
+		e->prefix = v[i].plen;
+	}
+	return 0;
+}
+
+/* An element "ADDR . PROTO . PORT" [: goto CHAIN] in set idx. */
+int lw_add_dispatch(struct lowering *l, int idx, const struct addr *a, const struct port *p,
+			const char *chain)
+{
+	struct rs_elem *e = lw_elem(l, idx);
+	size_t off;
+
+	if (!e)
+		return -1;
+	off = put_addr(e->key, a);
+	off += put_proto(e->key + off, p->proto);
+	put_port(e->key + off, p->port);
+	e->chain = chain;
+	return 0;
+}
+
+/* An element "PROTO . NODEPORT" [: goto CHAIN] in set idx. */
+int lw_add_nodeport(struct lowering *l, int idx, const struct port *p, const char *chain)
+{
+	struct rs_elem *e = lw_elem(l, idx);
+
+	if (!e)
+		return -1;
+	put_port(e->key + put_proto(e->key, p->proto), p->nodeport);
+	e->chain = chain;
+	return 0;
+}
+
+int lw_add_hairpin(struct lowering *l)
+{
+	for (size_t i = 0; i < l->nsports; i++) {
+		const struct sport *sp = &l->sports[i];
+
+		for (int gi = 0; gi < NGROUPS; gi++) {
+			const struct group *g = &sp->g[gi];
+
+			for (size_t j = 0; j < g->neps; j++) {
+				struct rs_elem *e = lw_elem(l, l->fam[sp->fam].hairpin);
+
+				if (!e)
+					return -1;
+				put_addr(e->key + put_addr(e->key, &g->eps[j]->addr), &g->eps[j]->addr);
+			}
+		}
+	}
+	return 0;
+}
+
