@@ -157,6 +157,9 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 			st->added, st->changed, st->deleted, st->messages, st->seconds * 1e3);
 		if (st->conntrack_deleted)
 			fprintf(stderr, ", %lu stale UDP conntrack entries deleted", st->conntrack_deleted);
+		if (st->affinity_deleted)
+			fprintf(stderr, ", %lu affinity clients of removed endpoints forgotten",
+				st->affinity_deleted);
 		fputc('\n', stderr);
 	}
 	svcc_runtime_free(rt);

@@ -152,6 +152,8 @@ struct svcc_apply_stats {
 	unsigned long deleted;	/* objects deleted */
 	unsigned long messages;	/* netlink messages sent in the batch */
 	unsigned long conntrack_deleted; /* stale UDP conntrack entries deleted */
+	unsigned long affinity_deleted;	/* remembered affinity clients of removed
+					 * endpoints forgotten */
 	double seconds;		/* wall time of the apply */
 };
 

@@ -95,15 +95,20 @@ static void end_elems(struct tx *tx)
 		tx->nops--;
 }
 
-/* l4proto is not compared: read-back does not decode it, and svcc names
- * endpoint maps by their protocol. */
+/*
+ * l4proto is not compared: read-back does not decode it, and svcc names
+ * endpoint and affinity maps by their protocol.  A dynamic set's timeout
+ * and size are part of its type: the kernel cannot change them, so a
+ * change re-creates the set (and forgets what it remembered).
+ */
 static bool set_same_type(const struct rs_set *a, const struct rs_set *b)
 {
 	return a->nkey == b->nkey && a->ndata == b->ndata &&
 	       !memcmp(a->key, b->key, a->nkey * sizeof(a->key[0])) &&
 	       !memcmp(a->data, b->data, a->ndata * sizeof(a->data[0])) &&
 	       a->verdict == b->verdict && a->interval == b->interval &&
-	       a->key_len == b->key_len && a->data_len == b->data_len;
+	       a->key_len == b->key_len && a->data_len == b->data_len &&
+	       a->dynamic == b->dynamic && a->timeout == b->timeout && a->size == b->size;
 }
 
 static bool str_eq(const char *a, const char *b)
@@ -117,7 +122,9 @@ static bool rule_eq(const struct rs_rule *a, const struct rs_rule *b)
 	       str_eq(a->set, b->set) && str_eq(a->set2, b->set2) &&
 	       str_eq(a->target, b->target) &&
 	       a->l4proto == b->l4proto && a->mod == b->mod &&
-	       a->offset == b->offset && a->mark == b->mark;
+	       a->offset == b->offset && a->mark == b->mark &&
+	       a->timeout == b->timeout && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
 /*
@@ -274,6 +281,26 @@ static bool dies(unsigned char st)
 	return st == ST_GONE || st == ST_RECREATE;
 }
 
+static bool old_set_dies(const struct diff *d, const char *name)
+{
+	size_t i = name ? nameidx_get(&d->oset, name) : NONE;
+
+	return i != NONE && dies(d->oset_st[i]);
+}
+
+/*
+ * Does a rule of old chain c look into a set deleted in this batch?  The
+ * kernel refuses to delete a set a rule still uses (EBUSY), and sets go
+ * before chains (a verdict map holds the chains it points at).
+ */
+static bool uses_dying_set(const struct diff *d, const struct rs_chain *c)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		if (old_set_dies(d, c->rules[i].set) || old_set_dies(d, c->rules[i].set2))
+			return true;
+	return false;
+}
+
 /* Old ruleset: deletions, references before what they refer to. */
 static int emit_deletions(struct diff *d)
 {
@@ -297,8 +324,8 @@ static int emit_deletions(struct diff *d)
 	}
 	/*
 	 * Flush what must let go of a set or chain about to be deleted: chains
-	 * rebound, and dying chains whose rules may jump (or are unknown, as
-	 * after a read-back: rules are not read back).
+	 * rebound, and dying chains whose rules may jump or use a dying set
+	 * (or are unknown, as after a read-back: rules are not read back).
 	 */
 	for (i = 0; i < o->nchains; i++) {
 		const struct rs_chain *c = &o->chains[i];
@@ -306,18 +333,22 @@ static int emit_deletions(struct diff *d)
 
 		if (c->hook != RS_HOOK_NONE && st != ST_REBIND)
 			continue;
-		if (st == ST_REBIND || (dies(st) && (!c->nrules || has_jump(c)))) {
+		if (st == ST_REBIND ||
+		    (dies(st) && (!c->nrules || has_jump(c) || uses_dying_set(d, c)))) {
 			if (!(op = push_op(tx, TX_FLUSH_CHAIN, o)))
 				return -1;
 			op->chain = c;
 		}
 	}
-	/* Elements of surviving sets: gone, changed, or pointing at a dying chain. */
+	/*
+	 * Elements of surviving sets: gone, changed, or pointing at a dying
+	 * chain.  Not those of a dynamic set: the packet path owns them.
+	 */
 	for (i = 0; i < n->nsets; i++) {
 		const struct rs_set *ns = &n->sets[i], *os;
 		size_t a = 0, b = 0;
 
-		if (d->nset_st[i] != ST_SAME)
+		if (d->nset_st[i] != ST_SAME || ns->dynamic)
 			continue;
 		os = &o->sets[d->nset_old[i]];
 		if (!begin_elems(tx, TX_DEL_ELEMS, o, os))
@@ -438,7 +469,7 @@ static int emit_additions(struct diff *d)
 		const struct rs_set *ns = &n->sets[i], *os = NULL;
 		size_t a = 0, b = 0;
 
-		if (!ns->nelems)
+		if (!ns->nelems || ns->dynamic)
 			continue;
 		if (d->nset_st[i] == ST_SAME)
 			os = &o->sets[d->nset_old[i]];
@@ -546,6 +577,29 @@ out:
 		return NULL;
 	}
 	return tx;
+}
+
+struct tx *tx_new(const char *table)
+{
+	return tx_alloc(table);
+}
+
+int tx_add_del_elems(struct tx *tx, const struct rs_ruleset *rs, const struct rs_set *set,
+		     const struct rs_elem *elems, size_t n)
+{
+	if (!n)
+		return 0;
+	if (!begin_elems(tx, TX_DEL_ELEMS, rs, set))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (push_elem(tx, &elems[i])) {
+			end_elems(tx);
+			return -1;
+		}
+	}
+	end_elems(tx);
+	tx->deleted += n;
+	return 0;
 }
 
 struct tx *tx_delete_table(const char *table)

@@ -63,5 +63,13 @@ int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
  * the generation id it was read at. */
 int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out,
 		  uint32_t *genid);
+/*
+ * Every element of set s (a plain set or map: no intervals) of table, one
+ * call of cb each with its key and data; what cb keeps, it copies.  cb
+ * returns 0, or -1 with errno to stop.  Returns 0, or -1 with errno.
+ */
+typedef int (*nl_elem_cb)(const struct rs_set *s, const struct rs_elem *e, void *arg);
+int nl_dump_elems(struct nl *nl, const char *table, const struct rs_set *s,
+		  nl_elem_cb cb, void *arg);
 
 #endif

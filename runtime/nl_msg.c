@@ -23,10 +23,10 @@
 /* nft's datatype ids (datatype.h) and expression types (expression.h). */
 enum { DT_INTEGER = 4, DT_IPADDR = 7, DT_IP6ADDR = 8, DT_INET_PROTO = 12,
        DT_INET_SERVICE = 13, DT_BITS = 6 };
-enum { EXPR_PAYLOAD = 7, EXPR_CONCAT = 13, EXPR_NUMGEN = 23 };
+enum { EXPR_VERDICT = 1, EXPR_PAYLOAD = 7, EXPR_CONCAT = 13, EXPR_NUMGEN = 23 };
 /* nft's protocol descriptions and header fields (proto.h). */
 enum { DESC_UDP = 6, DESC_TCP = 8, DESC_SCTP = 10, DESC_IP = 12, DESC_IP6 = 13 };
-enum { IP_DADDR = 12, IP6_DADDR = 9, TH_DPORT = 2 };
+enum { IP_SADDR = 11, IP_DADDR = 12, IP6_SADDR = 8, IP6_DADDR = 9, TH_DPORT = 2 };
 /* byte orders in set user data */
 enum { BO_INVALID = 0, BO_HOST = 1, BO_BIG = 2 };
 /* set user data attributes (libnftnl udata.h) */
@@ -115,20 +115,24 @@ static bool is_typeof(const struct rs_set *s)
 	return s->nkey == 1 && s->key[0] == RS_F_U32;
 }
 
-/* "ip daddr", "ip6 daddr" or "tcp dport" (udp, sctp) as a typeof payload expression. */
-static int ud_payload(struct ud *u, uint8_t type, enum rs_ftype t, uint8_t l4proto)
+/* The payload fields a typeof names: "ip saddr", "ip6 daddr", "tcp dport"... */
+enum ud_field { UD_SADDR, UD_DADDR, UD_DPORT };
+
+/* One typeof payload expression: nft's protocol description and field. */
+static void ud_payload(struct ud *u, uint8_t type, enum ud_field f, bool ip6, uint8_t l4proto)
 {
 	size_t sub = ud_nest(u, type), d;
 	uint32_t desc, field;
 
-	switch (t) {
-	case RS_F_IPV4: desc = DESC_IP;  field = IP_DADDR;  break;
-	case RS_F_IPV6: desc = DESC_IP6; field = IP6_DADDR; break;
-	case RS_F_PORT:
+	if (f == UD_DPORT) {
 		desc = l4proto == IPPROTO_UDP ? DESC_UDP : l4proto == IPPROTO_SCTP ? DESC_SCTP : DESC_TCP;
 		field = TH_DPORT;	/* dport is field 2 of each */
-		break;
-	default:	return -1;
+	} else if (ip6) {
+		desc = DESC_IP6;
+		field = f == UD_SADDR ? IP6_SADDR : IP6_DADDR;
+	} else {
+		desc = DESC_IP;
+		field = f == UD_SADDR ? IP_SADDR : IP_DADDR;
 	}
 	ud_u32(u, 0, EXPR_PAYLOAD);
 	d = ud_nest(u, 1);
@@ -136,13 +140,57 @@ static int ud_payload(struct ud *u, uint8_t type, enum rs_ftype t, uint8_t l4pro
 	ud_u32(u, 1, field);
 	ud_end(u, d);
 	ud_end(u, sub);
-	return 0;
 }
+
+/*
+ * "typeof a . b . c" as attribute @type: a concatenation of payload fields.
+ * The address fields are ip6 ones if the set's first data field (else key
+ * field) is an IPv6 address.
+ */
+static void ud_concat(struct ud *u, uint8_t type, const enum ud_field *f, int n,
+		      const struct rs_set *s)
+{
+	bool ip6 = (s->ndata ? s->data[0] : s->key[0]) == RS_F_IPV6;
+	size_t at = ud_nest(u, type), in;
+
+	ud_u32(u, 0, EXPR_CONCAT);
+	in = ud_nest(u, 1);
+	for (int i = 0; i < n; i++)
+		ud_payload(u, (uint8_t)i, f[i], ip6, s->l4proto);
+	ud_end(u, in);
+	ud_end(u, at);
+}
+
+/* "typeof numgen inc mod 2": the key of the endpoint and affinity-endpoints maps */
+static void ud_numgen(struct ud *u)
+{
+	size_t at = ud_nest(u, UD_KEY_TYPEOF), in;
+
+	ud_u32(u, 0, EXPR_NUMGEN);
+	in = ud_nest(u, 1);
+	ud_u32(u, 0, 0);			/* NFT_NG_INCREMENTAL */
+	ud_u32(u, 1, TYPEOF_NUMGEN_MOD);
+	ud_u32(u, 2, 0);			/* offset */
+	ud_end(u, in);
+	ud_end(u, at);
+}
+
+/* ": verdict" after a typeof key: a verdict expression with no attributes */
+static void ud_verdict(struct ud *u)
+{
+	size_t at = ud_nest(u, UD_DATA_TYPEOF);
+
+	ud_u32(u, 0, EXPR_VERDICT);
+	ud_end(u, ud_nest(u, 1));
+	ud_end(u, at);
+}
+
+static const enum ud_field client_dest[] = { UD_SADDR, UD_DADDR, UD_DPORT };
+static const enum ud_field dest[] = { UD_DADDR, UD_DPORT };
 
 static int set_udata(const struct rs_set *s, struct ud *u)
 {
 	bool map = s->verdict || s->ndata;
-	size_t at, in;
 
 	u->n = 0;
 	ud_u32(u, UD_KEYBYTEORDER, s->nkey > 1 ? BO_INVALID :
@@ -151,30 +199,22 @@ static int set_udata(const struct rs_set *s, struct ud *u)
 		ud_u32(u, UD_DATABYTEORDER, s->verdict || s->ndata > 1 ? BO_INVALID :
 		       s->data[0] == RS_F_U32 ? BO_HOST : BO_BIG);
 	if (is_typeof(s)) {
-		at = ud_nest(u, UD_KEY_TYPEOF);
-		ud_u32(u, 0, EXPR_NUMGEN);
-		in = ud_nest(u, 1);
-		ud_u32(u, 0, 0);			/* NFT_NG_INCREMENTAL */
-		ud_u32(u, 1, TYPEOF_NUMGEN_MOD);
-		ud_u32(u, 2, 0);			/* offset */
-		ud_end(u, in);
-		ud_end(u, at);
-		if (s->ndata) {
-			at = ud_nest(u, UD_DATA_TYPEOF);
-			ud_u32(u, 0, EXPR_CONCAT);
-			in = ud_nest(u, 1);
-			for (int i = 0; i < s->ndata; i++)
-				if (ud_payload(u, (uint8_t)i, s->data[i], s->l4proto))
-					return -1;
-			ud_end(u, in);
-			ud_end(u, at);
-		}
+		ud_numgen(u);
+		if (s->verdict)
+			ud_verdict(u);
+		else if (s->ndata == 2)
+			ud_concat(u, UD_DATA_TYPEOF, dest, 2, s);
+		else if (s->ndata)
+			return -1;
+	} else if (s->dynamic) {
+		/* typeof ip saddr . ip daddr . tcp dport : ip daddr . tcp dport */
+		if (s->nkey != 3 || s->ndata != 2)
+			return -1;
+		ud_concat(u, UD_KEY_TYPEOF, client_dest, 3, s);
+		ud_concat(u, UD_DATA_TYPEOF, dest, 2, s);
 	} else if (s->nkey > 1) {
 		/* a "type a . b" key: a concatenation with no expressions */
-		at = ud_nest(u, UD_KEY_TYPEOF);
-		ud_u32(u, 0, EXPR_CONCAT);
-		ud_end(u, ud_nest(u, 1));
-		ud_end(u, at);
+		ud_concat(u, UD_KEY_TYPEOF, NULL, 0, s);
 	}
 	if (map)
 		ud_u32(u, UD_DATA_INTERVAL, 0);
@@ -223,7 +263,8 @@ static size_t msg_set(void *buf, const struct tx *tx, const struct tx_op *op, ui
 	}
 	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, (s->interval ? NFT_SET_INTERVAL : 0) |
 			  (s->verdict || s->ndata ? NFT_SET_MAP : 0) |
-			  (is_concat_range(s) ? NFT_SET_CONCAT : 0));
+			  (is_concat_range(s) ? NFT_SET_CONCAT : 0) |
+			  (s->dynamic ? NFT_SET_TIMEOUT | NFT_SET_EVAL : 0));
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, concat_type(s->key, s->nkey));
 	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, s->key_len);
 	if (s->verdict) {
@@ -241,6 +282,11 @@ static size_t msg_set(void *buf, const struct tx *tx, const struct tx_op *op, ui
 		for (int i = 0; i < s->nkey; i++)
 			flen[i] = field_size(s->key[i]);
 		nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, flen, s->nkey);
+	}
+	if (s->dynamic) {
+		/* "size N; flags dynamic,timeout; timeout Ts" (libnftnl: ms) */
+		nftnl_set_set_u32(ns, NFTNL_SET_DESC_SIZE, s->size);
+		nftnl_set_set_u64(ns, NFTNL_SET_TIMEOUT, (uint64_t)s->timeout * 1000);
 	}
 	if (set_udata(s, &u))
 		goto out;

@@ -292,26 +292,148 @@ static int reject_tcp_reset(struct nftnl_rule *r)
 	return reject(r, NFT_REJECT_TCP_RST, 0);
 }
 
-static int dnat_numgen(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+/* meta l4proto PROTO */
+static int l4proto_is(struct nftnl_rule *r, uint8_t l4proto)
 {
-	struct nftnl_expr *e;
-
-	if (meta_load(r, NFT_META_L4PROTO, NFT_REG_1) || cmp_u8(r, rule->l4proto))
+	if (meta_load(r, NFT_META_L4PROTO, NFT_REG_1))
 		return -1;
-	if (!(e = add(r, "numgen")))
+	return cmp_u8(r, l4proto);
+}
+
+/* numgen inc mod MOD offset OFFSET, into reg 1 */
+static int numgen(struct nftnl_rule *r, const struct rs_rule *rule)
+{
+	struct nftnl_expr *e = add(r, "numgen");
+
+	if (!e)
 		return -1;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, rule->mod);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_INCREMENTAL);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, rule->offset);
-	if (lookup(r, tx, rule->set, NFT_REG_1, false) || !(e = add(r, "nat")))
+	return 0;
+}
+
+/*
+ * dnat to the address in reg 1 and the port in proto_reg.  nft says
+ * "proto specified" (flags) only when the port is a constant.
+ */
+static int dnat(struct nftnl_rule *r, enum rs_family f, uint32_t proto_reg, uint32_t flags)
+{
+	struct nftnl_expr *e = add(r, "nat");
+
+	if (!e)
 		return -1;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY,
-			   rule->family == RS_IPV6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, f == RS_IPV6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, nl_reg(addr_len(rule->family) / 4));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_reg);
+	if (flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, flags);
 	return 0;
+}
+
+/* A constant into a data register. */
+static int imm_data(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = add(r, "immediate");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+	return 0;
+}
+
+/* ADDR and PORT (network order, unpadded) from 32-bit word w on. */
+static int imm_endpoint(struct nftnl_rule *r, const struct rs_rule *rule, unsigned int w,
+			uint32_t port_reg)
+{
+	uint16_t port = htons(rule->port);
+
+	if (imm_data(r, nl_reg(w), rule->addr, addr_len(rule->family)))
+		return -1;
+	return imm_data(r, port_reg, &port, 2);
+}
+
+static int dnat_numgen(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	if (l4proto_is(r, rule->l4proto) || numgen(r, rule) ||
+	    lookup(r, tx, rule->set, NFT_REG_1, false))
+		return -1;
+	return dnat(r, rule->family, nl_reg(addr_len(rule->family) / 4), 0);
+}
+
+/* ip saddr . ip daddr . th dport, into consecutive registers from reg 1 */
+static int client_dest(struct nftnl_rule *r, enum rs_family f)
+{
+	unsigned int w = addr_len(f) / 4;
+
+	if (nfproto(r, f) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), nl_reg(w)))
+		return -1;
+	return payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, nl_reg(2 * w));
+}
+
+/*
+ * meta l4proto P dnat ip to ip saddr . ip daddr . P dport map @SET: the
+ * endpoint remembered for this client and destination, if any.  nft lists
+ * it without the "meta l4proto P", but sends it.
+ */
+static int affinity_dnat(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	if (l4proto_is(r, rule->l4proto) || client_dest(r, rule->family) ||
+	    lookup(r, tx, rule->set, NFT_REG_1, false))
+		return -1;
+	return dnat(r, rule->family, nl_reg(addr_len(rule->family) / 4), 0);
+}
+
+/*
+ * Where the data of "update @SET { key : data }" goes: nft puts it in the
+ * first 16-byte register after the key.  For IPv6 (a 36-byte key, 20 bytes
+ * of data) that would run past the last register, and nft 1.0.6 aborts on
+ * the rule; the data then starts in the word right after the key, which the
+ * kernel takes and nft lists as the same rule.
+ */
+static unsigned int update_data_word(enum rs_family f)
+{
+	unsigned int w = addr_len(f) / 4, key = 2 * w + 1, data = w + 1;
+	unsigned int aligned = (key + 3) / 4 * 4;
+
+	return aligned + data <= NFT_REG32_COUNT ? aligned : key;
+}
+
+/*
+ * meta l4proto P update @SET { ip saddr . ip daddr . P dport timeout Ts : ADDR . PORT }:
+ * remember (or refresh) this client's endpoint, with the service's timeout.
+ */
+static int affinity_update(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	unsigned int dw = update_data_word(rule->family);
+	uint32_t id = tx_set_id(tx, rule->set);
+	struct nftnl_expr *e;
+
+	if (!rule->set || l4proto_is(r, rule->l4proto) || client_dest(r, rule->family) ||
+	    imm_endpoint(r, rule, dw, nl_reg(dw + addr_len(rule->family) / 4)) ||
+	    !(e = add(r, "dynset")))
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, nl_reg(dw));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, (uint64_t)rule->timeout * 1000);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, rule->set);
+	if (id)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, id);
+	return 0;
+}
+
+/* meta l4proto P dnat ip to ADDR:PORT */
+static int dnat_to(struct nftnl_rule *r, const struct rs_rule *rule)
+{
+	if (l4proto_is(r, rule->l4proto) || imm_endpoint(r, rule, 0, NFT_REG_2))
+		return -1;
+	return dnat(r, rule->family, NFT_REG_2, NF_NAT_RANGE_PROTO_SPECIFIED);
 }
 
 /* ct status dnat ip saddr . ip daddr @SET masquerade */
@@ -399,10 +521,15 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 	case RS_MASQ_HAIRPIN:
 		return masq_hairpin(r, tx, rule);
 	case RS_AFFINITY_DNAT:
+		return affinity_dnat(r, tx, rule);
 	case RS_NUMGEN_VMAP:
+		if (numgen(r, rule))
+			return -1;
+		return lookup(r, tx, rule->set, NFT_REG_VERDICT, false);
 	case RS_AFFINITY_UPDATE:
+		return affinity_update(r, tx, rule);
 	case RS_DNAT_TO:
-		break;	/* not linearised yet: the batch fails before it is sent */
+		return dnat_to(r, rule);
 	}
 	errno = EOPNOTSUPP;	/* a kind this runtime does not know */
 	return -1;

@@ -6,9 +6,12 @@
  * `svcc apply` cheap (../shared/KERNEL-SCALING.md).  What cannot be
  * understood is made to compare unequal, so that the diff rewrites it: a
  * chain without a valid comment gets fingerprint 0, a set of an unknown
- * type, or with elements svcc would not make, a key length of 0.
+ * type, or with elements svcc would not make, a key length of 0.  The
+ * elements of a dynamic set (the affinity maps: the packet path fills
+ * them, by the million) are not read: only its type, size and timeout.
  */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -183,12 +186,47 @@ static bool decode_type(uint32_t id, enum rs_ftype *f, uint8_t *n, int max)
 	return true;
 }
 
+static uint64_t attr_be64(const struct nlattr *a)
+{
+	return mnl_attr_get_payload_len(a) == 8 ? be64toh(mnl_attr_get_u64(a)) : 0;
+}
+
+/* NFTA_SET_DESC: the size a set was declared with, 0 if none */
+static uint32_t desc_size(const struct nlattr *desc)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, desc)
+		if (mnl_attr_get_type(a) == NFTA_SET_DESC_SIZE)
+			return attr_be32(a);
+	return 0;
+}
+
+/*
+ * "flags dynamic,timeout" (the affinity maps): updated from the packet path,
+ * both flags or neither, with a size.  The default timeout is whole
+ * seconds, as svcc declares it; anything else is not svcc's.  The size of
+ * another set is not svcc's business.
+ */
+static bool read_dynamic(struct rs_set *s, uint32_t flags, uint64_t timeout_ms, uint32_t size)
+{
+	uint32_t both = NFT_SET_EVAL | NFT_SET_TIMEOUT;
+
+	s->dynamic = (flags & both) == both;
+	if (!s->dynamic)
+		return !(flags & both) && !timeout_ms;
+	s->size = size;
+	s->timeout = (uint32_t)(timeout_ms / 1000);
+	return timeout_ms % 1000 == 0 && timeout_ms / 1000 <= UINT32_MAX;
+}
+
 static int set_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rb *rb = data;
 	const struct nlattr *a;
 	const char *name = NULL, *table = NULL;
-	uint32_t flags = 0, ktype = 0, klen = 0, dtype = 0, dlen = 0;
+	uint32_t flags = 0, ktype = 0, klen = 0, dtype = 0, dlen = 0, size = 0;
+	uint64_t timeout = 0;
 	struct rs_set *s;
 	bool ok;
 
@@ -201,6 +239,8 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		case NFTA_SET_KEY_LEN:	klen = attr_be32(a); break;
 		case NFTA_SET_DATA_TYPE: dtype = attr_be32(a); break;
 		case NFTA_SET_DATA_LEN:	dlen = attr_be32(a); break;
+		case NFTA_SET_TIMEOUT:	timeout = attr_be64(a); break;
+		case NFTA_SET_DESC:	size = desc_size(a); break;
 		}
 	}
 	if (!name || !table || strcmp(table, rb->rs->table) || (flags & NFT_SET_ANONYMOUS))
@@ -211,7 +251,8 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	s->interval = flags & NFT_SET_INTERVAL;
 	s->verdict = (flags & NFT_SET_MAP) && dtype == NFT_DATA_VERDICT;
-	ok = decode_type(ktype, s->key, &s->nkey, RS_MAX_FIELDS);
+	ok = read_dynamic(s, flags, timeout, size) &&
+	     decode_type(ktype, s->key, &s->nkey, RS_MAX_FIELDS);
 	if (ok && (flags & NFT_SET_MAP) && !s->verdict)
 		ok = decode_type(dtype, s->data, &s->ndata, 2);
 	if (ok) {
@@ -457,7 +498,8 @@ static int read_elems(struct nl *nl, struct rb *rb, size_t i)
 	struct rs_set *s = &rb->rs->sets[i];
 	struct nlmsghdr *nlh;
 
-	if (!s->key_len)
+	/* a dynamic set's elements are the packet path's, and may be many */
+	if (!s->key_len || s->dynamic)
 		return 0;
 	rb->set = i;
 	rb->nkel = 0;
@@ -544,6 +586,75 @@ fail:
 	free(rb.kel);
 	rs_free(rb.rs);
 	return -1;
+}
+
+struct elem_dump {
+	const struct rs_set *s;
+	nl_elem_cb cb;
+	void *arg;
+	int err;
+};
+
+/* One element of a dump: its key and data, laid out as rs_elem holds them. */
+static int dump_one(struct elem_dump *d, const struct nlattr *el)
+{
+	const struct nlattr *a, *key = NULL, *val = NULL;
+	struct rs_elem e;
+
+	mnl_attr_for_each_nested(a, el) {
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_KEY)
+			key = nested_value(a, NFTA_DATA_VALUE);
+		else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_DATA)
+			val = nested_value(a, NFTA_DATA_VALUE);
+	}
+	if (!key || mnl_attr_get_payload_len(key) != d->s->key_len)
+		return 0;	/* not of this set's type: nothing svcc could name */
+	memset(&e, 0, sizeof(e));
+	memcpy(e.key, mnl_attr_get_payload(key), d->s->key_len);
+	if (val && mnl_attr_get_payload_len(val) == d->s->data_len)
+		memcpy(e.data, mnl_attr_get_payload(val), d->s->data_len);
+	return d->cb(d->s, &e, d->arg);
+}
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct elem_dump *d = data;
+	const struct nlattr *a, *el;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(el, a) {
+			/* keep reading after a failure: the dump must be drained */
+			errno = 0;
+			if (!d->err && dump_one(d, el))
+				d->err = errno ? errno : ENOMEM;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int nl_dump_elems(struct nl *nl, const char *table, const struct rs_set *s,
+		  nl_elem_cb cb, void *arg)
+{
+	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
+	struct elem_dump d = { .s = s, .cb = cb, .arg = arg };
+	struct nlmsghdr *nlh;
+
+	if (s->interval || s->key_len > RS_KEY_MAX || s->data_len > RS_DATA_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	nlh = request(nl, buf, NFT_MSG_GETSETELEM, NLM_F_DUMP);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, table);
+	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s->name);
+	if (talk(nl, nlh, dump_cb, &d))
+		return -1;
+	if (d.err) {
+		errno = d.err;
+		return -1;
+	}
+	return 0;
 }
 
 int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out, uint32_t *genid)

@@ -15,6 +15,7 @@
 
 #include <nftables/libnftables.h>
 
+#include "affinity.h"
 #include "clone.h"
 #include "conntrack.h"
 #include "internal.h"
@@ -27,6 +28,8 @@ struct svcc_runtime {
 	unsigned flags;
 	struct nl nl;
 	struct rs_ruleset *model;	/* what the kernel holds; NULL: no table */
+	bool model_rules;		/* the model has its rules: it was applied,
+					 * not read back */
 	uint32_t genid;			/* generation the model was read/applied at */
 	bool stale;			/* re-read before the next diff */
 	struct svcc_apply_stats stats;
@@ -67,6 +70,31 @@ static void flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *ol
 	ct_stale_free(s);
 }
 
+/*
+ * Clients remembered (client-ip affinity) on an endpoint the apply removed
+ * would keep going there until their entry times out: forget them, in one
+ * more batch (through netlink also with SVCC_RT_VIA_NFT: the entries are
+ * found by a netlink dump).  The ruleset is in the kernel already, so a
+ * failure here is only a warning.
+ */
+static void forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *old,
+				  bool old_rules)
+{
+	struct aff_check *c = NULL;
+
+	if (aff_check_new(old, old_rules, rt->model, &c) ||
+	    aff_forget_stale(&rt->nl, c, &rt->genid, &rt->stats.affinity_deleted)) {
+		int err = errno;
+
+		if (err == ERESTART)
+			rt->stale = true;	/* changed underneath: read it again */
+		diag_warning(rt->ctx, LOC_NONE, "affinity cleanup: %s; clients remembered on "
+			     "removed endpoints keep going there until their entries time out",
+			     strerror(err));
+	}
+	aff_check_free(c);
+}
+
 int svcc_runtime_resync(struct svcc_runtime *rt)
 {
 	struct rs_ruleset *rs;
@@ -78,6 +106,7 @@ int svcc_runtime_resync(struct svcc_runtime *rt)
 	}
 	rs_free(rt->model);
 	rt->model = rs;
+	rt->model_rules = false;	/* rules are not read back */
 	rt->genid = genid;
 	rt->stale = false;
 	return 0;
@@ -296,12 +325,17 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			goto oom;
 		r = send_tx(rt, tx, &res);
 		if (r == 0) {
+			struct rs_ruleset *old = rt->model;
+			bool old_rules = rt->model_rules;
+
 			tx_free(tx);
 			tx = NULL;
-			flush_stale_udp(rt, rt->model, copy);
-			rs_free(rt->model);
+			flush_stale_udp(rt, old, copy);
 			rt->model = copy;
+			rt->model_rules = true;
 			copy = NULL;
+			forget_stale_affinity(rt, old, old_rules);
+			rs_free(old);
 			ret = 0;
 			goto out;
 		}
@@ -382,6 +416,7 @@ int svcc_runtime_delete_table(struct svcc_runtime *rt)
 	} else {
 		rs_free(rt->model);
 		rt->model = NULL;
+		rt->model_rules = false;
 	}
 	tx_free(tx);
 	return ret;

@@ -68,6 +68,15 @@ struct tx {
 struct tx *tx_diff(const struct rs_ruleset *old, const struct rs_ruleset *new_rs);
 /* A transaction that removes the whole table. */
 struct tx *tx_delete_table(const char *table);
+/* An empty transaction, for operations put in by hand. */
+struct tx *tx_new(const char *table);
+/*
+ * Append the deletion of n elements of set (of ruleset rs; elements are
+ * borrowed, as every operation's).  Returns 0, or -1 on ENOMEM (tx holds
+ * the operation with the elements pushed so far).
+ */
+int tx_add_del_elems(struct tx *tx, const struct rs_ruleset *rs, const struct rs_set *set,
+		     const struct rs_elem *elems, size_t n);
 void tx_free(struct tx *tx);
 static inline bool tx_empty(const struct tx *tx) { return tx->nops == 0; }
 

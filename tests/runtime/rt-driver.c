@@ -10,6 +10,12 @@
  *   rt-driver [--table T] mnl OLD NEW      the batch of OLD -> NEW, the same way
  *   rt-driver [--table T] inject FILE.svc  apply FILE's diff plus a final
  *                                          operation the kernel rejects
+ *   rt-driver [--table T] [--nft] sequence FILE.svc [CMD FILE.svc]... [-v]
+ *                                          apply each FILE in turn with one
+ *                                          runtime (its model is the last
+ *                                          ruleset applied, not a read-back),
+ *                                          running the shell command CMD
+ *                                          between two applies
  */
 #include <errno.h>
 #include <stdio.h>
@@ -106,6 +112,48 @@ static int inject(const struct rs_ruleset *rs)
 	return ret;
 }
 
+static void print_stats(const struct svcc_runtime *rt)
+{
+	const struct svcc_apply_stats *s = svcc_runtime_stats(rt);
+
+	fprintf(stderr, "added %lu, changed %lu, deleted %lu, %lu messages, %.3f ms\n",
+		s->added, s->changed, s->deleted, s->messages, s->seconds * 1e3);
+}
+
+/* FILE [CMD FILE]...: one runtime applies them all, in turn. */
+static int sequence(struct svcc_ctx *ctx, const char *table, unsigned flags,
+		    char **args, int n, bool verbose)
+{
+	struct svcc_runtime *rt = NULL;
+	int ret = 1;
+
+	if (svcc_runtime_new(ctx, table, flags, &rt))
+		return 1;
+	for (int i = 0; i < n; i += 2) {
+		struct svcc_ruleset *rs;
+		int r;
+
+		if (i && system(args[i - 1]) != 0) {
+			fprintf(stderr, "sequence: '%s' failed\n", args[i - 1]);
+			goto out;
+		}
+		if (!(rs = load(ctx, args[i], table)))
+			goto out;
+		r = svcc_runtime_apply(rt, rs);
+		svcc_ruleset_free(rs);
+		if (r) {
+			ret = 3;
+			goto out;
+		}
+		if (verbose)
+			print_stats(rt);
+	}
+	ret = 0;
+out:
+	svcc_runtime_free(rt);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	const char *table = NULL;
@@ -140,13 +188,17 @@ int main(int argc, char **argv)
 			ret = 3;
 			goto out;
 		}
-		if (verbose) {
-			const struct svcc_apply_stats *s = svcc_runtime_stats(rt);
-
-			fprintf(stderr, "added %lu, changed %lu, deleted %lu, %lu messages, %.3f ms\n",
-				s->added, s->changed, s->deleted, s->messages, s->seconds * 1e3);
-		}
+		if (verbose)
+			print_stats(rt);
 		ret = 0;
+	} else if (!strcmp(argv[i], "sequence") && i + 1 < argc) {
+		int n = argc - i - 1;
+		bool verbose = !strcmp(argv[argc - 1], "-v");
+
+		n -= verbose;
+		if (n % 2 == 0)
+			goto usage;
+		ret = sequence(ctx, table, flags, argv + i + 1, n, verbose);
 	} else if (!strcmp(argv[i], "diff") && i + 2 < argc) {
 		struct tx *tx;
 
@@ -181,7 +233,8 @@ out:
 	svcc_ctx_free(ctx);
 	return ret;
 usage:
-	fprintf(stderr, "usage: rt-driver [--table T] [--nft] apply FILE [-n] [-v] | diff OLD NEW | delete | mnl [OLD] FILE\n");
+	fprintf(stderr, "usage: rt-driver [--table T] [--nft] apply FILE [-n] [-v] | diff OLD NEW | delete | "
+		"mnl [OLD] FILE | inject FILE | sequence FILE [CMD FILE]... [-v]\n");
 	svcc_ctx_free(ctx);
 	return 2;
 }

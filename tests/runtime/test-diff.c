@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "affinity.h"
 #include "clone.h"
 #include "tx.h"
 
@@ -339,6 +340,361 @@ static void test_firewall(void)
 	rs_free(d);
 }
 
+/* An affinity service: vip 10.96.0.<vip>, tcp 80 -> endpoints 10.244.1.<eps[i]>:8080. */
+struct aff_svc {
+	uint8_t vip;
+	const uint8_t *eps;
+	int neps;
+	uint16_t nodeport;	/* 0: none */
+};
+
+static struct rs_set *add_verdict_map(struct rs_ruleset *rs, const char *name, int nkey,
+				      const enum rs_ftype *key)
+{
+	struct rs_set *m = rs_add_set(rs, name, RS_IPV4);
+
+	m->nkey = (uint8_t)nkey;
+	memcpy(m->key, key, (size_t)nkey * sizeof(*key));
+	m->verdict = true;
+	rs_set_layout(m);
+	return m;
+}
+
+/* One service's chains: an aff- chain per endpoint, its svc- chain, and the
+ * ext- chain NodePorts go to.  Sets are looked up by index: 0 affinity-endpoints,
+ * 1 affinity-tcp, 2 service-ips, 3 nodeports. */
+static void add_aff_svc(struct rs_ruleset *rs, int i, const struct aff_svc *sv)
+{
+	const char *aff[8], *svc;
+	struct rs_chain *c;
+	struct rs_rule *r;
+	struct rs_elem *e;
+	char name[64];
+
+	for (int j = 0; j < sv->neps; j++) {
+		uint8_t addr[4] = { 10, 244, 1, sv->eps[j] };
+
+		snprintf(name, sizeof(name), "aff-s%d/tcp/80/%d", i, j);
+		c = rs_add_chain(rs, name);
+		aff[j] = c->name;
+		r = rs_add_rule(c);
+		r->kind = RS_AFFINITY_UPDATE;
+		r->set = rs->sets[1].name;
+		r->l4proto = IPPROTO_TCP;
+		r->timeout = 600;
+		memcpy(r->addr, addr, 4);
+		r->port = 8080;
+		r = rs_add_rule(c);
+		r->kind = RS_DNAT_TO;
+		r->l4proto = IPPROTO_TCP;
+		memcpy(r->addr, addr, 4);
+		r->port = 8080;
+	}
+	snprintf(name, sizeof(name), "svc-s%d/tcp/80", i);
+	c = rs_add_chain(rs, name);
+	svc = c->name;
+	r = rs_add_rule(c);
+	r->kind = RS_AFFINITY_DNAT;
+	r->set = rs->sets[1].name;
+	r->l4proto = IPPROTO_TCP;
+	r = rs_add_rule(c);
+	r->kind = RS_NUMGEN_VMAP;
+	r->set = rs->sets[0].name;
+	r->mod = (uint32_t)sv->neps;
+	r->offset = (uint32_t)i << 8;
+	for (int j = 0; j < sv->neps; j++) {
+		uint32_t key = ((uint32_t)i << 8) + (uint32_t)j;
+
+		e = rs_add_elem(&rs->sets[0]);
+		memcpy(e->key, &key, 4);
+		e->chain = aff[j];
+	}
+	e = rs_add_elem(&rs->sets[2]);
+	e->key[0] = 10; e->key[1] = 96; e->key[3] = sv->vip;
+	e->key[4] = IPPROTO_TCP;
+	e->key[9] = 80;
+	e->chain = svc;
+	if (!sv->nodeport)
+		return;
+	snprintf(name, sizeof(name), "ext-s%d/tcp/80", i);
+	c = rs_add_chain(rs, name);
+	r = rs_add_rule(c);
+	r->kind = RS_MARK;
+	r->mark = 0x4000;
+	r = rs_add_rule(c);
+	r->kind = RS_GOTO;
+	r->target = svc;
+	e = rs_add_elem(&rs->sets[3]);
+	e->key[0] = IPPROTO_TCP;
+	e->key[4] = (uint8_t)(sv->nodeport >> 8);
+	e->key[5] = (uint8_t)sv->nodeport;
+	e->chain = c->name;
+}
+
+/*
+ * Client-ip affinity services: each looks the client up in the shared
+ * dynamic map affinity-tcp, else picks one of its aff- chains, which
+ * remembers ("update @affinity-tcp { ... : EP }") and DNATs.
+ */
+static struct rs_ruleset *build_aff(const struct aff_svc *svcs, int n, uint32_t map_timeout)
+{
+	static const enum rs_ftype ngkey[] = { RS_F_U32 };
+	static const enum rs_ftype dest[] = { RS_F_IPV4, RS_F_PROTO, RS_F_PORT };
+	struct rs_ruleset *rs = rs_new("svcc");
+	struct rs_set *aff;
+	struct rs_chain *c;
+	struct rs_rule *r;
+
+	add_verdict_map(rs, "affinity-endpoints", 1, ngkey);
+	aff = rs_add_set(rs, "affinity-tcp", RS_IPV4);
+	aff->nkey = 3;
+	aff->key[0] = RS_F_IPV4; aff->key[1] = RS_F_IPV4; aff->key[2] = RS_F_PORT;
+	aff->ndata = 2;
+	aff->data[0] = RS_F_IPV4; aff->data[1] = RS_F_PORT;
+	aff->l4proto = IPPROTO_TCP;
+	aff->dynamic = true;
+	aff->timeout = map_timeout;
+	aff->size = 1048576;
+	rs_set_layout(aff);
+	add_verdict_map(rs, "service-ips", 3, dest);
+	add_verdict_map(rs, "nodeports", 2, dest + 1);
+	for (int i = 0; i < n; i++)
+		add_aff_svc(rs, i, &svcs[i]);
+	c = rs_add_chain(rs, "services");
+	r = rs_add_rule(c);
+	r->kind = RS_DISPATCH;
+	r->set = rs->sets[2].name;
+	r = rs_add_rule(c);
+	r->kind = RS_NODEPORT_DISPATCH;
+	r->set2 = rs->sets[3].name;
+	if (rs_finish(rs)) {
+		rs_free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+/* One affinity service, vip 10.96.0.10, on endpoints 10.244.1.<eps[i]>. */
+static struct rs_ruleset *build_affinity(const uint8_t *eps, int n, uint32_t map_timeout)
+{
+	struct aff_svc sv = { .vip = 10, .eps = eps, .neps = n };
+
+	return build_aff(&sv, 1, map_timeout);
+}
+
+/* An element of affinity-tcp: client 192.168.0.<client> of vip 10.96.0.<vip>:80
+ * on endpoint 10.244.1.<ep>:8080 */
+static struct rs_elem aff_elem_to(uint8_t client, uint8_t vip, uint8_t ep)
+{
+	struct rs_elem e = { .key = { 192, 168, 0, client, 10, 96, 0, vip, 0, 80 },
+			     .data = { 10, 244, 1, ep, 0x1f, 0x90 } };
+
+	return e;
+}
+
+static struct rs_elem aff_elem(uint8_t client, uint8_t ep)
+{
+	return aff_elem_to(client, 10, ep);
+}
+
+/* ... of NodePort 192.168.50.1:<port> */
+static struct rs_elem aff_elem_np(uint8_t client, uint16_t port, uint8_t ep)
+{
+	struct rs_elem e = aff_elem_to(client, 0, ep);
+
+	e.key[4] = 192; e.key[5] = 168; e.key[6] = 50; e.key[7] = 1;
+	e.key[8] = (uint8_t)(port >> 8);
+	e.key[9] = (uint8_t)port;
+	return e;
+}
+
+/*
+ * The packet path's elements of a dynamic set are never diffed; its
+ * timeout or size changed re-creates it, with every chain naming it.
+ */
+static void test_dynamic_set(void)
+{
+	static const uint8_t eps[] = { 5, 6 };
+	struct rs_ruleset *a = build_affinity(eps, 2, 10800), *b = build_affinity(eps, 2, 10800);
+	struct rs_ruleset *c = build_affinity(eps, 2, 3600);
+	struct rs_set *dyn = rs_set_find(a, "affinity-tcp");
+	struct tx *tx;
+
+	CHECK(a && b && c && dyn);
+	/* remembered clients, as if read back */
+	*rs_add_elem(dyn) = aff_elem(1, 5);
+	*rs_add_elem(dyn) = aff_elem(2, 6);
+	tx = tx_diff(a, b);
+	CHECK(tx && tx_empty(tx));
+	tx_free(tx);
+	tx = tx_diff(b, a);
+	CHECK(tx && tx_empty(tx));
+	tx_free(tx);
+	/* a fresh load declares the set, with no element */
+	tx = tx_diff(NULL, a);
+	CHECK(tx && count(tx, TX_ADD_SET) == 4 && count(tx, TX_ADD_ELEMS) == 2);
+	for (size_t i = 0; tx && i < tx->nops; i++)
+		CHECK(tx->ops[i].kind != TX_ADD_ELEMS || tx->ops[i].set != dyn);
+	tx_free(tx);
+	/* another timeout: re-created; the 3 chains naming it flushed and refilled */
+	tx = tx_diff(a, c);
+	CHECK(tx && count(tx, TX_DEL_SET) == 1 && count(tx, TX_ADD_SET) == 1);
+	CHECK(tx && count(tx, TX_FLUSH_CHAIN) == 3 && count(tx, TX_ADD_RULE) == 6);
+	CHECK(tx && count(tx, TX_DEL_ELEMS) == 0 && count(tx, TX_ADD_ELEMS) == 0);
+	CHECK(tx && count(tx, TX_DEL_CHAIN) == 0);
+	tx_free(tx);
+	rs_set_find(c, "affinity-tcp")->timeout = 10800;
+	rs_set_find(c, "affinity-tcp")->size = 65536;
+	tx = tx_diff(a, c);
+	CHECK(tx && count(tx, TX_DEL_SET) == 1 && count(tx, TX_ADD_SET) == 1);
+	tx_free(tx);
+	rs_free(a);
+	rs_free(b);
+	rs_free(c);
+}
+
+/*
+ * The last affinity service goes: its chains die with the maps they look
+ * into.  A set a rule still uses cannot be deleted (EBUSY), and sets go
+ * before chains: those chains are flushed first, their rules known or not.
+ */
+static void test_dying_set_users(void)
+{
+	static const uint8_t eps[] = { 5, 6 };
+	struct rs_ruleset *a = build_affinity(eps, 2, 10800), *b = rs_new("svcc");
+	struct tx *tx;
+	size_t last_flush = 0, first_del_set = (size_t)-1;
+
+	CHECK(a && b && rs_finish(b) == 0);
+	tx = tx_diff(a, b);
+	CHECK(tx && count(tx, TX_DEL_SET) == 4 && count(tx, TX_DEL_CHAIN) == 4);
+	/* the aff- chains use affinity-tcp, svc- both maps, services the dispatch maps */
+	CHECK(tx && count(tx, TX_FLUSH_CHAIN) == 4);
+	for (size_t i = 0; tx && i < tx->nops; i++) {
+		if (tx->ops[i].kind == TX_FLUSH_CHAIN)
+			last_flush = i;
+		if (tx->ops[i].kind == TX_DEL_SET && first_del_set == (size_t)-1)
+			first_del_set = i;
+	}
+	CHECK(last_flush < first_del_set);
+	tx_free(tx);
+	rs_free(a);
+	rs_free(b);
+}
+
+/* A model as read back: chains with fingerprints and no rules. */
+static struct rs_ruleset *strip_rules(struct rs_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->nchains; i++) {
+		free(rs->chains[i].rules);
+		rs->chains[i].rules = NULL;
+		rs->chains[i].nrules = rs->chains[i].cap = 0;
+	}
+	return rs;
+}
+
+/* Which affinity maps are looked into after an apply, and what is stale there. */
+static void test_affinity_stale(void)
+{
+	static const uint8_t ab[] = { 5, 6 }, ba[] = { 6, 5 }, a_only[] = { 5 }, abc[] = { 5, 6, 7 };
+	struct rs_ruleset *old = build_affinity(ab, 2, 10800);
+	struct rs_ruleset *same = build_affinity(ab, 2, 10800), *moved = build_affinity(ba, 2, 10800);
+	struct rs_ruleset *fewer = build_affinity(a_only, 1, 10800);
+	struct rs_ruleset *more = build_affinity(abc, 3, 10800);
+	struct rs_ruleset *readback = strip_rules(rs_clone(old));
+	struct rs_elem on5 = aff_elem(1, 5), on6 = aff_elem(2, 6), on9 = aff_elem(3, 9);
+	struct aff_check *c = NULL;
+
+	CHECK(old && same && moved && fewer && more && readback);
+	/* a new table, nothing changed, an endpoint more or moved: nothing looked into */
+	CHECK(aff_check_new(NULL, true, old, &c) == 0 && c && c->nmaps == 0 && !c->m);
+	aff_check_free(c);
+	CHECK(aff_check_new(old, true, same, &c) == 0 && c && c->nmaps == 0 && !c->m);
+	aff_check_free(c);
+	CHECK(aff_check_new(old, true, more, &c) == 0 && c && c->nmaps == 0);
+	aff_check_free(c);
+	CHECK(aff_check_new(old, true, moved, &c) == 0 && c && c->nmaps == 0);
+	aff_check_free(c);
+	/* 10.244.1.6 removed: its clients are stale, the others not */
+	CHECK(aff_check_new(old, true, fewer, &c) == 0 && c && c->nmaps == 1);
+	if (c && c->nmaps == 1) {
+		CHECK(!strcmp(c->maps[0]->name, "affinity-tcp") && c->nsuspects == 1);
+		CHECK(aff_is_stale(c, c->maps[0], &on6) && !aff_is_stale(c, c->maps[0], &on5));
+		CHECK(aff_is_stale(c, c->maps[0], &on9));	/* nobody's endpoint */
+	}
+	aff_check_free(c);
+	/* read back: no rules; every affinity map, but only if a chain changed */
+	CHECK(aff_check_new(readback, false, same, &c) == 0 && c && c->nmaps == 0);
+	aff_check_free(c);
+	CHECK(aff_check_new(readback, false, fewer, &c) == 0 && c && c->nmaps == 1 && c->all_suspect);
+	if (c && c->nmaps == 1)
+		CHECK(aff_is_stale(c, c->maps[0], &on6) && !aff_is_stale(c, c->maps[0], &on5));
+	aff_check_free(c);
+	CHECK(aff_check_new(readback, false, more, &c) == 0 && c && c->nmaps == 1);
+	if (c && c->nmaps == 1)
+		CHECK(!aff_is_stale(c, c->maps[0], &on6) && !aff_is_stale(c, c->maps[0], &on5));
+	aff_check_free(c);
+	/* nothing to look into: nothing sent (no netlink socket needed) */
+	CHECK(aff_check_new(old, true, same, &c) == 0);
+	{
+		uint32_t gen = 7;
+		unsigned long n = 1;
+
+		CHECK(aff_forget_stale(NULL, c, &gen, &n) == 0 && n == 0 && gen == 7);
+	}
+	aff_check_free(c);
+	rs_free(old);
+	rs_free(same);
+	rs_free(moved);
+	rs_free(fewer);
+	rs_free(more);
+	rs_free(readback);
+}
+
+/*
+ * The affinity map is shared: an endpoint one service lost may still serve
+ * another.  Whose entry it is, its destination tells: the vip, or a
+ * NodePort on any address.
+ */
+static void test_affinity_shared(void)
+{
+	static const uint8_t ab[] = { 5, 6 }, a[] = { 5 }, bc[] = { 6, 7 };
+	const struct aff_svc before[] = { { 10, ab, 2, 30080 }, { 11, bc, 2, 0 } };
+	const struct aff_svc after[] = { { 10, a, 1, 30080 }, { 11, bc, 2, 0 } };
+	struct rs_ruleset *old = build_aff(before, 2, 10800), *new_rs = build_aff(after, 2, 10800);
+	struct rs_ruleset *readback = strip_rules(rs_clone(old));
+	struct rs_elem s0_on5 = aff_elem_to(1, 10, 5), s0_on6 = aff_elem_to(2, 10, 6);
+	struct rs_elem s1_on6 = aff_elem_to(3, 11, 6), s1_on7 = aff_elem_to(4, 11, 7);
+	struct rs_elem np_on6 = aff_elem_np(5, 30080, 6), np_on5 = aff_elem_np(6, 30080, 5);
+	struct rs_elem gone_on6 = aff_elem_to(7, 12, 6), np_other = aff_elem_np(8, 30081, 6);
+	struct rs_ruleset *olds[] = { old, readback };
+
+	CHECK(old && new_rs && readback);
+	for (int k = 0; k < 2; k++) {
+		struct aff_check *c = NULL;
+		const struct rs_set *m;
+
+		CHECK(aff_check_new(olds[k], k == 0, new_rs, &c) == 0 && c && c->nmaps == 1);
+		if (!c || c->nmaps != 1) {
+			aff_check_free(c);
+			continue;
+		}
+		m = c->maps[0];
+		CHECK(aff_is_stale(c, m, &s0_on6));	/* s0 lost 6 */
+		CHECK(!aff_is_stale(c, m, &s0_on5));
+		CHECK(!aff_is_stale(c, m, &s1_on6));	/* s1 still has 6 */
+		CHECK(!aff_is_stale(c, m, &s1_on7));
+		CHECK(aff_is_stale(c, m, &np_on6));	/* s0's NodePort: goto svc-s0 */
+		CHECK(!aff_is_stale(c, m, &np_on5));
+		CHECK(aff_is_stale(c, m, &gone_on6));	/* no such destination */
+		CHECK(aff_is_stale(c, m, &np_other));
+		aff_check_free(c);
+	}
+	rs_free(old);
+	rs_free(new_rs);
+	rs_free(readback);
+}
+
 /* 10,000 services: one endpoint more is a handful of operations, quickly. */
 static void test_scale(void)
 {
@@ -368,6 +724,10 @@ int main(void)
 	test_services_gone();
 	test_unknown_and_retyped();
 	test_firewall();
+	test_dynamic_set();
+	test_dying_set_users();
+	test_affinity_stale();
+	test_affinity_shared();
 	test_scale();
 	if (failures)
 		fprintf(stderr, "%d checks failed\n", failures);
