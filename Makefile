@@ -21,12 +21,13 @@ COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c 
 	    compiler/render.c compiler/compile.c grammar/parse.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
 	    runtime/nl_rule.c runtime/readback.c runtime/runtime.c runtime/ruleset_diff.c \
-	    runtime/tx_render.c
+	    runtime/tx_render.c runtime/update.c
 GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)
 UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c)) \
 	    $(BUILD)/tests/test-diff
 DRIVER	 := $(BUILD)/tests/runtime/rt-driver
+UPDATE_TEST := $(BUILD)/tests/runtime/test-update
 CT_DRIVER := $(BUILD)/tests/kernel/ct-driver
 
 all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so
@@ -68,6 +69,10 @@ $(DRIVER): tests/runtime/rt-driver.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(UPDATE_TEST): tests/runtime/test-update.c $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(CT_DRIVER): tests/kernel/ct-driver.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -91,7 +96,7 @@ ifndef SAN
 	@sh tests/install.sh
 endif
 
-check-kernel: all $(DRIVER) $(CT_DRIVER)
+check-kernel: all $(DRIVER) $(UPDATE_TEST) $(CT_DRIVER)
 	@sh tests/kernel/run.sh $(BUILD)
 
 golden-update: all

@@ -15,6 +15,9 @@
  *   (ii) svcc_runtime_apply (diff against the in-memory model + netlink batch + ACKs + model update);
  * then N no-op applies (the same ruleset again), a few read-backs (svcc_runtime_resync) and a
  * final check that the kernel's table matches the last ruleset (the plan is empty after a resync).
+ * Then the incremental path: svcc_runtime_apply_config once, and N changes each applied with
+ * svcc_runtime_update(rt, cfg, &NAME, 1) (check, lower and diff of that service only); the model
+ * and, after a resync, the kernel are checked against a whole compile of the final config.
  *
  * --plan prints the first two changes' transactions (nft commands) on stderr.
  * Output: "key value..." lines on stdout (times in ms: median min max), for bench/run.sh.
@@ -122,7 +125,7 @@ int main(int argc, char **argv)
 	struct svcc_runtime *rt;
 	const struct svcc_apply_stats *st;
 	struct svcc_service *svc;
-	struct svcc_endpoint eps[MAX_EPS];
+	static struct svcc_endpoint eps[MAX_EPS];	/* flags, weight 0 */
 	struct target t = { 0 };
 	double t0, *tc, *ta, *tn, tr[5];
 	unsigned long msg_min = (unsigned long)-1, msg_max = 0, obj_max = 0;
@@ -262,6 +265,55 @@ int main(int argc, char **argv)
 		fclose(devnull);
 		st = svcc_runtime_stats(rt);
 		printf("verify %s\n", st->added + st->changed + st->deleted ? "MISMATCH" : "ok");
+	}
+
+	/*
+	 * The incremental path: apply_config once, then per change
+	 * svcc_service_set_endpoints + svcc_runtime_update(rt, cfg, &name, 1)
+	 * (check + lower + diff of that one service, batch, model patched).
+	 */
+	{
+		const char *names[1] = { t.name };
+		unsigned long whole = 0, umsg_min = (unsigned long)-1, umsg_max = 0;
+		FILE *devnull;
+
+		t0 = now_ms();
+		if (svcc_runtime_apply_config(rt, cfg))
+			die(ctx, "svcc_runtime_apply_config");
+		printf("apply-config %.3f\n", now_ms() - t0);
+		for (int i = 0; i < iter; i++) {
+			eps[0].addr = i % 2 ? t.eps[0] : "10.244.255.254";
+			if (svcc_service_set_endpoints(svc, eps, t.neps))
+				die(NULL, "svcc_service_set_endpoints");
+			t0 = now_ms();
+			if (svcc_runtime_update(rt, cfg, names, 1))
+				die(ctx, "svcc_runtime_update");
+			tc[i] = now_ms() - t0;
+			st = svcc_runtime_stats(rt);
+			whole += st->services_compiled != 1;
+			if (st->messages < umsg_min)
+				umsg_min = st->messages;
+			if (st->messages > umsg_max)
+				umsg_max = st->messages;
+			if (i == 0)
+				printf("update-stats %lu %lu %lu %lu\n", st->added, st->changed,
+				       st->deleted, st->messages);
+		}
+		report("update", tc, iter);
+		printf("update-messages %lu %lu\n", umsg_min, umsg_max);
+		printf("update-whole %lu\n", whole);
+		/* the model (and, after a resync, the kernel) is the whole compile's */
+		svcc_ruleset_free(rs);
+		rs = compile(ctx, cfg, table);
+		if (!(devnull = fopen("/dev/null", "w")) || svcc_runtime_plan(rt, rs, devnull))
+			die(ctx, "svcc_runtime_plan");
+		st = svcc_runtime_stats(rt);
+		printf("update-verify-model %s\n", st->added + st->changed + st->deleted ? "MISMATCH" : "ok");
+		if (svcc_runtime_resync(rt) || svcc_runtime_plan(rt, rs, devnull))
+			die(ctx, "svcc_runtime_plan");
+		fclose(devnull);
+		st = svcc_runtime_stats(rt);
+		printf("update-verify %s\n", st->added + st->changed + st->deleted ? "MISMATCH" : "ok");
 	}
 	svcc_runtime_free(rt);
 out_cfg:

@@ -331,7 +331,7 @@ else
 fi
 if [ "$LIBOK" = 1 ]; then
 	echo
-	echo "The same change through the library (bench/lib-change: applied model kept in memory; \`svcc_service_set_endpoints\`, then (i) \`svcc_compile\` of the whole config, (ii) \`svcc_runtime_apply\`: diff + netlink batch + ACKs + model update), $LIB_ITER changes there and back, ms:"
+	echo "The same change through the library (bench/lib-change: applied model kept in memory; \`svcc_service_set_endpoints\`, then either (i) \`svcc_compile\` of the whole config and (ii) \`svcc_runtime_apply\`: diff + netlink batch + ACKs + model update, or \`svcc_runtime_update(rt, cfg, &name, 1)\`: that service alone), $LIB_ITER changes there and back, ms:"
 	echo
 	echo "| step | median | min | max | |"
 	echo "|---|---|---|---|---|"
@@ -343,10 +343,14 @@ if [ "$LIBOK" = 1 ]; then
 	echo "| (i) + (ii), per change | **$(lv change-total)** | $(lv change-total 3) | $(lv change-total 4) | |"
 	echo "| no-op apply (same ruleset again) | $(lv noop-apply) | $(lv noop-apply 3) | $(lv noop-apply 4) | nothing sent: the diff alone |"
 	echo "| resync (read the table back) | $(lv resync) | $(lv resync 3) | $(lv resync 4) | what every one-shot \`svcc apply\` pays |"
+	echo "| svcc_runtime_apply_config (once) | $(lv apply-config) | | | whole compile + apply + index |"
+	echo "| **svcc_runtime_update of the one service** | **$(lv update)** | $(lv update 3) | $(lv update 4) | check + lower + diff of that service, batch, model patched; $(lv update-stats 2) added, $(lv update-stats 3) changed, $(lv update-stats 4) deleted; **$(lv update-messages | awk -v b="$(lv update-messages 3)" '{ print ($1 == b) ? $1 : $1 "-" b }') messages**; $(lv update-whole) applied whole |"
 	echo
 	under() { awk -v a="$(lv "$1")" 'BEGIN { print (a < 5) ? "yes" : "NO" }'; }
 	echo "- library change under 5 ms: compile + apply **$(under change-total)** ($(lv change-total) ms); \
 the apply alone **$(under change-apply)** ($(lv change-apply) ms); kernel matches the model after the changes (resync, then empty plan): **$(lv verify)**"
+	echo "- library change under 5 ms through svcc_runtime_update: **$(under update)** ($(lv update) ms); \
+model equals a whole compile after the updates: **$(lv update-verify-model)**; kernel too (resync, then empty plan): **$(lv update-verify)**"
 elif [ "$LIB" = 1 ]; then
 	echo
 	echo "Library path: bench/lib-change failed: \`$(tail -1 "$W/lib.err")\`"

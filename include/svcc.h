@@ -155,6 +155,7 @@ struct svcc_apply_stats {
 	unsigned long affinity_deleted;	/* remembered affinity clients of removed
 					 * endpoints forgotten */
 	double seconds;		/* wall time of the apply */
+	unsigned long services_compiled; /* services the last apply compiled */
 };
 
 #define SVCC_RT_VIA_NFT 0x1u	/* send transactions as nft text through libnftables */
@@ -168,6 +169,17 @@ SVCC_API void svcc_runtime_free(struct svcc_runtime *rt);
  * difference.  On error the kernel is unchanged, and so is the runtime's
  * idea of it. */
 SVCC_API int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs);
+/* Check, compile and apply cfg whole (svcc_compile + svcc_runtime_apply), and
+ * keep what later svcc_runtime_update calls need. */
+SVCC_API int svcc_runtime_apply_config(struct svcc_runtime *rt, const struct svcc_config *cfg);
+/* Apply cfg after changes to the named services only (updated, added or
+ * removed since this runtime's last apply_config or update): only they are
+ * checked, compiled and diffed, so the cost does not grow with the number of
+ * services.  When the change reaches beyond them (cluster settings, a first
+ * NodePort/firewall/IPv6 service, a slot collision, no apply_config before),
+ * it applies cfg whole instead.  Same guarantees as svcc_runtime_apply. */
+SVCC_API int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
+				 const char *const *names, size_t n);
 /* Print the transaction apply would send, as nft commands, without sending it. */
 SVCC_API int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
 /* Read the table back from the kernel (after drift, or to be sure). */

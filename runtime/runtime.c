@@ -21,21 +21,9 @@
 #include "internal.h"
 #include "nl.h"
 #include "tx.h"
+#include "update.h"
 
-struct svcc_runtime {
-	struct svcc_ctx *ctx;
-	char *table;
-	unsigned flags;
-	struct nl nl;
-	struct rs_ruleset *model;	/* what the kernel holds; NULL: no table */
-	bool model_rules;		/* the model has its rules: it was applied,
-					 * not read back */
-	uint32_t genid;			/* generation the model was read/applied at */
-	bool stale;			/* re-read before the next diff */
-	struct svcc_apply_stats stats;
-};
-
-static double now(void)
+double rt_now(void)
 {
 	struct timespec ts;
 
@@ -43,7 +31,7 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void report_errno(struct svcc_runtime *rt, const char *what, int err)
+void rt_report_errno(struct svcc_runtime *rt, const char *what, int err)
 {
 	if (err == EPERM || err == EACCES)
 		diag_error(rt->ctx, LOC_NONE, "%s: permission denied: changing nftables needs "
@@ -58,8 +46,8 @@ static void report_errno(struct svcc_runtime *rt, const char *what, int err)
  * every service: delete those conntrack entries.  The ruleset is in the
  * kernel already, so a failure here is only a warning.
  */
-static void flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *old,
-			    const struct rs_ruleset *new_rs)
+void rt_flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *old,
+			const struct rs_ruleset *new_rs)
 {
 	struct ct_stale *s = NULL;
 
@@ -77,8 +65,8 @@ static void flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *ol
  * found by a netlink dump).  The ruleset is in the kernel already, so a
  * failure here is only a warning.
  */
-static void forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *old,
-				  bool old_rules)
+void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *old,
+			      bool old_rules)
 {
 	struct aff_check *c = NULL;
 
@@ -101,12 +89,14 @@ int svcc_runtime_resync(struct svcc_runtime *rt)
 	uint32_t genid;
 
 	if (nl_read_table(&rt->nl, rt->table, &rs, &genid)) {
-		report_errno(rt, "read-back", errno);
+		rt_report_errno(rt, "read-back", errno);
 		return -1;
 	}
 	rs_free(rt->model);
 	rt->model = rs;
 	rt->model_rules = false;	/* rules are not read back */
+	upd_index_free(rt->idx);	/* it described the model */
+	rt->idx = NULL;
 	rt->genid = genid;
 	rt->stale = false;
 	return 0;
@@ -125,7 +115,7 @@ int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
 	if (!rt->table)
 		goto fail;
 	if (nl_open(&rt->nl)) {
-		report_errno(rt, "netlink", errno);
+		rt_report_errno(rt, "netlink", errno);
 		goto fail;
 	}
 	if (svcc_runtime_resync(rt))
@@ -142,6 +132,7 @@ void svcc_runtime_free(struct svcc_runtime *rt)
 	if (!rt)
 		return;
 	nl_close(&rt->nl);
+	upd_index_free(rt->idx);
 	rs_free(rt->model);
 	free(rt->table);
 	free(rt);
@@ -182,13 +173,13 @@ static void op_text(const struct tx *tx, const struct nl_result *res, char *buf,
 	free(text);
 }
 
-static void report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct nl_result *res,
-		      int err, enum svcc_severity sev, const char *then)
+void rt_report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct nl_result *res,
+		  int err, enum svcc_severity sev, const char *then)
 {
 	char text[512];
 
 	if (err == EPERM || err == EACCES) {
-		report_errno(rt, "apply", err);
+		rt_report_errno(rt, "apply", err);
 	} else if (res->op && res->unsent) {
 		op_text(tx, res, text, sizeof(text));
 		diag_report(rt->ctx, sev, LOC_NONE, "apply: cannot build '%s': %s%s", text,
@@ -202,7 +193,7 @@ static void report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct
 		diag_error(rt->ctx, LOC_NONE, "apply: the ruleset changed while svcc was "
 			   "applying; nothing was changed");
 	} else {
-		report_errno(rt, "apply", err);
+		rt_report_errno(rt, "apply", err);
 	}
 }
 
@@ -247,7 +238,7 @@ out:
  * yet), or -2 when already reported.  ERESTART: the generation moved since
  * the model was read: the caller re-reads and retries.
  */
-static int send_tx(struct svcc_runtime *rt, const struct tx *tx, struct nl_result *res)
+int rt_send_tx(struct svcc_runtime *rt, const struct tx *tx, struct nl_result *res)
 {
 	uint32_t gen;
 
@@ -283,7 +274,7 @@ static void rs_forget_fingerprints(struct rs_ruleset *rs)
 		rs->chains[i].fingerprint = 0;
 }
 
-static void set_stats(struct svcc_runtime *rt, const struct tx *tx)
+void rt_set_stats(struct svcc_runtime *rt, const struct tx *tx)
 {
 	rt->stats.added = tx->added;
 	rt->stats.changed = tx->changed;
@@ -292,7 +283,7 @@ static void set_stats(struct svcc_runtime *rt, const struct tx *tx)
 
 int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 {
-	double t0 = now();
+	double t0 = rt_now();
 	struct rs_ruleset *copy = NULL;
 	struct tx *tx = NULL;
 	bool restarted = false, repaired = false;
@@ -314,7 +305,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		tx_free(tx);
 		if (!(tx = tx_diff(rt->model, rs->rs)))
 			goto oom;
-		set_stats(rt, tx);
+		rt_set_stats(rt, tx);
 		if (tx_empty(tx)) {
 			ret = 0;
 			goto out;
@@ -323,18 +314,20 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		rs_free(copy);
 		if (!(copy = rs_clone(rs->rs)))
 			goto oom;
-		r = send_tx(rt, tx, &res);
+		r = rt_send_tx(rt, tx, &res);
 		if (r == 0) {
 			struct rs_ruleset *old = rt->model;
 			bool old_rules = rt->model_rules;
 
 			tx_free(tx);
 			tx = NULL;
-			flush_stale_udp(rt, old, copy);
+			rt_flush_stale_udp(rt, old, copy);
 			rt->model = copy;
 			rt->model_rules = true;
 			copy = NULL;
-			forget_stale_affinity(rt, old, old_rules);
+			upd_index_free(rt->idx);	/* for another config */
+			rt->idx = NULL;
+			rt_forget_stale_affinity(rt, old, old_rules);
 			rs_free(old);
 			ret = 0;
 			goto out;
@@ -350,11 +343,11 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			 * only shows when the kernel refuses.  Rewrite every chain
 			 * whole, once; the refused batch changed nothing.
 			 */
-			report_nl(rt, tx, &res, err, SVCC_WARNING, "; rewriting every chain");
+			rt_report_nl(rt, tx, &res, err, SVCC_WARNING, "; rewriting every chain");
 			repaired = true;
 		} else {
 			if (r == -1)
-				report_nl(rt, tx, &res, err, SVCC_ERROR, "");
+				rt_report_nl(rt, tx, &res, err, SVCC_ERROR, "");
 			rt->stale = true;
 			goto out;
 		}
@@ -364,9 +357,9 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			rs_forget_fingerprints(rt->model);
 	}
 oom:
-	report_errno(rt, "apply", ENOMEM);
+	rt_report_errno(rt, "apply", ENOMEM);
 out:
-	rt->stats.seconds = now() - t0;
+	rt->stats.seconds = rt_now() - t0;
 	tx_free(tx);
 	rs_free(copy);
 	return ret;
@@ -380,13 +373,13 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 	if (rt->stale && svcc_runtime_resync(rt))
 		return -1;
 	if (!(tx = tx_diff(rt->model, rs->rs))) {
-		report_errno(rt, "plan", ENOMEM);
+		rt_report_errno(rt, "plan", ENOMEM);
 		return -1;
 	}
-	set_stats(rt, tx);
+	rt_set_stats(rt, tx);
 	ret = tx_render(tx, out);
 	if (ret)
-		report_errno(rt, "plan", errno ? errno : EIO);
+		rt_report_errno(rt, "plan", errno ? errno : EIO);
 	tx_free(tx);
 	return ret;
 }
@@ -403,20 +396,22 @@ int svcc_runtime_delete_table(struct svcc_runtime *rt)
 	if (!rt->model)
 		return 0;	/* nothing to delete */
 	if (!(tx = tx_delete_table(rt->table))) {
-		report_errno(rt, "delete", ENOMEM);
+		rt_report_errno(rt, "delete", ENOMEM);
 		return -1;
 	}
-	set_stats(rt, tx);
-	r = send_tx(rt, tx, &res);
+	rt_set_stats(rt, tx);
+	r = rt_send_tx(rt, tx, &res);
 	if (r) {
 		if (r == -1)
-			report_nl(rt, tx, &res, errno, SVCC_ERROR, "");
+			rt_report_nl(rt, tx, &res, errno, SVCC_ERROR, "");
 		rt->stale = true;
 		ret = -1;
 	} else {
 		rs_free(rt->model);
 		rt->model = NULL;
 		rt->model_rules = false;
+		upd_index_free(rt->idx);
+		rt->idx = NULL;
 	}
 	tx_free(tx);
 	return ret;

@@ -13,7 +13,8 @@
 # - a batch the kernel rejects leaves the listing byte-identical;
 # - drift made underneath with nft is repaired by the next apply;
 # - client-ip affinity: the clients the packet path remembers survive an
-#   apply, except those remembered on an endpoint the apply removed.
+#   apply, except those remembered on an endpoint the apply removed;
+# - svcc_runtime_update leaves the model and the kernel as a whole apply.
 set -u
 build=${1:-build}
 drv=$(realpath "$build/svcc")
@@ -299,6 +300,14 @@ ns "'$inj' sequence '$tmp/aff6.svc' \"nft add element inet svcc affinity6-tcp '{
     fd00::2 . fd00:96::10 . 80 : fd00:244::6 . 8080 }'\" '$tmp/aff6-b.svc' &&
     nft list map inet svcc affinity6-tcp > '$tmp/aff.tcp' && : > '$tmp/aff.udp'" || bad "aff6 sequence"
 aff_check "IPv6 affinity endpoint removed" 'fd00::1 fd00:244::5 ' ''
+
+# svcc_runtime_update: random updates of a 2,000-service config keep the model
+# and the kernel as a whole apply would (tests/runtime/test-update.c)
+upd=$(realpath "$build/tests/runtime/test-update")
+if ns "'$upd' --services 2000 --steps 200 > '$tmp/upd.out' 2>&1"; then ok; else
+	bad "test-update: $(grep -m3 -e FAIL -e rror "$tmp/upd.out")"; fi
+if ns "'$upd' --services 500 --steps 60 --seed 2 --nft > '$tmp/upd-nft.out' 2>&1"; then ok; else
+	bad "test-update --nft: $(grep -m3 -e FAIL -e rror "$tmp/upd-nft.out")"; fi
 
 echo "runtime: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

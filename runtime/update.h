@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Incremental updates (svcc_runtime_apply_config, svcc_runtime_update):
+ * what runtime.c and update.c share.
+ */
+#ifndef SVCC_UPDATE_H
+#define SVCC_UPDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "nl.h"
+#include "tx.h"
+
+struct upd_index;
+
+struct svcc_runtime {
+	struct svcc_ctx *ctx;
+	char *table;
+	unsigned flags;
+	struct nl nl;
+	struct rs_ruleset *model;	/* what the kernel holds; NULL: no table */
+	bool model_rules;		/* the model has its rules: it was applied,
+					 * not read back */
+	uint32_t genid;			/* generation the model was read/applied at */
+	bool stale;			/* re-read before the next diff */
+	struct svcc_apply_stats stats;
+	struct upd_index *idx;		/* what updates need; NULL: apply whole */
+};
+
+/* runtime.c */
+double rt_now(void);
+int rt_send_tx(struct svcc_runtime *rt, const struct tx *tx, struct nl_result *res);
+void rt_report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct nl_result *res,
+		  int err, enum svcc_severity sev, const char *then);
+void rt_report_errno(struct svcc_runtime *rt, const char *what, int err);
+void rt_flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *old,
+			const struct rs_ruleset *new_rs);
+void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *old,
+			      bool old_rules);
+void rt_set_stats(struct svcc_runtime *rt, const struct tx *tx);
+
+/* update.c */
+void upd_index_free(struct upd_index *idx);
+
+#endif
