@@ -68,7 +68,9 @@ static int pick_groups(struct sport *sp)
 		sp->g[sp->external].used = true;
 	sp->g[G_CLUSTER].name = sp->chain;
 	sp->g[G_LOCAL].name = sp->local_name;
-	sp->g[sp->internal].affinity = svc->affinity_timeout != 0;
+	/* affinity holds on whichever path a client comes by */
+	for (int gi = 0; gi < NGROUPS; gi++)
+		sp->g[gi].affinity = svc->affinity_timeout != 0;
 	for (int gi = 0; gi < NGROUPS; gi++)
 		if (sp->g[gi].used && pick_endpoints(sp, gi))
 			return -1;
