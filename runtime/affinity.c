@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 
 #include "affinity.h"
+#include "util.h"
 #include "nl.h"
 #include "tx.h"
 
@@ -71,15 +72,8 @@ struct tvec {
 
 static int tvec_push(struct tvec *t, const struct aff_target *x)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 16;
-		struct aff_target *p = realloc(t->v, cap * sizeof(*p));
-
-		if (!p)
-			return -1;
-		t->v = p;
-		t->cap = cap;
-	}
+	if (VEC_RESERVE(t->v, t->n, t->cap))
+		return -1;
 	t->v[t->n++] = *x;
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
 #include "conntrack.h"
+#include "util.h"
 
 struct tvec {
 	struct ct_target *v;
@@ -37,15 +38,8 @@ struct tvec {
 
 static int tvec_push(struct tvec *t, const struct ct_target *x)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 16;
-		struct ct_target *p = realloc(t->v, cap * sizeof(*p));
-
-		if (!p)
-			return -1;
-		t->v = p;
-		t->cap = cap;
-	}
+	if (VEC_RESERVE(t->v, t->n, t->cap))
+		return -1;
 	t->v[t->n++] = *x;
 	return 0;
 }
