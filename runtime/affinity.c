@@ -257,21 +257,28 @@ oom:
 	return -1;
 }
 
+/* Add s to a short list of sets, once. */
+static int set_list_add(const struct rs_set ***v, size_t *n, const struct rs_set *s)
+{
+	const struct rs_set **p;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*v)[i] == s)
+			return 0;
+	if (!(p = realloc(*v, (*n + 1) * sizeof(*p))))
+		return -1;
+	*v = p;
+	(*v)[(*n)++] = s;
+	return 0;
+}
+
 static int add_dispatch(struct aff_model *m, const char *name)
 {
 	const struct rs_set *s = name ? rs_set_find(m->rs, name) : NULL;
-	const struct rs_set **p;
 
 	if (!s || !s->verdict)
 		return 0;
-	for (size_t i = 0; i < m->ndispatch; i++)
-		if (m->dispatch[i] == s)
-			return 0;
-	if (!(p = realloc(m->dispatch, (m->ndispatch + 1) * sizeof(*p))))
-		return -1;
-	m->dispatch = p;
-	m->dispatch[m->ndispatch++] = s;
-	return 0;
+	return set_list_add(&m->dispatch, &m->ndispatch, s);
 }
 
 static int group_sort_cmp(const void *a, const void *b)
@@ -426,18 +433,9 @@ static bool destination_keeps(const struct aff_model *m, const struct rs_set *ma
 
 static int add_map(struct aff_check *c, const struct rs_set *s)
 {
-	const struct rs_set **p;
-
 	if (!s || !s->dynamic)
 		return 0;	/* gone: its entries went with it */
-	for (size_t i = 0; i < c->nmaps; i++)
-		if (c->maps[i] == s)
-			return 0;
-	if (!(p = realloc(c->maps, (c->nmaps + 1) * sizeof(*p))))
-		return -1;
-	c->maps = p;
-	c->maps[c->nmaps++] = s;
-	return 0;
+	return set_list_add(&c->maps, &c->nmaps, s);
 }
 
 /*
