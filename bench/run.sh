@@ -278,9 +278,10 @@ if [ "$APPLY" = 0 ]; then
 	exit 0
 fi
 
-# "apply: A added, C changed, D deleted, M messages, T ms" (svcc apply -v) -> field: msgs or ms
-vfield() { sed -n 's/^apply: .* \([0-9]*\) messages, \([0-9.]*\) ms$/\1 \2/p' "$1" | tail -1 |
-	awk -v c="$2" '{ print (c == "msgs") ? $1 : $2 }'; }
+# "apply: A added, C changed, D deleted, M messages, T ms ... (before it: parse and compile P ms,
+# read-back R ms)" (svcc apply -v) -> field: msgs, ms, parse or readback
+vfield() { sed -n 's/^apply: .* \([0-9]*\) messages, \([0-9.]*\) ms.*parse and compile \([0-9.]*\) ms, read-back \([0-9.]*\) ms.*/\1 \2 \3 \4/p' "$1" |
+	tail -1 | awk -v c="$2" '{ print (c == "msgs") ? $1 : (c == "ms") ? $2 : (c == "parse") ? $3 : $4 }'; }
 vline() { grep '^apply:' "$1" | tail -1 | sed 's/^apply: //'; }
 echo "Full apply: \`svcc apply FILE\` (a one-shot process: parse, compile, read back, netlink batch) into an empty netns, beside \`nft -f\` of \`svcc compile\`'s output of the same config; the system time is the kernel's own work, the floor for both:"
 echo
@@ -321,9 +322,9 @@ if [ "$CHGOK" = 1 ]; then
 at least 10x less than the full apply ($(ms apply-$ref) ms): **$(awk -v a="$full" -v b="$chg" 'BEGIN { print (a >= 10 * b) ? "yes" : "NO" }')**; \
 netlink messages: **$(vfield "$W/chg/change.log" msgs)**; kernel left holding exactly the config: \
 **$([ -s "$W/chg/final-plan" ] && echo NO || echo yes)** (dry run after the last change plans nothing); reference: kube-proxy's partial sync, 141 ms to add one service at 10k"
-	[ "$LIBOK" = 1 ] && echo "- where the one-shot change's time goes (library timings below): parse $(lv parse | awk '{ printf "%.0f", $1 }') ms \
-+ compile $(lv compile-full | awk '{ printf "%.0f", $1 }') ms + read-back $(lv resync | awk '{ printf "%.0f", $1 }') ms \
-+ diff and batch $(vfield "$W/chg/change.log" ms) ms (+ process start and exit)"
+	echo "- where the one-shot change's time goes (its own -v report): parse and compile $(vfield "$W/chg/change.log" parse) ms \
++ read-back $(vfield "$W/chg/change.log" readback) ms (chains, sets, the set-fingerprints map: the generation matched) \
++ apply $(vfield "$W/chg/change.log" ms) ms (the two changed sets read, diff, batch, ACKs) (+ process start and exit)"
 	[ "$CHG50" = 1 ] && echo "- at 50k x 5 ($(cat "$W/chg50/target")): full apply $(ms chg50/full) ms, \
 **one endpoint changed $(ms chg50/change) ms** ($(vline "$W/chg50/change.log")), no-op $(ms chg50/noop) ms"
 else
@@ -342,7 +343,7 @@ if [ "$LIBOK" = 1 ]; then
 	echo "| (ii) svcc_runtime_apply of it | **$(lv change-apply)** | $(lv change-apply 3) | $(lv change-apply 4) | $(lv change-stats 2) added, $(lv change-stats 3) changed, $(lv change-stats 4) deleted; **$(lv change-messages | awk -v b="$(lv change-messages 3)" '{ print ($1 == b) ? $1 : $1 "-" b }') messages** |"
 	echo "| (i) + (ii), per change | **$(lv change-total)** | $(lv change-total 3) | $(lv change-total 4) | |"
 	echo "| no-op apply (same ruleset again) | $(lv noop-apply) | $(lv noop-apply 3) | $(lv noop-apply 4) | nothing sent: the diff alone |"
-	echo "| resync (read the table back) | $(lv resync) | $(lv resync 3) | $(lv resync 4) | what every one-shot \`svcc apply\` pays |"
+	echo "| resync (read the table back) | $(lv resync) | $(lv resync 3) | $(lv resync 4) | chains, sets, and elements only where the set-fingerprints map does not vouch |"
 	echo "| svcc_runtime_apply_config (once) | $(lv apply-config) | | | whole compile + apply + index |"
 	echo "| **svcc_runtime_update of the one service** | **$(lv update)** | $(lv update 3) | $(lv update 4) | check + lower + diff of that service, batch, model patched; $(lv update-stats 2) added, $(lv update-stats 3) changed, $(lv update-stats 4) deleted; **$(lv update-messages | awk -v b="$(lv update-messages 3)" '{ print ($1 == b) ? $1 : $1 "-" b }') messages**; $(lv update-whole) applied whole |"
 	echo

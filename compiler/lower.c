@@ -12,7 +12,9 @@
  *                    mark for masquerade, goto svc-…
  *   endpoints-P-S:   one of ENDPOINT_SHARDS maps per protocol, keyed B+i -> endpoint . port
  *   no-endpoints:    what has no endpoint is rejected (reject-no-endpoints, reject-nodeports)
- *   masquerading:    marked packets, and hairpin (endpoint . endpoint pairs)
+ *   masquerading:    marked packets, and hairpin: ip daddr & 0.0.0.255 vmap
+ *                    @hairpin-shards to masq-hairpin-N, which masquerades the
+ *                    endpoint . endpoint pairs of set hairpin-N
  * Service port -> (shard S, base B) depends only on the service port's own
  * name, so a change to one service never moves another's elements.
  * IPv6 objects carry a "6": svc6-…, ext6-…, service-ips6, endpoints6-…

@@ -26,6 +26,13 @@
 #define ENDPOINT_SHARDS 256
 #define SLOTS_PER_SHARD 65536	/* B = slot << 16: 65,536 keys per service port */
 #define AFFINITY_SIZE	1048576	/* clients remembered per affinity map */
+/*
+ * Hairpin pairs go to one of 256 sets by the last byte of the address,
+ * through a verdict map: a set changed by an endpoint change is then small
+ * enough for a one-shot `svcc apply` to read back in a fraction of a
+ * millisecond (a kernel element dump restarts its walk per answer).
+ */
+#define HAIRPIN_SHARDS	256
 
 /*
  * Endpoint maps are per protocol: nft 1.0.6 only adds a rule
@@ -68,7 +75,8 @@ struct sport {
 /* Set indices (into rs->sets) of one family; -1 when absent. */
 struct fam_sets {
 	bool used, nodeports_used, firewall_used;
-	int service_ips, no_endpoints, hairpin, pod_cidrs, masq_from;
+	int service_ips, no_endpoints, pod_cidrs, masq_from;
+	int hairpin_shards, hairpin[HAIRPIN_SHARDS];	/* the vmap, its sets */
 	int nodeports, no_endpoint_nodeports, node_ips, firewall, firewall_allow;
 	int shard[NPROTO][ENDPOINT_SHARDS];
 	uint8_t *slots[NPROTO][ENDPOINT_SHARDS];	/* bitmap of taken slots */

@@ -279,7 +279,7 @@ static int add_family_rules(struct lowering *l, int fam)
 				 f->no_endpoint_nodeports))
 			return -1;
 	}
-	if (!add_rule_to(l, "masquerading", RS_MASQ_HAIRPIN, fam, f->hairpin) ||
+	if (!add_rule_to(l, "masquerading", RS_HAIRPIN_DISPATCH, fam, f->hairpin_shards) ||
 	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_TCP_IF_DEST_IN, fam, f->no_endpoints) ||
 	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_IF_DEST_IN, fam, f->no_endpoints))
 		return -1;

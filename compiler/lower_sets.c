@@ -63,9 +63,11 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 	f->node_ips = f->firewall = f->firewall_allow = -1;
 	f->service_ips = add_fam_set(l, fam, "service-ips", false, true, 3, ip, RS_F_PROTO, RS_F_PORT);
 	f->no_endpoints = add_fam_set(l, fam, "no-endpoints", false, false, 3, ip, RS_F_PROTO, RS_F_PORT);
-	f->hairpin = add_fam_set(l, fam, "hairpin", false, false, 2, ip, ip);
-	if (f->service_ips < 0 || f->no_endpoints < 0 || f->hairpin < 0)
+	f->hairpin_shards = add_fam_set(l, fam, "hairpin-shards", false, true, 1, ip);
+	if (f->service_ips < 0 || f->no_endpoints < 0 || f->hairpin_shards < 0)
 		return -1;
+	for (int i = 0; i < HAIRPIN_SHARDS; i++)
+		f->hairpin[i] = -1;
 	if ((cfg->masq & SVCC_MASQ_NON_POD) &&
 	    (f->pod_cidrs = add_fam_set(l, fam, "pod-cidrs", true, false, 1, ip)) < 0)
 		return -1;
@@ -195,6 +197,37 @@ int lw_add_nodeport(struct lowering *l, int idx, const struct port *p, const cha
 	return 0;
 }
 
+/*
+ * Hairpin shard N of family fam: set hairpin-N, chain masq-hairpin-N that
+ * masquerades its pairs, and the element that leads there.  Made for the
+ * first address ending in N.  Returns the set's index, or -1.
+ */
+static int hairpin_shard(struct lowering *l, int fam, unsigned int n)
+{
+	struct fam_sets *f = &l->fam[fam];
+	enum rs_ftype ip = ip_ftype(fam);
+	struct rs_chain *c;
+	struct rs_elem *e;
+	char name[32], chain[40];
+	int idx;
+
+	if (f->hairpin[n] >= 0)
+		return f->hairpin[n];
+	snprintf(name, sizeof(name), "hairpin%s-%u", sfx(fam), n);
+	snprintf(chain, sizeof(chain), "masq-%s", name);
+	/* named already: no family suffix at the end */
+	if ((idx = add_fam_set(l, FAM4, name, false, false, 2, ip, ip)) < 0)
+		return -1;
+	l->rs->sets[idx].family = rs_fam(fam);
+	if (!(c = rs_add_chain(l->rs, chain)) ||
+	    !lw_add_rule(c, RS_MASQ_HAIRPIN, fam, lw_set_name(l, idx)) ||
+	    !(e = lw_elem(l, f->hairpin_shards)))
+		return -1;
+	e->key[(fam == FAM6 ? 16 : 4) - 1] = (uint8_t)n;
+	e->chain = c->name;
+	return f->hairpin[n] = idx;
+}
+
 int lw_add_hairpin(struct lowering *l)
 {
 	for (size_t i = 0; i < l->nsports; i++) {
@@ -204,11 +237,13 @@ int lw_add_hairpin(struct lowering *l)
 			const struct group *g = &sp->g[gi];
 
 			for (size_t j = 0; j < g->neps; j++) {
-				struct rs_elem *e = lw_elem(l, l->fam[sp->fam].hairpin);
+				const struct addr *a = &g->eps[j]->addr;
+				int idx = hairpin_shard(l, sp->fam, a->bytes[a->family == 6 ? 15 : 3]);
+				struct rs_elem *e = idx < 0 ? NULL : lw_elem(l, idx);
 
 				if (!e)
 					return -1;
-				put_addr(e->key + put_addr(e->key, &g->eps[j]->addr), &g->eps[j]->addr);
+				put_addr(e->key + put_addr(e->key, a), a);
 			}
 		}
 	}

@@ -25,6 +25,7 @@ static const char *ftype_name(enum rs_ftype t)
 	case RS_F_PROTO: return "inet_proto";
 	case RS_F_PORT:	 return "inet_service";
 	case RS_F_U32:	 return "integer";
+	case RS_F_MARK:	 return "mark";
 	}
 	return "?";
 }
@@ -152,6 +153,10 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 	case RS_MASQ_HAIRPIN:
 		fprintf(out, "ct status dnat %s saddr . %s daddr @%s masquerade", ip, ip, r->set);
 		break;
+	case RS_HAIRPIN_DISPATCH:
+		fprintf(out, "ct status dnat %s daddr & %s vmap @%s", ip,
+			r->family == RS_IPV6 ? "::ff" : "0.0.0.255", r->set);
+		break;
 	case RS_GOTO:
 		fprintf(out, "goto %s", r->target);
 		break;
@@ -227,6 +232,10 @@ static void render_field(enum rs_ftype t, const uint8_t *p, FILE *out)
 	case RS_F_U32:
 		memcpy(&u, p, 4);
 		fprintf(out, "%" PRIu32, u);
+		break;
+	case RS_F_MARK:
+		memcpy(&u, p, 4);
+		fprintf(out, "0x%08" PRIx32, u);
 		break;
 	}
 }

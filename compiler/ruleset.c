@@ -149,7 +149,7 @@ int rs_elem_cmp(const struct rs_set *set, const struct rs_elem *a, const struct 
 {
 	int d;
 
-	if (set->key[0] == RS_F_U32) {
+	if (set->key[0] == RS_F_U32 || set->key[0] == RS_F_MARK) {
 		uint32_t x, y;
 
 		memcpy(&x, a->key, 4);

@@ -31,6 +31,8 @@ enum rs_ftype {
 	RS_F_PROTO,	/* inet_proto: 1 byte, padded to 4 */
 	RS_F_PORT,	/* inet_service: 2 bytes network order, padded to 4 */
 	RS_F_U32,	/* numgen result: 4 bytes host order ("typeof numgen") */
+	RS_F_MARK,	/* mark: 4 bytes host order, shown in hex (the runtime's
+			 * set-fingerprints map) */
 };
 
 #define RS_MAX_FIELDS 4
@@ -74,6 +76,14 @@ struct rs_set {
 	uint8_t data_len;	/* bytes used in rs_elem.data */
 	struct rs_elem *elems;	/* sorted by rs_elem_cmp */
 	size_t nelems, cap;
+	/*
+	 * Runtime models only (0 in compiled rulesets): the sum of the
+	 * element hashes (runtime/state.c), kept in the kernel's
+	 * set-fingerprints map.  unread: the elements were not read back,
+	 * because that map vouched for them; elems is empty.
+	 */
+	uint64_t fingerprint;
+	bool unread;
 };
 
 enum rs_rule_kind {
@@ -121,6 +131,8 @@ enum rs_rule_kind {
 	RS_AFFINITY_UPDATE,
 	/* meta l4proto PROTO dnat ip to ADDR:PORT */
 	RS_DNAT_TO,
+	/* ct status dnat ip daddr & 0.0.0.255 vmap @SET (ip6: & ::ff) */
+	RS_HAIRPIN_DISPATCH,
 };
 
 struct rs_rule {

@@ -156,9 +156,14 @@ struct svcc_apply_stats {
 					 * endpoints forgotten */
 	double seconds;		/* wall time of the apply */
 	unsigned long services_compiled; /* services the last apply compiled */
+	unsigned long sets_read;	/* sets whose elements were read back for it
+					 * (since the last apply); the others the
+					 * table's set-fingerprints map vouched for */
 };
 
 #define SVCC_RT_VIA_NFT 0x1u	/* send transactions as nft text through libnftables */
+#define SVCC_RT_ONE_SHOT 0x2u	/* one apply, then free: keep no copy of what was
+				 * applied (another apply reads the table back) */
 
 /* A runtime keeps one table in the kernel in step with the rulesets given
  * to it.  It reads the table back on creation. */

@@ -178,6 +178,29 @@ static bool elem_data_eq(const struct rs_set *s, const struct rs_elem *a, const 
 	return !memcmp(a->data, b->data, s->data_len);
 }
 
+/*
+ * The same elements on both sides (the runtime lends a set it did not read
+ * the desired set's elements): nothing to compare.  A verdict map still
+ * re-adds the elements that point at a re-created chain.
+ */
+static bool same_elems(const struct rs_set *os, const struct rs_set *ns)
+{
+	return os->elems == ns->elems && os->nelems == ns->nelems;
+}
+
+/* Of a verdict map lent its elements: those pointing at a re-created chain. */
+static int lent_rebound(struct diff *d, const struct rs_set *s, bool count)
+{
+	for (size_t i = 0; i < s->nelems; i++) {
+		if (!target_dies(d, &s->elems[i]))
+			continue;
+		if (push_elem(d->tx, &s->elems[i]))
+			return -1;
+		d->tx->changed += count;
+	}
+	return 0;
+}
+
 static int index_all(struct diff *d)
 {
 	const struct rs_ruleset *o = d->old, *n = d->new;
@@ -351,8 +374,16 @@ static int emit_deletions(struct diff *d)
 		if (d->nset_st[i] != ST_SAME || ns->dynamic)
 			continue;
 		os = &o->sets[d->nset_old[i]];
+		if (same_elems(os, ns) && !os->verdict)
+			continue;
 		if (!begin_elems(tx, TX_DEL_ELEMS, o, os))
 			return -1;
+		if (same_elems(os, ns)) {
+			if (lent_rebound(d, os, false))
+				return -1;
+			end_elems(tx);
+			continue;
+		}
 		while (a < os->nelems) {
 			const struct rs_elem *oe = &os->elems[a];
 			int c = b < ns->nelems ? rs_elem_cmp(os, oe, &ns->elems[b]) : -1;
@@ -473,8 +504,16 @@ static int emit_additions(struct diff *d)
 			continue;
 		if (d->nset_st[i] == ST_SAME)
 			os = &o->sets[d->nset_old[i]];
+		if (os && same_elems(os, ns) && !ns->verdict)
+			continue;
 		if (!(op = begin_elems(tx, TX_ADD_ELEMS, n, ns)))
 			return -1;
+		if (os && same_elems(os, ns)) {
+			if (lent_rebound(d, ns, true))
+				return -1;
+			end_elems(tx);
+			continue;
+		}
 		/* not for concatenated ranges: nft sends them no end element */
 		op->zero_end = ns->interval && ns->nkey == 1 && (!os || !os->nelems) &&
 			       !key_is_zero(ns, &ns->elems[0]);
@@ -619,7 +658,7 @@ uint32_t tx_set_id(const struct tx *tx, const char *name)
 {
 	const struct rs_set *s;
 
-	if (!tx->new_rs || !tx->set_ids || !name)
+	if (!tx->new_rs || !tx->set_ids || !name || !tx->new_rs->nsets)
 		return 0;
 	s = rs_set_find(tx->new_rs, name);
 	return s ? tx->set_ids[s - tx->new_rs->sets] : 0;

@@ -59,10 +59,15 @@ struct nl_result {
 int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
 	       struct nl_result *res);
 
-/* readback.c: the table as a ruleset (*out NULL if it does not exist), and
- * the generation id it was read at. */
+/*
+ * readback.c: the table as a ruleset (*out NULL if it does not exist), its
+ * set-fingerprints map apart (*map, NULL if none: state.h), and the
+ * generation id it was read at.  Sets the map vouches for are left unread.
+ */
 int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out,
-		  uint32_t *genid);
+		  struct rs_ruleset **map, uint32_t *genid);
+/* Read the elements of rs's sets which[0..n) now (they were left unread). */
+int nl_read_elems(struct nl *nl, struct rs_ruleset *rs, const size_t *which, size_t n);
 /*
  * Every element of set s (a plain set or map: no intervals) of table, one
  * call of cb each with its key and data; what cb keeps, it copies.  cb

@@ -22,7 +22,7 @@
 
 /* nft's datatype ids (datatype.h) and expression types (expression.h). */
 enum { DT_INTEGER = 4, DT_IPADDR = 7, DT_IP6ADDR = 8, DT_INET_PROTO = 12,
-       DT_INET_SERVICE = 13, DT_BITS = 6 };
+       DT_INET_SERVICE = 13, DT_MARK = 19, DT_BITS = 6 };
 enum { EXPR_VERDICT = 1, EXPR_PAYLOAD = 7, EXPR_CONCAT = 13, EXPR_NUMGEN = 23 };
 /* nft's protocol descriptions and header fields (proto.h). */
 enum { DESC_UDP = 6, DESC_TCP = 8, DESC_SCTP = 10, DESC_IP = 12, DESC_IP6 = 13 };
@@ -77,6 +77,7 @@ static uint32_t dtype(enum rs_ftype t)
 	case RS_F_PROTO: return DT_INET_PROTO;
 	case RS_F_PORT:	 return DT_INET_SERVICE;
 	case RS_F_U32:	 return DT_INTEGER;
+	case RS_F_MARK:	 return DT_MARK;
 	}
 	return 0;
 }
@@ -99,7 +100,8 @@ static uint8_t field_size(enum rs_ftype t)
 	case RS_F_PROTO: return 1;
 	case RS_F_PORT:	 return 2;
 	case RS_F_IPV4:
-	case RS_F_U32:	 break;
+	case RS_F_U32:
+	case RS_F_MARK:	 break;
 	}
 	return 4;
 }
@@ -108,6 +110,11 @@ static uint8_t field_size(enum rs_ftype t)
 static bool is_concat_range(const struct rs_set *s)
 {
 	return s->interval && s->nkey > 1;
+}
+
+static bool host_order(enum rs_ftype t)
+{
+	return t == RS_F_U32 || t == RS_F_MARK;
 }
 
 static bool is_typeof(const struct rs_set *s)
@@ -193,11 +200,10 @@ static int set_udata(const struct rs_set *s, struct ud *u)
 	bool map = s->verdict || s->ndata;
 
 	u->n = 0;
-	ud_u32(u, UD_KEYBYTEORDER, s->nkey > 1 ? BO_INVALID :
-	       s->key[0] == RS_F_U32 ? BO_HOST : BO_BIG);
+	ud_u32(u, UD_KEYBYTEORDER, s->nkey > 1 ? BO_INVALID : host_order(s->key[0]) ? BO_HOST : BO_BIG);
 	if (map)
 		ud_u32(u, UD_DATABYTEORDER, s->verdict || s->ndata > 1 ? BO_INVALID :
-		       s->data[0] == RS_F_U32 ? BO_HOST : BO_BIG);
+		       host_order(s->data[0]) ? BO_HOST : BO_BIG);
 	if (is_typeof(s)) {
 		ud_numgen(u);
 		if (s->verdict)
@@ -212,9 +218,12 @@ static int set_udata(const struct rs_set *s, struct ud *u)
 			return -1;
 		ud_concat(u, UD_KEY_TYPEOF, client_dest, 3, s);
 		ud_concat(u, UD_DATA_TYPEOF, dest, 2, s);
-	} else if (s->nkey > 1) {
-		/* a "type a . b" key: a concatenation with no expressions */
-		ud_concat(u, UD_KEY_TYPEOF, NULL, 0, s);
+	} else {
+		/* a "type a . b" key or data: a concatenation with no expressions */
+		if (s->nkey > 1)
+			ud_concat(u, UD_KEY_TYPEOF, NULL, 0, s);
+		if (s->ndata > 1)
+			ud_concat(u, UD_DATA_TYPEOF, NULL, 0, s);
 	}
 	if (map)
 		ud_u32(u, UD_DATA_INTERVAL, 0);

@@ -436,10 +436,9 @@ static int dnat_to(struct nftnl_rule *r, const struct rs_rule *rule)
 	return dnat(r, rule->family, NFT_REG_2, NF_NAT_RANGE_PROTO_SPECIFIED);
 }
 
-/* ct status dnat ip saddr . ip daddr @SET masquerade */
-static int masq_hairpin(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+/* ct status dnat */
+static int ct_dnat(struct nftnl_rule *r)
 {
-	enum rs_family f = rule->family;
 	struct nftnl_expr *e = add(r, "ct");
 	uint32_t zero = 0;
 
@@ -447,8 +446,39 @@ static int masq_hairpin(struct nftnl_rule *r, const struct tx *tx, const struct 
 		return -1;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	if (bitwise(r, IPS_DST_NAT, 0, false) || cmp(r, NFT_CMP_NEQ, &zero, 4) ||
-	    nfproto(r, f) ||
+	if (bitwise(r, IPS_DST_NAT, 0, false))
+		return -1;
+	return cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+/* ct status dnat ip daddr & 0.0.0.255 vmap @SET (ip6 daddr & ::ff) */
+static int hairpin_dispatch(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	enum rs_family f = rule->family;
+	uint32_t len = addr_len(f);
+	uint8_t mask[16] = { 0 }, zero[16] = { 0 };
+	struct nftnl_expr *e;
+
+	mask[len - 1] = 0xff;
+	if (ct_dnat(r) || nfproto(r, f) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), len, NFT_REG_1) ||
+	    !(e = add(r, "bitwise")))
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_OP, NFT_BITWISE_BOOL);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	return lookup(r, tx, rule->set, NFT_REG_VERDICT, false);
+}
+
+/* ct status dnat ip saddr . ip daddr @SET masquerade */
+static int masq_hairpin(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	enum rs_family f = rule->family;
+
+	if (ct_dnat(r) || nfproto(r, f) ||
 	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
 	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f),
 		    nl_reg(addr_len(f) / 4)) ||
@@ -520,6 +550,8 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 		return masq(r, NF_NAT_RANGE_PROTO_RANDOM_FULLY);
 	case RS_MASQ_HAIRPIN:
 		return masq_hairpin(r, tx, rule);
+	case RS_HAIRPIN_DISPATCH:
+		return hairpin_dispatch(r, tx, rule);
 	case RS_AFFINITY_DNAT:
 		return affinity_dnat(r, tx, rule);
 	case RS_NUMGEN_VMAP:

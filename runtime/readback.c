@@ -9,6 +9,9 @@
  * type, or with elements svcc would not make, a key length of 0.  The
  * elements of a dynamic set (the affinity maps: the packet path fills
  * them, by the million) are not read: only its type, size and timeout.
+ * Nor are those of a set the set-fingerprints map vouches for (state.h):
+ * the set is left unread, with its fingerprint, and the runtime reads it
+ * only if the desired set differs.
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -26,6 +29,8 @@
 
 #include "nameidx.h"
 #include "nl.h"
+#include "state.h"
+#include "util.h"
 
 #define RB_BUF	65536	/* more than the kernel puts in one dump answer */
 
@@ -176,6 +181,7 @@ static bool decode_type(uint32_t id, enum rs_ftype *f, uint8_t *n, int max)
 		case 12: tmp[k++] = RS_F_PROTO;	break;
 		case 13: tmp[k++] = RS_F_PORT;	break;
 		case 4:	 tmp[k++] = RS_F_U32;	break;
+		case 19: tmp[k++] = RS_F_MARK;	break;
 		default: return false;
 		}
 		id >>= 6;
@@ -492,6 +498,11 @@ static int intervals(struct rb *rb, struct rs_set *s)
 	return 0;
 }
 
+static int elem_cmp(const void *a, const void *b, void *set)
+{
+	return rs_elem_cmp(set, a, b);
+}
+
 static int read_elems(struct nl *nl, struct rb *rb, size_t i)
 {
 	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
@@ -508,7 +519,14 @@ static int read_elems(struct nl *nl, struct rb *rb, size_t i)
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, s->name);
 	if (talk(nl, nlh, elem_cb, rb))
 		return -1;
-	return s->interval && s->nkey == 1 ? intervals(rb, s) : 0;
+	if (s->interval && s->nkey == 1 && intervals(rb, s))
+		return -1;
+	s = &rb->rs->sets[i];
+	if (s->nelems > 1)
+		qsort_r(s->elems, s->nelems, sizeof(struct rs_elem), elem_cmp, s);
+	s->fingerprint = st_set_hash(s);
+	s->unread = false;
+	return 0;
 }
 
 static int set_name_cmp(const void *a, const void *b)
@@ -524,33 +542,87 @@ static int chain_cmp(const void *a, const void *b)
 	return bx != by ? bx - by : strcmp(x->name, y->name);
 }
 
-static int elem_cmp(const void *a, const void *b, void *set)
+/*
+ * Take the set-fingerprints map out of the sets (sorted by name) into a
+ * ruleset of its own, *map, with its elements: the diff must not see it.
+ */
+static int take_map(struct nl *nl, struct rb *rb, struct rs_ruleset **map)
 {
-	return rs_elem_cmp(set, a, b);
+	struct rs_ruleset *rs = rb->rs;
+	struct rs_set key = { .name = ST_MAP_NAME }, *s;
+	size_t i;
+
+	s = rs->nsets ? bsearch(&key, rs->sets, rs->nsets, sizeof(key), set_name_cmp) : NULL;
+	if (!s)
+		return 0;
+	i = (size_t)(s - rs->sets);
+	if (read_elems(nl, rb, i) || !(*map = rs_new(rs->table)) ||
+	    VEC_RESERVE((*map)->sets, (*map)->nsets, (*map)->sets_cap))
+		return -1;
+	(*map)->sets[(*map)->nsets++] = *s;
+	memmove(s, s + 1, (rs->nsets - i - 1) * sizeof(*s));
+	rs->nsets--;
+	return 0;
 }
 
-/* Canonical order, as rs_finish would give, keeping the fingerprints read. */
-static void sort_ruleset(struct rs_ruleset *rs)
+/*
+ * Elements: of every set, unless the map vouches for it (the generation
+ * svcc's last batch committed as is the one read at: nobody changed
+ * anything since).  A set it vouches for keeps its fingerprint, unread.
+ */
+static int read_all_elems(struct nl *nl, struct rb *rb, const struct rs_ruleset *map,
+			  uint32_t genid)
 {
-	/* qsort() wants a non-NULL base even for nothing: empty arrays are NULL */
-	if (rs->nsets > 1)
-		qsort(rs->sets, rs->nsets, sizeof(*rs->sets), set_name_cmp);
-	if (rs->nchains > 1)
-		qsort(rs->chains, rs->nchains, sizeof(*rs->chains), chain_cmp);
-	for (size_t i = 0; i < rs->nsets; i++)
-		if (rs->sets[i].nelems > 1)
-			qsort_r(rs->sets[i].elems, rs->sets[i].nelems, sizeof(struct rs_elem),
-				elem_cmp, &rs->sets[i]);
+	uint32_t committed;
+	bool trusted = map && st_map_ok(&map->sets[0]) && st_map_genid(map, &committed) &&
+		       committed == genid;
+
+	for (size_t i = 0; i < rb->rs->nsets; i++) {
+		struct rs_set *s = &rb->rs->sets[i];
+
+		if (trusted && s->key_len && !s->dynamic &&
+		    st_map_get(map, s->name, &s->fingerprint)) {
+			s->unread = true;
+			continue;
+		}
+		if (read_elems(nl, rb, i))
+			return -1;
+	}
+	return 0;
 }
 
-static int read_once(struct nl *nl, const char *table, struct rs_ruleset **out)
+int nl_read_elems(struct nl *nl, struct rs_ruleset *rs, const size_t *which, size_t n)
+{
+	struct rb rb = { .rs = rs };
+	int ret = -1;
+
+	if (nameidx_init(&rb.chains, rs->nchains))
+		return -1;
+	for (size_t i = 0; i < rs->nchains; i++)
+		nameidx_put(&rb.chains, rs->chains[i].name, i);
+	for (size_t k = 0; k < n; k++) {
+		rs->sets[which[k]].unread = false;
+		if (read_elems(nl, &rb, which[k]))
+			goto out;
+	}
+	ret = 0;
+out:
+	if (ret && rb.err)
+		errno = rb.err;
+	nameidx_fini(&rb.chains);
+	free(rb.kel);
+	return ret;
+}
+
+static int read_once(struct nl *nl, const char *table, uint32_t genid,
+		     struct rs_ruleset **out, struct rs_ruleset **map)
 {
 	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
 	struct rb rb = { 0 };
 	struct nlmsghdr *nlh;
 	bool exists = false;
 
-	*out = NULL;
+	*out = *map = NULL;
 	nlh = request(nl, buf, NFT_MSG_GETTABLE, NLM_F_ACK);
 	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table);
 	if (talk(nl, nlh, table_cb, &exists))
@@ -571,10 +643,13 @@ static int read_once(struct nl *nl, const char *table, struct rs_ruleset **out)
 	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, table);
 	if (talk(nl, nlh, set_cb, &rb))
 		goto fail;
-	for (size_t i = 0; i < rb.rs->nsets; i++)
-		if (read_elems(nl, &rb, i))
-			goto fail;
-	sort_ruleset(rb.rs);
+	/* canonical order, as rs_finish gives; chain names stay where they are */
+	if (rb.rs->nsets > 1)
+		qsort(rb.rs->sets, rb.rs->nsets, sizeof(*rb.rs->sets), set_name_cmp);
+	if (take_map(nl, &rb, map) || read_all_elems(nl, &rb, *map, genid))
+		goto fail;
+	if (rb.rs->nchains > 1)
+		qsort(rb.rs->chains, rb.rs->nchains, sizeof(*rb.rs->chains), chain_cmp);
 	nameidx_fini(&rb.chains);
 	free(rb.kel);
 	*out = rb.rs;
@@ -585,6 +660,8 @@ fail:
 	nameidx_fini(&rb.chains);
 	free(rb.kel);
 	rs_free(rb.rs);
+	rs_free(*map);
+	*map = NULL;
 	return -1;
 }
 
@@ -657,26 +734,30 @@ int nl_dump_elems(struct nl *nl, const char *table, const struct rs_set *s,
 	return 0;
 }
 
-int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out, uint32_t *genid)
+int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out,
+		  struct rs_ruleset **map, uint32_t *genid)
 {
 	uint32_t before, after;
 
 	/* the same generation before and after: nobody changed it meanwhile */
 	for (int tries = 0; tries < 3; tries++) {
-		struct rs_ruleset *rs;
+		struct rs_ruleset *rs, *m;
 
-		if (nl_getgen(nl, &before) || read_once(nl, table, &rs))
+		if (nl_getgen(nl, &before) || read_once(nl, table, before, &rs, &m))
 			return -1;
 		if (nl_getgen(nl, &after)) {
 			rs_free(rs);
+			rs_free(m);
 			return -1;
 		}
 		if (before == after) {
 			*out = rs;
+			*map = m;
 			*genid = after;
 			return 0;
 		}
 		rs_free(rs);
+		rs_free(m);
 	}
 	errno = EAGAIN;
 	return -1;

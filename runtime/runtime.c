@@ -20,6 +20,7 @@
 #include "conntrack.h"
 #include "internal.h"
 #include "nl.h"
+#include "state.h"
 #include "tx.h"
 #include "update.h"
 
@@ -66,11 +67,11 @@ void rt_flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *old,
  * failure here is only a warning.
  */
 void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *old,
-			      bool old_rules)
+			      bool old_rules, const struct rs_ruleset *now)
 {
 	struct aff_check *c = NULL;
 
-	if (aff_check_new(old, old_rules, rt->model, &c) ||
+	if (aff_check_new(old, old_rules, now, &c) ||
 	    aff_forget_stale(&rt->nl, c, &rt->genid, &rt->stats.affinity_deleted)) {
 		int err = errno;
 
@@ -85,15 +86,19 @@ void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *
 
 int svcc_runtime_resync(struct svcc_runtime *rt)
 {
-	struct rs_ruleset *rs;
+	struct rs_ruleset *rs, *map;
 	uint32_t genid;
 
-	if (nl_read_table(&rt->nl, rt->table, &rs, &genid)) {
+	if (nl_read_table(&rt->nl, rt->table, &rs, &map, &genid)) {
 		rt_report_errno(rt, "read-back", errno);
 		return -1;
 	}
 	rs_free(rt->model);
 	rt->model = rs;
+	rs_free(rt->fpmap);
+	rt->fpmap = map;
+	for (size_t i = 0; rs && i < rs->nsets; i++)
+		rt->sets_read += !rs->sets[i].unread && !rs->sets[i].dynamic && rs->sets[i].key_len;
 	rt->model_rules = false;	/* rules are not read back */
 	upd_index_free(rt->idx);	/* it described the model */
 	rt->idx = NULL;
@@ -134,8 +139,81 @@ void svcc_runtime_free(struct svcc_runtime *rt)
 	nl_close(&rt->nl);
 	upd_index_free(rt->idx);
 	rs_free(rt->model);
+	rs_free(rt->fpmap);
 	free(rt->table);
 	free(rt);
+}
+
+void rt_keep_fpmap(struct svcc_runtime *rt, struct rs_ruleset *next)
+{
+	rs_free(rt->fpmap);
+	rt->fpmap = next;
+}
+
+static bool same_layout(const struct rs_set *a, const struct rs_set *b)
+{
+	return a->key_len == b->key_len && a->data_len == b->data_len && a->nkey == b->nkey &&
+	       a->ndata == b->ndata && a->verdict == b->verdict && a->interval == b->interval &&
+	       !memcmp(a->key, b->key, a->nkey * sizeof(a->key[0]));
+}
+
+/*
+ * The model as the diff sees it, in *view (its own array of sets; the rest
+ * borrowed).  A set read back unread (the fingerprint map vouched for it)
+ * whose fingerprint the desired set has too holds what that set holds: the
+ * view lends it the desired set's elements.  Any other unread set is read
+ * now: its elements are the ones the batch changes.  Free with view_free.
+ */
+static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want,
+		    struct rs_ruleset *view)
+{
+	const struct rs_ruleset *m = rt->model;
+	size_t *lazy = NULL, nlazy = 0;
+	int ret = -1;
+
+	*view = *m;
+	view->sets_cap = m->nsets;
+	if (!(view->sets = malloc((m->nsets + 1) * sizeof(*view->sets))) ||
+	    !(lazy = malloc((m->nsets + 1) * sizeof(*lazy)))) {
+		rt_report_errno(rt, "apply", ENOMEM);
+		goto out;
+	}
+	for (size_t i = 0; i < m->nsets; i++) {
+		const struct rs_set *s = &m->sets[i], *w;
+
+		view->sets[i] = *s;
+		if (!s->unread)
+			continue;
+		w = want->nsets ? rs_set_find(want, s->name) : NULL;	/* bsearch wants a base */
+		if (w && same_layout(s, w) && st_set_hash(w) == s->fingerprint) {
+			view->sets[i].elems = w->elems;
+			view->sets[i].nelems = w->nelems;
+			view->sets[i].cap = 0;
+			view->sets[i].unread = false;
+		} else {
+			lazy[nlazy++] = i;
+		}
+	}
+	if (nlazy) {
+		if (nl_read_elems(&rt->nl, rt->model, lazy, nlazy)) {
+			rt_report_errno(rt, "read-back", errno);
+			rt->stale = true;
+			goto out;
+		}
+		for (size_t k = 0; k < nlazy; k++)
+			view->sets[lazy[k]] = m->sets[lazy[k]];
+		rt->sets_read += nlazy;
+	}
+	ret = 0;
+out:
+	free(lazy);
+	return ret;
+}
+
+static void view_free(struct rs_ruleset *view)
+{
+	free(view->sets);
+	view->sets = NULL;
 }
 
 const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt)
@@ -284,7 +362,7 @@ void rt_set_stats(struct svcc_runtime *rt, const struct tx *tx)
 int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 {
 	double t0 = rt_now();
-	struct rs_ruleset *copy = NULL;
+	struct rs_ruleset *copy = NULL, *next = NULL, view = { 0 };
 	struct tx *tx = NULL;
 	bool restarted = false, repaired = false;
 	int ret = -1;
@@ -299,11 +377,21 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 	if (rt->stale && svcc_runtime_resync(rt))
 		goto out;
 	for (;;) {
+		const struct rs_ruleset *old = NULL;
 		struct nl_result res = { 0 };
 		int r, err;
 
 		tx_free(tx);
-		if (!(tx = tx_diff(rt->model, rs->rs)))
+		tx = NULL;
+		rs_free(next);
+		next = NULL;
+		view_free(&view);
+		if (rt->model) {
+			if (view_new(rt, rs->rs, &view))
+				goto out;
+			old = &view;
+		}
+		if (!(tx = tx_diff(old, rs->rs)))
 			goto oom;
 		rt_set_stats(rt, tx);
 		if (tx_empty(tx)) {
@@ -312,23 +400,32 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		}
 		/* copy first: once the kernel took it, keeping it cannot fail */
 		rs_free(copy);
-		if (!(copy = rs_clone(rs->rs)))
+		copy = NULL;
+		if (st_append(tx, old, rt->fpmap, rt->genid, &next) ||
+		    (!(rt->flags & SVCC_RT_ONE_SHOT) && !(copy = rs_clone(rs->rs))))
 			goto oom;
+		if (copy)
+			st_stamp(copy, next);
 		r = rt_send_tx(rt, tx, &res);
 		if (r == 0) {
-			struct rs_ruleset *old = rt->model;
+			struct rs_ruleset *prev = rt->model;
 			bool old_rules = rt->model_rules;
 
 			tx_free(tx);
 			tx = NULL;
-			rt_flush_stale_udp(rt, old, copy);
+			rt_keep_fpmap(rt, next);
+			next = NULL;
+			rt_flush_stale_udp(rt, old, rs->rs);
+			/* one shot: what was applied is not kept; a next apply reads */
 			rt->model = copy;
-			rt->model_rules = true;
+			rt->model_rules = copy != NULL;
+			rt->stale = copy == NULL;
 			copy = NULL;
 			upd_index_free(rt->idx);	/* for another config */
 			rt->idx = NULL;
-			rt_forget_stale_affinity(rt, old, old_rules);
-			rs_free(old);
+			rt_forget_stale_affinity(rt, old, old_rules, rs->rs);
+			view_free(&view);
+			rs_free(prev);
 			ret = 0;
 			goto out;
 		}
@@ -351,6 +448,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			rt->stale = true;
 			goto out;
 		}
+		view_free(&view);
 		if (svcc_runtime_resync(rt))
 			goto out;
 		if (repaired)
@@ -360,20 +458,31 @@ oom:
 	rt_report_errno(rt, "apply", ENOMEM);
 out:
 	rt->stats.seconds = rt_now() - t0;
+	rt->stats.sets_read = rt->sets_read;
+	rt->sets_read = 0;
 	tx_free(tx);
+	rs_free(next);
+	view_free(&view);
 	rs_free(copy);
 	return ret;
 }
 
 int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out)
 {
+	struct rs_ruleset view = { 0 }, *next = NULL;
 	struct tx *tx;
 	int ret;
 
 	if (rt->stale && svcc_runtime_resync(rt))
 		return -1;
-	if (!(tx = tx_diff(rt->model, rs->rs))) {
+	if (rt->model && view_new(rt, rs->rs, &view))
+		return -1;
+	/* with the fingerprint map's part: what apply would send */
+	if (!(tx = tx_diff(rt->model ? &view : NULL, rs->rs)) ||
+	    st_append(tx, rt->model ? &view : NULL, rt->fpmap, rt->genid, &next)) {
 		rt_report_errno(rt, "plan", ENOMEM);
+		tx_free(tx);
+		view_free(&view);
 		return -1;
 	}
 	rt_set_stats(rt, tx);
@@ -381,6 +490,8 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 	if (ret)
 		rt_report_errno(rt, "plan", errno ? errno : EIO);
 	tx_free(tx);
+	rs_free(next);
+	view_free(&view);
 	return ret;
 }
 
@@ -409,6 +520,7 @@ int svcc_runtime_delete_table(struct svcc_runtime *rt)
 	} else {
 		rs_free(rt->model);
 		rt->model = NULL;
+		rt_keep_fpmap(rt, NULL);
 		rt->model_rules = false;
 		upd_index_free(rt->idx);
 		rt->idx = NULL;

@@ -19,6 +19,10 @@
  *   NEW: M's service chains and those elements of M, hairpin elements
  *        whose count leaves 0.
  *
+ * A hairpin shard (set hairpin-N, chain masq-hairpin-N, its element in
+ * hairpin-shards) comes with its first pair, taken from M, and goes with
+ * its last.
+ *
  * tx_diff(OLD, NEW) orders the batch; on success the model is patched in
  * place.  What M cannot tell alone falls back to a whole apply: a change of
  * the cluster settings or of the table's shape (first or last vip of a
@@ -34,6 +38,7 @@
 #include "clone.h"
 #include "lower.h"
 #include "model.h"
+#include "state.h"
 #include "update.h"
 
 #define NONE ((size_t)-1)
@@ -247,6 +252,24 @@ static bool is(const char *name, const char *base)
 	return !strncmp(name, base, n) && (!name[n] || !strcmp(name + n, "6"));
 }
 
+static bool digits(const char **p)
+{
+	const char *s = *p;
+
+	while (**p >= '0' && **p <= '9')
+		(*p)++;
+	return *p > s;
+}
+
+/* "hairpin-N" or "hairpin6-N": a hairpin shard */
+static bool hairpin_shard(const char *name)
+{
+	const char *p = !strncmp(name, "hairpin-", 8) ? name + 8 :
+			!strncmp(name, "hairpin6-", 9) ? name + 9 : NULL;
+
+	return p && digits(&p) && !*p;
+}
+
 static enum kind set_kind(const struct rs_set *s)
 {
 	if (s->dynamic)
@@ -255,7 +278,7 @@ static enum kind set_kind(const struct rs_set *s)
 		return K_EPMAP;
 	if (is(s->name, "affinity-endpoints"))
 		return K_AFFEP;
-	if (is(s->name, "hairpin"))
+	if (hairpin_shard(s->name))
 		return K_HAIRPIN;
 	if (is(s->name, "service-ips") || is(s->name, "no-endpoints") ||
 	    is(s->name, "nodeports") || is(s->name, "no-endpoint-nodeports") ||
@@ -493,14 +516,6 @@ static size_t nregular(const struct rs_ruleset *rs)
 }
 
 /* "DIGITS" (svc-, ext-) or "DIGITS[/local]/DIGITS" (aff-) */
-static bool digits(const char **p)
-{
-	const char *s = *p;
-
-	while (**p >= '0' && **p <= '9')
-		(*p)++;
-	return *p > s;
-}
 
 static bool chain_rest_ok(const char *rest, bool aff)
 {
@@ -745,16 +760,73 @@ static bool slots_ok(struct upd *u)
 	return true;
 }
 
-/* Hairpin elements whose count leaves or reaches 0. */
+/* The element of vmap set s that leads to chain, or NULL. */
+static const struct rs_elem *vmap_elem(const struct rs_set *s, const char *chain)
+{
+	for (size_t i = 0; s && i < s->nelems; i++)
+		if (s->elems[i].chain && !strcmp(s->elems[i].chain, chain))
+			return &s->elems[i];
+	return NULL;
+}
+
+/*
+ * A hairpin shard the model lacks: M made it (its set, chain
+ * masq-hairpin-N, the hairpin-shards element to it); NEW takes the three.
+ * Returns the index of M's set, or NONE when M has not got it.
+ */
+static size_t new_shard(struct upd *u, const char *name, int fam, int *err)
+{
+	char vmap[24], chain[32];
+	size_t mi = set_idx(u->m, name), vi, vm;
+	const struct rs_elem *e;
+
+	if (mi == NONE || u->mnews[mi].n)
+		return mi;	/* not M's, or taken already */
+	snprintf(vmap, sizeof(vmap), "hairpin-shards%s", fam == FAM6 ? "6" : "");
+	snprintf(chain, sizeof(chain), "masq-%s", name);
+	vi = set_idx(u->model, vmap);
+	vm = set_idx(u->m, vmap);
+	if (vi == NONE || vm == NONE || !(e = vmap_elem(&u->m->sets[vm], chain)))
+		return NONE;
+	*err = push_elem(&u->news[vi], e);
+	return mi;
+}
+
+/* A hairpin shard left empty goes: its chain, and the element to it. */
+static int gone_shard(struct upd *u, size_t si, int fam)
+{
+	const struct rs_set *s = &u->model->sets[si];
+	char vmap[24], chain[32];
+	const struct rs_chain *c;
+	const struct rs_elem *e;
+	size_t vi;
+
+	snprintf(vmap, sizeof(vmap), "hairpin-shards%s", fam == FAM6 ? "6" : "");
+	snprintf(chain, sizeof(chain), "masq-%s", s->name);
+	if ((vi = set_idx(u->model, vmap)) == NONE || !(c = rs_chain_find(u->model, chain)) ||
+	    !(e = vmap_elem(&u->model->sets[vi], chain)))
+		return 1;
+	u->gone[si] = true;
+	if (push_ochain(u, c) || push_elem(&u->olds[vi], e))
+		return -1;
+	qsort(u->ochains, u->nochains, sizeof(*u->ochains), chain_name_cmp);
+	return 0;
+}
+
+/*
+ * Hairpin elements whose count leaves or reaches 0, in their shard (the
+ * address's last byte: lower_sets.c), which comes or goes with them.
+ */
 static int hairpin_elems(struct upd *u)
 {
 	for (size_t i = 0; i < u->hp.cap; i++) {
 		const struct hp *d = u->hp.slots[i].value;
 		const struct hp *cur;
 		long before;
-		char name[16];
+		char name[24];
 		struct rs_elem e;
 		size_t si, alen;
+		int fam, err = 0;
 
 		if (!u->hp.slots[i].key || !d->n)
 			continue;
@@ -762,17 +834,45 @@ static int hairpin_elems(struct upd *u)
 		before = cur ? cur->n : 0;
 		if ((before > 0) == (before + d->n > 0))
 			continue;
-		snprintf(name, sizeof(name), "hairpin%s", d->k[0] == FAM6 ? "6" : "");
-		if ((si = set_idx(u->model, name)) == NONE)
-			return 1;
-		alen = d->k[0] == FAM6 ? 16 : 4;
+		fam = d->k[0];
+		alen = fam == FAM6 ? 16 : 4;
+		snprintf(name, sizeof(name), "hairpin%s-%u", fam == FAM6 ? "6" : "", d->k[alen]);
 		memset(&e, 0, sizeof(e));
 		memcpy(e.key, d->k + 1, alen);
 		memcpy(e.key + alen, d->k + 1, alen);
+		if ((si = set_idx(u->model, name)) == NONE) {
+			size_t mi = before > 0 ? NONE : new_shard(u, name, fam, &err);
+
+			if (mi == NONE)
+				return 1;	/* cannot be: apply whole */
+			if (err || push_elem(&u->mnews[mi], &e))
+				return -1;
+			continue;
+		}
 		if (push_elem(before > 0 ? &u->olds[si] : &u->news[si], &e))
 			return -1;
 	}
+	for (size_t si = 0; si < u->model->nsets; si++) {
+		const struct rs_set *s = &u->model->sets[si];
+		int r;
+
+		if (set_kind(s) == K_HAIRPIN && u->olds[si].n &&
+		    u->olds[si].n >= s->nelems && !u->news[si].n &&
+		    (r = gone_shard(u, si, s->family == RS_IPV6 ? FAM6 : FAM4)))
+			return r;
+	}
 	return 0;
+}
+
+/* masq-hairpin-N of a shard this update makes */
+static bool new_shard_chain(const struct upd *u, const char *name)
+{
+	size_t mi;
+
+	if (strncmp(name, "masq-", 5) || !hairpin_shard(name + 5))
+		return false;
+	mi = set_idx(u->m, name + 5);
+	return mi != NONE && u->mnews[mi].n && set_idx(u->model, name + 5) == NONE;
 }
 
 /*
@@ -828,7 +928,7 @@ static int plan(struct upd *u)
 
 		if (si != NONE && !same_type(s, &model->sets[si]))
 			return 1;
-		if (si == NONE && k != K_EPMAP && k != K_AFFEP && k != K_AFFMAP)
+		if (si == NONE && k != K_EPMAP && k != K_AFFEP && k != K_AFFMAP && k != K_HAIRPIN)
 			return 1;	/* a set of the table's shape */
 		if (k == K_EPMAP || k == K_AFFEP || k == K_DISPATCH) {
 			struct elems *es = si != NONE ? &u->news[si] : &u->mnews[i];
@@ -902,7 +1002,8 @@ static int plan(struct upd *u)
 	}
 	u->new_rs.nsets = nm;
 	for (size_t i = 0; i < m->nchains; i++)
-		if (m->chains[i].hook == RS_HOOK_NONE && svc_chain_name(m->chains[i].name))
+		if (m->chains[i].hook == RS_HOOK_NONE && (svc_chain_name(m->chains[i].name) ||
+							  new_shard_chain(u, m->chains[i].name)))
 			u->new_rs.chains[u->new_rs.nchains++] = m->chains[i];
 	return 0;
 }
@@ -1306,6 +1407,7 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 	struct upd u = { .rt = rt, .cfg = cfg, .idx = rt->idx, .model = rt->model };
 	size_t errors = svcc_error_count(rt->ctx);
 	struct nl_result res = { 0 };
+	struct rs_ruleset *next = NULL;
 	struct tx *tx = NULL;
 	int ret = -1, r;
 
@@ -1338,7 +1440,8 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 	if (r < 0 || !(tx = tx_diff(&u.old, &u.new_rs)))
 		goto oom;
 	rt_set_stats(rt, tx);
-	if (prepare(&u))
+	/* the model has every set's fingerprint: it was applied */
+	if (prepare(&u) || st_append(tx, rt->model, rt->fpmap, rt->genid, &next))
 		goto oom;
 	if (!tx_empty(tx)) {
 		r = rt_send_tx(rt, tx, &res);
@@ -1348,6 +1451,7 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 			if (r == -1 && (err == ERESTART || (res.op && !res.unsent))) {
 				/* changed underneath, or refused: the whole apply re-reads */
 				tx_free(tx);
+				rs_free(next);
 				upd_fini(&u);
 				rt->stale = true;
 				return apply_whole(rt, cfg, t0);
@@ -1360,6 +1464,11 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 	}
 	/* the kernel took it: the patch cannot fail */
 	patch_model(&u);
+	if (next) {
+		st_stamp(rt->model, next);
+		rt_keep_fpmap(rt, next);
+		next = NULL;
+	}
 	if (commit_index(&u)) {
 		/* the model is right, the index not: the next update applies whole */
 		upd_index_free(rt->idx);
@@ -1367,7 +1476,7 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 	}
 	if (!tx_empty(tx)) {
 		rt_flush_stale_udp(rt, &u.old, rt->model);
-		rt_forget_stale_affinity(rt, &u.old, true);
+		rt_forget_stale_affinity(rt, &u.old, true, rt->model);
 	}
 	ret = 0;
 	goto out;
@@ -1375,6 +1484,7 @@ oom:
 	rt_report_errno(rt, "update", ENOMEM);
 out:
 	tx_free(tx);
+	rs_free(next);
 	upd_fini(&u);
 	rt->stats.seconds = rt_now() - t0;
 	return ret;

@@ -21,9 +21,11 @@ struct svcc_runtime {
 	unsigned flags;
 	struct nl nl;
 	struct rs_ruleset *model;	/* what the kernel holds; NULL: no table */
+	struct rs_ruleset *fpmap;	/* its set-fingerprints map (state.h); NULL: none */
 	bool model_rules;		/* the model has its rules: it was applied,
 					 * not read back */
 	uint32_t genid;			/* generation the model was read/applied at */
+	unsigned long sets_read;	/* element dumps since the last apply */
 	bool stale;			/* re-read before the next diff */
 	struct svcc_apply_stats stats;
 	struct upd_index *idx;		/* what updates need; NULL: apply whole */
@@ -38,8 +40,10 @@ void rt_report_errno(struct svcc_runtime *rt, const char *what, int err);
 void rt_flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *old,
 			const struct rs_ruleset *new_rs);
 void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *old,
-			      bool old_rules);
+			      bool old_rules, const struct rs_ruleset *now);
 void rt_set_stats(struct svcc_runtime *rt, const struct tx *tx);
+/* After a batch the kernel took: next (from st_append) is the kernel's map now. */
+void rt_keep_fpmap(struct svcc_runtime *rt, struct rs_ruleset *next);
 
 /* update.c */
 void upd_index_free(struct upd_index *idx);

@@ -148,8 +148,8 @@ out=$(apply "$A" 2>&1); rc=$?
 show "$out"
 check "drift under a kept chain: the refusal is named and repaired [rc=$rc]" \
 	eval '((rc == 0)) && grep -q "warning: apply: kernel rejected .delete chain inet svcc foreign.*rewriting every chain" <<<"$out"'
-in_node nft list table inet svcc > "$TOPO_TMP/repaired"
-fresh=$(unshare -n sh -c "'$SVCC' apply '$A' && nft list table inet svcc")
+list > "$TOPO_TMP/repaired"
+fresh=$(unshare -n sh -c "'$SVCC' apply '$A' && nft list table inet svcc" | sed "$MASK_GENID")
 check "the repaired table holds what a fresh apply of A holds" \
 	eval '[[ "$(sort "$TOPO_TMP/repaired")" == "$(sort <<<"$fresh")" ]]'
 out=$(in_outside "$PROBE" tcp 10.96.0.20 80 30 --timeout-ms 1000); show "$out"

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The set-fingerprints map: what lets a one-shot `svcc apply` read back a
+ * table of 100,000 elements without reading the elements it will not touch.
+ *
+ *   map set-fingerprints { type mark : mark . mark; }
+ *
+ * Every set svcc keeps elements in has an entry: a 32-bit key from the
+ * set's name, and the set's fingerprint, the sum of its element hashes.
+ * A sum does not depend on order, so the element operations of a batch
+ * give the fingerprints after it without a look at the rest of the set.
+ * Key 0 holds the generation id the last svcc batch committed as: when
+ * the kernel's generation still equals it, nobody changed nftables since,
+ * and the entries are the truth.  Otherwise the read-back reads every
+ * element, as it would without the map.  The compiler knows nothing of
+ * it: the runtime keeps it, in the same batch as what it describes.
+ */
+#ifndef SVCC_STATE_H
+#define SVCC_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tx.h"
+
+#define ST_MAP_NAME	"set-fingerprints"
+
+/* One element's hash: its key, prefix and data or verdict. */
+uint64_t st_elem_hash(const struct rs_set *s, const struct rs_elem *e);
+/* A set's fingerprint: the sum of its element hashes (0 when empty). */
+uint64_t st_set_hash(const struct rs_set *s);
+/* The map key of a set name: never 0, which is the generation's. */
+uint32_t st_key(const char *name);
+
+/* A new, empty set-fingerprints map of table, as svcc declares it. */
+struct rs_ruleset *st_map_new(const char *table);
+/* Is s (read back) a map svcc could have made? */
+bool st_map_ok(const struct rs_set *s);
+/*
+ * The entry for set name in map (ruleset from st_map_new or read back):
+ * true and *fp, or false.  *genid: the generation in key 0, or false.
+ */
+bool st_map_get(const struct rs_ruleset *map, const char *name, uint64_t *fp);
+bool st_map_genid(const struct rs_ruleset *map, uint32_t *genid);
+
+/*
+ * Append to tx what keeps the map true after it, when tx is not empty: the
+ * entries of the sets it changes, and key 0, the generation the batch
+ * commits as (genid + 1; the batch is sent at genid).  model: what the
+ * kernel holds before tx, every set with its fingerprint; kmap: the map the
+ * kernel holds (NULL: none).  *next gets the map after tx (NULL when tx
+ * deletes the table); tx points into it: free it after tx.  0 or -1.
+ */
+int st_append(struct tx *tx, const struct rs_ruleset *model, const struct rs_ruleset *kmap,
+	      uint32_t genid, struct rs_ruleset **next);
+/* Give every set of rs its fingerprint: from map if there, else computed. */
+void st_stamp(struct rs_ruleset *rs, const struct rs_ruleset *map);
+
+#endif
