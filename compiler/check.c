@@ -15,14 +15,79 @@ struct key {
 	uint8_t addr[16];
 };
 
+/*
+ * An open-addressing set of indices (+ 1; 0 is free), sized once for all
+ * it will hold: at most half full, no growing, no failing.
+ */
+struct index_set {
+	uint32_t *v;
+	size_t mask;
+};
+
+/*
+ * One service's endpoints by address: indices, and the service's stamp;
+ * a slot with another stamp is free, so nothing is cleared between services.
+ */
+struct ep_set {
+	uint32_t *idx, *stamp;
+	size_t mask;
+	uint32_t now;
+};
+
 struct checker {
 	struct svcc_ctx *ctx;
 	const struct svcc_config *cfg;
-	struct htab taken;		/* key -> service */
-	struct key *keys;		/* storage for taken's keys */
+	struct index_set taken;		/* into keys and owners */
+	struct key *keys;
+	const struct svcc_service **owners;	/* who claimed keys[i] */
 	size_t nkeys;
+	struct ep_set seen;
 	bool nomem;
 };
+
+static int index_set_init(struct index_set *t, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	t->v = calloc(cap, sizeof(*t->v));
+	t->mask = cap - 1;
+	return t->v ? 0 : -1;
+}
+
+/* Mix 64 bits well enough for linear probing (a stable, seedless finaliser). */
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* The tables' hash: seen only here, so it need not be FNV. */
+static uint64_t bytes_hash(const uint8_t *p, size_t n)
+{
+	uint64_t h = n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = mix64(h ^ w) * 0x9e3779b97f4a7c15ull;
+	}
+	for (w = 0; n; n--)
+		w = w << 8 | *p++;
+	return mix64(h ^ w);
+}
+
+static uint32_t *key_slot(const struct checker *k, const struct key *key)
+{
+	const struct index_set *t = &k->taken;
+
+	for (size_t i = bytes_hash((const uint8_t *)key, sizeof(*key)) & t->mask;;
+	     i = (i + 1) & t->mask)
+		if (!t->v[i] || !memcmp(&k->keys[t->v[i] - 1], key, sizeof(*key)))
+			return &t->v[i];
+}
 
 static void addr_text(const struct addr *a, char buf[64])
 {
@@ -64,8 +129,8 @@ static void claim(struct checker *k, const struct svcc_service *svc, const struc
 		  const struct port *p, bool nodeport, struct loc loc)
 {
 	struct key *key = &k->keys[k->nkeys];
-	struct svcc_service *other;
-	int err = 0;
+	const struct svcc_service *other;
+	uint32_t *slot;
 	char a[64];
 
 	memset(key, 0, sizeof(*key));
@@ -75,11 +140,11 @@ static void claim(struct checker *k, const struct svcc_service *svc, const struc
 		key->family = addr->family;
 		memcpy(key->addr, addr->bytes, 16);
 	}
-	other = htab_put(&k->taken, key, sizeof(*key), (void *)svc, &err);
-	if (err) {
-		k->nomem = true;
-	} else if (!other) {
-		k->nkeys++;
+	slot = key_slot(k, key);
+	other = *slot ? k->owners[*slot - 1] : NULL;
+	if (!other) {
+		k->owners[k->nkeys] = svc;
+		*slot = (uint32_t)++k->nkeys;
 	} else if (nodeport) {
 		diag_error(k->ctx, loc, "nodeport %u/%s of service '%s' is taken by service '%s'",
 			   p->nodeport, proto_name(p->proto), svc->name, other->name);
@@ -161,9 +226,50 @@ static bool endpoint_has_port(const struct endpoint *e, const char *name)
 	return false;
 }
 
+/* Has an earlier endpoint of svc the address of endpoint i?  Remembers i. */
+static bool seen_before(struct ep_set *t, const struct svcc_service *svc, size_t i)
+{
+	const struct addr *a = &svc->eps[i].addr;
+
+	for (size_t j = bytes_hash((const uint8_t *)a, sizeof(*a)) & t->mask;;
+	     j = (j + 1) & t->mask) {
+		if (t->stamp[j] != t->now) {
+			t->stamp[j] = t->now;
+			t->idx[j] = (uint32_t)i;
+			return false;
+		}
+		if (!memcmp(&svc->eps[t->idx[j]].addr, a, sizeof(*a)))
+			return true;
+	}
+}
+
+/* A new, empty ep_set with room for n endpoints; -1 when out of memory. */
+static int seen_reset(struct ep_set *t, size_t n)
+{
+	size_t cap = 16;
+
+	/* a new stamp frees every slot; a stamp wrapped to 0 needs clean ones */
+	if (t->idx && 2 * n <= t->mask + 1 && ++t->now)
+		return 0;
+	while (cap < 2 * n)
+		cap *= 2;
+	free(t->idx);
+	free(t->stamp);
+	t->idx = malloc(cap * sizeof(*t->idx));
+	t->stamp = calloc(cap, sizeof(*t->stamp));
+	if (!t->idx || !t->stamp) {
+		free(t->idx);
+		free(t->stamp);
+		*t = (struct ep_set){ 0 };
+		return -1;
+	}
+	t->mask = cap - 1;
+	t->now = 1;
+	return 0;
+}
+
 static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 {
-	struct htab seen = { 0 };
 	char a[64];
 
 	unsigned long keys[NFAMILIES] = { 0 };
@@ -175,21 +281,22 @@ static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 		diag_error(k->ctx, svc->loc, "service '%s' has too many endpoints: their weights "
 			   "add up to %lu, at most 65536", svc->name,
 			   keys[FAM4] > keys[FAM6] ? keys[FAM4] : keys[FAM6]);
+	if (seen_reset(&k->seen, svc->neps)) {
+		k->nomem = true;
+		return;
+	}
 	for (size_t i = 0; i < svc->neps; i++) {
 		const struct endpoint *e = &svc->eps[i];
-		int err = 0;
 
 		if (has_any_vip(svc) && !svc->has_vip[addr_fam(&e->addr)]) {
 			addr_text(&e->addr, a);
 			diag_error(k->ctx, e->loc, "endpoint %s is IPv%d but service '%s' has no IPv%d vip",
 				   a, e->addr.family, svc->name, e->addr.family);
 		}
-		if (htab_put(&seen, &e->addr, sizeof(e->addr), (void *)e, &err)) {
+		if (seen_before(&k->seen, svc, i)) {
 			addr_text(&e->addr, a);
 			diag_error(k->ctx, e->loc, "duplicate endpoint %s in service '%s'", a, svc->name);
 		}
-		if (err)
-			k->nomem = true;
 		for (size_t j = 0; j < e->nports; j++)
 			if (!port_named(svc, e->ports[j].name))
 				diag_error(k->ctx, e->loc, "service '%s' has no port named '%s'",
@@ -206,7 +313,6 @@ static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 			}
 		}
 	}
-	htab_free(&seen);
 }
 
 static void check_extras(struct checker *k, const struct svcc_service *svc)
@@ -227,7 +333,11 @@ int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg)
 		nkeys += svc->nports * (NFAMILIES + 1 + svc->nexternal_ips + svc->nlb_ips);
 	}
 	k.keys = malloc((nkeys ? nkeys : 1) * sizeof(*k.keys));
-	if (!k.keys) {
+	k.owners = malloc((nkeys ? nkeys : 1) * sizeof(*k.owners));
+	if (!k.keys || !k.owners || index_set_init(&k.taken, nkeys)) {
+		free(k.keys);
+		free(k.owners);
+		free(k.taken.v);
 		diag_error(ctx, LOC_NONE, "out of memory");
 		return -1;
 	}
@@ -241,7 +351,10 @@ int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg)
 	}
 	if (k.nomem)
 		diag_error(ctx, LOC_NONE, "out of memory");
-	htab_free(&k.taken);
+	free(k.taken.v);
+	free(k.seen.idx);
+	free(k.seen.stamp);
 	free(k.keys);
+	free(k.owners);
 	return svcc_error_count(ctx) == errors ? 0 : -1;
 }

@@ -25,20 +25,13 @@
 
 static void lowering_free(struct lowering *l)
 {
-	for (size_t i = 0; i < l->nsports; i++) {
-		free(l->sports[i].chain);
-		free(l->sports[i].ext_chain);
-		free(l->sports[i].local_name);
-		for (int gi = 0; gi < NGROUPS; gi++)
-			free(l->sports[i].g[gi].eps);
-	}
 	free(l->sports);
-	for (int fam = FAM4; fam < NFAMILIES; fam++) {
-		free(l->fam[fam].affinity_slots);
-		for (int p = 0; p < NPROTO; p++)
-			for (int s = 0; s < ENDPOINT_SHARDS; s++)
-				free(l->fam[fam].slots[p][s]);
-	}
+	free(l->names);
+	free(l->ep_pool);
+	free(l->ep_addrs[FAM4]);
+	free(l->ep_addrs[FAM6]);
+	free(l->elem_data);
+	free(l->placed);
 }
 
 int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **out)
@@ -65,7 +58,8 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 	for (size_t i = 0; i < l.nsports; i++)
 		if (lw_lower_sport(&l, &l.sports[i]))
 			goto done;
-	if (lw_add_hairpin(&l) || lw_add_fixed_chains(&l) || rs_finish(l.rs))
+	if (lw_add_endpoint_elems(&l) || lw_add_hairpin(&l) || lw_add_fixed_chains(&l) ||
+	    rs_finish(l.rs))
 		goto done;
 	*out = l.rs;
 	l.rs = NULL;

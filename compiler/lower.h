@@ -52,9 +52,13 @@ struct group {
 	size_t neps;
 	uint32_t nkeys;			/* endpoint map keys: the sum of weights */
 	uint32_t shard, offset;
+	uint32_t first;			/* its first element in the endpoint map */
+	size_t data;			/* its elements' data, in lowering.elem_data */
 	bool used;			/* a chain DNATs to this group */
 	bool affinity;			/* client-ip affinity: through per-endpoint chains */
-	bool emitted;			/* its elements (and affinity chains) are made */
+	bool emitted;			/* a chain DNATs to it: its elements (and affinity
+					 * chains) are made; endpoint maps' by
+					 * lw_add_endpoint_elems, in their order */
 	const char *name;		/* what its placement is hashed from */
 };
 
@@ -63,13 +67,17 @@ enum { G_CLUSTER, G_LOCAL, NGROUPS };
 /* One service port of one family: chains, or no-endpoints elements. */
 struct sport {
 	const struct svcc_service *svc;
-	const struct port *port;
+	/* copies: the config's own are far away in memory by now */
+	struct port port;
+	struct addr vip;
 	int fam;
+	/* names, in the lowering's name arena */
 	char *chain;			/* svc-NAME/PROTO/PORT */
 	char *ext_chain;		/* ext-NAME/PROTO/PORT, if reached from outside */
 	char *local_name;		/* svc-NAME/PROTO/PORT/local: the local group's */
 	struct group g[NGROUPS];
 	int internal, external;		/* the group the vip, and the outside, use */
+	bool any_eps;			/* the service has endpoints of this family */
 };
 
 /* Set indices (into rs->sets) of one family; -1 when absent. */
@@ -79,19 +87,35 @@ struct fam_sets {
 	int hairpin_shards, hairpin[HAIRPIN_SHARDS];	/* the vmap, its sets */
 	int nodeports, no_endpoint_nodeports, node_ips, firewall, firewall_allow;
 	int shard[NPROTO][ENDPOINT_SHARDS];
-	uint8_t *slots[NPROTO][ENDPOINT_SHARDS];	/* bitmap of taken slots */
+	bool shard_used[NPROTO][ENDPOINT_SHARDS];	/* a group is placed there */
 	/* client-ip affinity: who chose what (per protocol), and the
 	 * per-endpoint chains keyed like an endpoint map */
 	int affinity[NPROTO], affinity_endpoints;
-	uint8_t *affinity_slots;
+	bool affinity_placed;
 	bool affinity_used[NPROTO];
+	size_t ndispatch;		/* service-ips and no-endpoints elements, at most */
+};
+
+/* A group placed in a map (lower_place.c); sorted by key. */
+struct placed {
+	uint64_t key;			/* (family, map) << 32 | offset */
+	struct sport *sp;
+	struct group *g;
 };
 
 struct lowering {
 	const struct svcc_config *cfg;
 	struct rs_ruleset *rs;
-	struct sport *sports;
+	struct sport *sports;		/* in the config's order: the cache's */
 	size_t nsports;
+	char *names;			/* the sports' names, one block */
+	const struct endpoint **ep_pool;	/* the groups' eps, one block */
+	uint8_t *ep_addrs[NFAMILIES];	/* their addresses (4 or 16 bytes), for hairpin */
+	size_t nep_addrs[NFAMILIES];
+	uint8_t *elem_data;		/* endpoint map elements' data, by group */
+	size_t nelem_data, elem_data_cap;
+	struct placed *placed;		/* after lw_place: the endpoint-map groups */
+	size_t nplaced;
 	struct fam_sets fam[NFAMILIES];
 };
 
@@ -154,6 +178,8 @@ int lw_add_hairpin(struct lowering *l);
 struct rs_rule *lw_add_rule(struct rs_chain *c, enum rs_rule_kind kind, int fam, const char *set);
 uint16_t lw_target_port(const struct port *p, const struct endpoint *e);
 int lw_lower_sport(struct lowering *l, struct sport *sp);
+int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g);
+int lw_add_endpoint_elems(struct lowering *l);
 int lw_add_fixed_chains(struct lowering *l);
 
 /* lower_affinity.c */

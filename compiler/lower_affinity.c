@@ -18,14 +18,14 @@ int lw_add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
 			struct rs_chain *c)
 {
 	const struct fam_sets *f = &l->fam[sp->fam];
-	const char *map = lw_set_name(l, f->affinity[proto_idx(sp->port->proto)]);
+	const char *map = lw_set_name(l, f->affinity[proto_idx(sp->port.proto)]);
 	const char *base = g->name + strcspn(g->name, "-");	/* "-NAME/PROTO/PORT[/local]" */
 	struct rs_rule *r;
 	uint32_t key = g->offset;
 
 	if (!(r = lw_add_rule(c, RS_AFFINITY_DNAT, sp->fam, map)))
 		return -1;
-	r->l4proto = sp->port->proto;
+	r->l4proto = sp->port.proto;
 	if (!(r = lw_add_rule(c, RS_NUMGEN_VMAP, sp->fam, lw_set_name(l, f->affinity_endpoints))))
 		return -1;
 	r->mod = g->nkeys;
@@ -44,15 +44,15 @@ int lw_add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
 		free(name);
 		if (!ec || !(r = lw_add_rule(ec, RS_AFFINITY_UPDATE, sp->fam, map)))
 			return -1;
-		r->l4proto = sp->port->proto;
+		r->l4proto = sp->port.proto;
 		r->timeout = sp->svc->affinity_timeout;
 		put_addr(r->addr, &ep->addr);
-		r->port = lw_target_port(sp->port, ep);
+		r->port = lw_target_port(&sp->port, ep);
 		if (!(r = lw_add_rule(ec, RS_DNAT_TO, sp->fam, NULL)))
 			return -1;
-		r->l4proto = sp->port->proto;
+		r->l4proto = sp->port.proto;
 		put_addr(r->addr, &ep->addr);
-		r->port = lw_target_port(sp->port, ep);
+		r->port = lw_target_port(&sp->port, ep);
 		for (uint16_t w = 0; w < ep->weight; w++) {
 			struct rs_elem *e = lw_elem(l, f->affinity_endpoints);
 

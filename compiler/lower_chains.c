@@ -54,51 +54,119 @@ uint16_t lw_target_port(const struct port *p, const struct endpoint *e)
 	return p->target;
 }
 
+/* The endpoint map (set index) of a group. */
+static int group_map(const struct lowering *l, const struct sport *sp, const struct group *g)
+{
+	return l->fam[sp->fam].shard[proto_idx(sp->port.proto)][g->shard];
+}
+
+static size_t data_len(int fam)
+{
+	return fam == FAM6 ? 20 : 8;	/* address . port */
+}
+
 /*
  * Endpoint map elements: keys B .. B+nkeys-1, endpoint i taking weight(i)
  * keys.  Rounds interleave the heavier endpoints (a, b, c, a, b, a, …), so
  * that numgen's round robin spreads them instead of sending bursts.
+ *
+ * Their data (address . port) is made here, while the group's endpoints
+ * are in the cache, into l->elem_data; the elements themselves are made
+ * once the group is placed (lw_add_endpoint_elems).
  */
-static int add_endpoint_elems(struct lowering *l, const struct sport *sp, const struct group *g,
-			      int idx)
+int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g)
 {
-	uint32_t key = g->offset;	/* the last slot's keys end at 2^32: count, don't compare */
+	size_t len = data_len(sp->fam), need = l->nelem_data + g->nkeys * len;
+	uint32_t made = 0;
+	uint8_t *d;
 
-	for (uint16_t round = 0; key - g->offset < g->nkeys; round++) {
+	if (need > l->elem_data_cap) {
+		size_t cap = 2 * need;
+
+		if (!(d = realloc(l->elem_data, cap)))
+			return -1;
+		l->elem_data = d;
+		l->elem_data_cap = cap;
+	}
+	g->data = l->nelem_data;
+	d = l->elem_data + g->data;
+	for (uint16_t round = 0; made < g->nkeys; round++) {
 		for (size_t i = 0; i < g->neps; i++) {
-			struct rs_elem *e;
-
 			if (g->eps[i]->weight <= round)
 				continue;
-			if (!(e = lw_elem(l, idx)))
-				return -1;
-			memcpy(e->key, &key, 4);
-			key++;
-			put_port(e->data + put_addr(e->data, &g->eps[i]->addr),
-				 lw_target_port(sp->port, g->eps[i]));
+			memset(d, 0, len);
+			put_port(d + put_addr(d, &g->eps[i]->addr),
+				 lw_target_port(&sp->port, g->eps[i]));
+			d += len;
+			made++;
 		}
 	}
+	l->nelem_data = need;
 	return 0;
+}
+
+static void fill_endpoint_elems(const struct lowering *l, const struct sport *sp,
+				const struct group *g, struct rs_elem *e)
+{
+	size_t len = data_len(sp->fam);
+	const uint8_t *d = l->elem_data + g->data;
+	uint32_t key = g->offset;	/* the last slot's keys end at 2^32: count, don't compare */
+
+	for (uint32_t k = 0; k < g->nkeys; k++, key++, e++, d += len) {
+		memcpy(e->key, &key, 4);
+		memcpy(e->data, d, len);
+	}
 }
 
 /* "meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-…" and its elements */
 static int add_dnat(struct lowering *l, const struct sport *sp, struct group *g,
 		    struct rs_chain *c)
 {
-	int shard = l->fam[sp->fam].shard[proto_idx(sp->port->proto)][g->shard];
 	struct rs_rule *r;
 
 	if (g->affinity)
 		return lw_add_affinity(l, sp, g, c);
-	if (!(r = lw_add_rule(c, RS_DNAT_NUMGEN, sp->fam, lw_set_name(l, shard))))
+	if (!(r = lw_add_rule(c, RS_DNAT_NUMGEN, sp->fam, lw_set_name(l, group_map(l, sp, g)))))
 		return -1;
-	r->l4proto = sp->port->proto;
+	r->l4proto = sp->port.proto;
 	r->mod = g->nkeys;
 	r->offset = g->offset;
-	if (g->emitted)
-		return 0;
-	g->emitted = true;
-	return add_endpoint_elems(l, sp, g, shard);
+	g->emitted = true;	/* its elements: lw_add_endpoint_elems */
+	return 0;
+}
+
+/*
+ * The endpoint map elements of every group a chain DNATs to.  A map's
+ * groups take consecutive runs of its elements in offset order, so that
+ * the map comes out sorted; the runs are then filled in the sports'
+ * order, the config's, which the cache prefers.
+ */
+int lw_add_endpoint_elems(struct lowering *l)
+{
+	for (size_t i = 0, j; i < l->nplaced; i = j) {
+		int map = group_map(l, l->placed[i].sp, l->placed[i].g);
+		size_t n = 0;
+
+		for (j = i; j < l->nplaced && group_map(l, l->placed[j].sp, l->placed[j].g) == map;
+		     j++) {
+			struct group *g = l->placed[j].g;
+
+			g->first = (uint32_t)(l->rs->sets[map].nelems + n);
+			n += g->emitted ? g->nkeys : 0;
+		}
+		if (n && !rs_add_elems(&l->rs->sets[map], n))
+			return -1;
+	}
+	for (size_t i = 0; i < l->nsports; i++)
+		for (int gi = 0; gi < NGROUPS; gi++) {
+			const struct sport *sp = &l->sports[i];
+			const struct group *g = &sp->g[gi];
+
+			if (g->emitted && !g->affinity)
+				fill_endpoint_elems(l, sp, g,
+						    &l->rs->sets[group_map(l, sp, g)].elems[g->first]);
+		}
+	return 0;
 }
 
 /* What the outside reaches: external, load-balancer and node addresses. */
@@ -110,19 +178,19 @@ static int add_outside(struct lowering *l, const struct sport *sp, const char *c
 
 	for (size_t i = 0; i < svc->nexternal_ips; i++)
 		if (addr_fam(&svc->external_ips[i].addr) == sp->fam &&
-		    lw_add_dispatch(l, idx, &svc->external_ips[i].addr, sp->port, chain))
+		    lw_add_dispatch(l, idx, &svc->external_ips[i].addr, &sp->port, chain))
 			return -1;
 	for (size_t i = 0; i < svc->nlb_ips; i++) {
 		const struct addr *lb = &svc->lb_ips[i].addr;
 
 		if (addr_fam(lb) != sp->fam)
 			continue;
-		if (lw_add_dispatch(l, idx, lb, sp->port, chain))
+		if (lw_add_dispatch(l, idx, lb, &sp->port, chain))
 			return -1;
 		if (!svc->nsource_ranges)
 			continue;
 		/* only these sources may use the load-balancer address */
-		if (lw_add_dispatch(l, f->firewall, lb, sp->port, NULL))
+		if (lw_add_dispatch(l, f->firewall, lb, &sp->port, NULL))
 			return -1;
 		for (size_t j = 0; j < svc->nsource_ranges; j++) {
 			const struct cidr *r = &svc->source_ranges[j];
@@ -134,14 +202,14 @@ static int add_outside(struct lowering *l, const struct sport *sp, const char *c
 			if (!(e = lw_elem(l, f->firewall_allow)))
 				return -1;
 			off = put_addr(e->key, lb);
-			off += put_proto(e->key + off, sp->port->proto);
-			off += put_port(e->key + off, sp->port->port);
+			off += put_proto(e->key + off, sp->port.proto);
+			off += put_port(e->key + off, sp->port.port);
 			put_addr(e->key + off, &r->addr);
 			e->prefix = r->plen;
 		}
 	}
-	if (sp->port->nodeport &&
-	    lw_add_nodeport(l, chain ? f->nodeports : f->no_endpoint_nodeports, sp->port, chain))
+	if (sp->port.nodeport &&
+	    lw_add_nodeport(l, chain ? f->nodeports : f->no_endpoint_nodeports, &sp->port, chain))
 		return -1;
 	return 0;
 }
@@ -198,13 +266,10 @@ int lw_lower_sport(struct lowering *l, struct sport *sp)
 	struct group *g = &sp->g[sp->internal];
 	const char *svc_chain = NULL;
 	struct rs_chain *c;
-	bool any = false;
 
-	for (size_t i = 0; i < sp->svc->neps; i++)
-		any |= addr_fam(&sp->svc->eps[i].addr) == sp->fam;
-	if (!any) {
+	if (!sp->any_eps) {
 		/* nothing anywhere: refused, as kube-proxy does */
-		return lw_add_dispatch(l, f->no_endpoints, &sp->svc->vip[sp->fam], sp->port, NULL) ||
+		return lw_add_dispatch(l, f->no_endpoints, &sp->vip, &sp->port, NULL) ||
 		       add_outside(l, sp, NULL) ? -1 : 0;
 	}
 	if (!(c = rs_add_chain(l->rs, sp->chain)))
@@ -214,7 +279,7 @@ int lw_lower_sport(struct lowering *l, struct sport *sp)
 	if (g->neps ? add_mark_rules(l, c, sp->fam) || add_dnat(l, sp, g, c)
 		    : add_drop(c, sp->fam))
 		return -1;
-	if (lw_add_dispatch(l, f->service_ips, &sp->svc->vip[sp->fam], sp->port, svc_chain))
+	if (lw_add_dispatch(l, f->service_ips, &sp->vip, &sp->port, svc_chain))
 		return -1;
 	return sp->ext_chain ? lower_ext_chain(l, sp, svc_chain) : 0;
 }

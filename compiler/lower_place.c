@@ -1,35 +1,55 @@
 /* SPDX-License-Identifier: MIT */
 /* Which endpoints each service port uses, and where their keys go. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lower.h"
 #include "util.h"
 
-static int sport_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct sport *)a)->chain, ((const struct sport *)b)->chain);
-}
-
-static int ep_ptr_cmp(const void *a, const void *b)
-{
-	return addr_cmp(&(*(const struct endpoint *const *)a)->addr,
-			&(*(const struct endpoint *const *)b)->addr);
-}
-
 static bool reached_from_outside(const struct svcc_service *svc, const struct port *p)
 {
 	return p->nodeport || svc->nexternal_ips || svc->nlb_ips;
 }
 
+/* addr_cmp's order, without the call: endpoints are sorted by it */
+static int ep_order(const struct endpoint *a, const struct endpoint *b)
+{
+	if (a->addr.family != b->addr.family)
+		return a->addr.family - b->addr.family;
+	return memcmp(a->addr.bytes, b->addr.bytes, a->addr.family == 4 ? 4 : 16);
+}
+
+static int ep_ptr_cmp(const void *a, const void *b)
+{
+	return ep_order(*(const struct endpoint *const *)a, *(const struct endpoint *const *)b);
+}
+
+/* Endpoints mostly come in order already: insertion sort, unless there are many. */
+static void sort_eps(const struct endpoint **v, size_t n)
+{
+	if (n > 32) {
+		qsort(v, n, sizeof(*v), ep_ptr_cmp);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		const struct endpoint *x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && ep_order(v[j - 1], x) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /*
  * The endpoints of a group: the ready ones, or, when none is ready, the
  * terminating ones (kube-proxy's fallback); only local ones for G_LOCAL.
+ * Their pointers go to the lowering's pool, sized by lw_collect.
  */
-static int pick_endpoints(struct sport *sp, int gi)
+static int pick_endpoints(struct lowering *l, struct sport *sp, int gi,
+			  const struct endpoint ***pool)
 {
+	size_t len = sp->fam == FAM6 ? 16 : 4;
 	const struct svcc_service *svc = sp->svc;
 	struct group *g = &sp->g[gi];
 	bool any_ready = false;
@@ -37,12 +57,11 @@ static int pick_endpoints(struct sport *sp, int gi)
 	for (size_t i = 0; i < svc->neps; i++) {
 		const struct endpoint *e = &svc->eps[i];
 
+		sp->any_eps |= addr_fam(&e->addr) == sp->fam;
 		if (addr_fam(&e->addr) == sp->fam && (gi != G_LOCAL || e->local) && !e->terminating)
 			any_ready = true;
 	}
-	g->eps = malloc((svc->neps ? svc->neps : 1) * sizeof(*g->eps));
-	if (!g->eps)
-		return -1;
+	g->eps = *pool;
 	for (size_t i = 0; i < svc->neps; i++) {
 		const struct endpoint *e = &svc->eps[i];
 
@@ -51,13 +70,15 @@ static int pick_endpoints(struct sport *sp, int gi)
 			continue;
 		g->eps[g->neps++] = e;
 		g->nkeys += e->weight;
+		memcpy(l->ep_addrs[sp->fam] + len * l->nep_addrs[sp->fam]++, e->addr.bytes, len);
 	}
-	qsort(g->eps, g->neps, sizeof(*g->eps), ep_ptr_cmp);
-	return 0;
+	*pool += g->neps;
+	sort_eps(g->eps, g->neps);
+	return g->affinity ? 0 : lw_endpoint_data(l, sp, g);
 }
 
 /* Which groups the vip and the outside use, per the traffic policies. */
-static int pick_groups(struct sport *sp)
+static int pick_groups(struct lowering *l, struct sport *sp, const struct endpoint ***pool)
 {
 	const struct svcc_service *svc = sp->svc;
 
@@ -72,21 +93,112 @@ static int pick_groups(struct sport *sp)
 	for (int gi = 0; gi < NGROUPS; gi++)
 		sp->g[gi].affinity = svc->affinity_timeout != 0;
 	for (int gi = 0; gi < NGROUPS; gi++)
-		if (sp->g[gi].used && pick_endpoints(sp, gi))
+		if (sp->g[gi].used && pick_endpoints(l, sp, gi, pool))
 			return -1;
 	return 0;
+}
+
+/* The groups a service port of svc uses: the vip's, and maybe the outside's. */
+static size_t groups_used(const struct svcc_service *svc, const struct port *p)
+{
+	return reached_from_outside(svc, p) && svc->external_local != svc->internal_local ? 2 : 1;
+}
+
+/* Room for the sports, their names, their groups' endpoints and their addresses. */
+static int size_collect(struct lowering *l)
+{
+	const struct svcc_config *cfg = l->cfg;
+	size_t n = 0, names = 0, eps = 0;
+
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct svcc_service *svc = cfg->services[i];
+		size_t chain = strlen(svc->name) + sizeof("svc6-/sctp/65535");
+
+		for (size_t j = 0; j < svc->nports; j++) {
+			n += NFAMILIES;
+			/* the svc- and ext- chains, and the local group's name */
+			names += NFAMILIES * (3 * chain + sizeof("/local"));
+			eps += NFAMILIES * groups_used(svc, &svc->ports[j]) * svc->neps;
+		}
+	}
+	l->sports = calloc(n ? n : 1, sizeof(*l->sports));
+	l->names = malloc(names ? names : 1);
+	l->ep_pool = malloc((eps ? eps : 1) * sizeof(*l->ep_pool));
+	l->ep_addrs[FAM4] = malloc(eps * 4 + 1);
+	l->ep_addrs[FAM6] = malloc(eps * 16 + 1);
+	return l->sports && l->names && l->ep_pool && l->ep_addrs[FAM4] && l->ep_addrs[FAM6] ?
+	       0 : -1;
+}
+
+/* "svc[6]-NAME/PROTO/PORT" at p: its end, past the NUL */
+static char *put_chain_name(char *p, int fam, const char *svc, uint8_t proto, unsigned int port)
+{
+	char digits[8], *d = digits + sizeof(digits);
+	const char *pn = proto_name(proto);
+
+	do
+		*--d = (char)('0' + port % 10);
+	while (port /= 10);
+	p = mempcpy(p, fam == FAM6 ? "svc6-" : "svc-", fam == FAM6 ? 5 : 4);
+	p = mempcpy(p, svc, strlen(svc));
+	*p++ = '/';
+	p = mempcpy(p, pn, strlen(pn));
+	*p++ = '/';
+	p = mempcpy(p, d, (size_t)(digits + sizeof(digits) - d));
+	*p++ = 0;
+	return p;
+}
+
+/* A copy of name at p, KIND for its first three letters, then suffix: the end past the NUL */
+static char *put_variant(char *p, const char *name, size_t len, const char *kind,
+			 const char *suffix)
+{
+	memcpy(p, name, len);
+	memcpy(p, kind, 3);
+	return stpcpy(p + len, suffix) + 1;
+}
+
+static int collect_sport(struct lowering *l, const struct svcc_service *svc,
+			  const struct port *p, int fam, char **names,
+			  const struct endpoint ***pool)
+{
+	struct sport *sp = &l->sports[l->nsports++];
+	size_t len;
+
+	sp->svc = svc;
+	sp->port = *p;
+	sp->vip = svc->vip[fam];
+	sp->fam = fam;
+	/* by hand: asprintf was a fifth of collecting */
+	sp->chain = *names;
+	*names = put_chain_name(*names, fam, svc->name, p->proto, p->port);
+	len = (size_t)(*names - sp->chain) - 1;
+	if (reached_from_outside(svc, p)) {
+		sp->ext_chain = *names;
+		*names = put_variant(*names, sp->chain, len, "ext", "");
+	}
+	sp->local_name = *names;
+	*names = put_variant(*names, sp->chain, len, "svc", "/local");
+	if (p->nodeport)
+		l->fam[fam].nodeports_used = true;
+	if (svc->nsource_ranges && svc->nlb_ips)
+		l->fam[fam].firewall_used = true;
+	if (svc->affinity_timeout)
+		l->fam[fam].affinity_used[proto_idx(p->proto)] = true;
+	l->fam[fam].ndispatch += 1 + svc->nexternal_ips + svc->nlb_ips;
+	return pick_groups(l, sp, pool);
 }
 
 int lw_collect(struct lowering *l)
 {
 	const struct svcc_config *cfg = l->cfg;
-	size_t n = 0;
+	const struct endpoint **pool;
+	char *names;
 
-	for (size_t i = 0; i < cfg->nservices; i++)
-		n += cfg->services[i]->nports * NFAMILIES;
-	l->sports = calloc(n ? n : 1, sizeof(*l->sports));
-	if (!l->sports)
+	if (size_collect(l))
 		return -1;
+	names = l->names;
+	pool = l->ep_pool;
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct svcc_service *svc = cfg->services[i];
 
@@ -94,80 +206,161 @@ int lw_collect(struct lowering *l)
 			if (!svc->has_vip[fam])
 				continue;
 			l->fam[fam].used = true;
-			for (size_t j = 0; j < svc->nports; j++) {
-				struct sport *sp = &l->sports[l->nsports++];
-				const struct port *p = &svc->ports[j];
-
-				sp->svc = svc;
-				sp->port = p;
-				sp->fam = fam;
-				if (asprintf(&sp->chain, "svc%s-%s/%s/%u", sfx(fam), svc->name,
-					     proto_name(p->proto), p->port) < 0) {
-					sp->chain = NULL;
+			for (size_t j = 0; j < svc->nports; j++)
+				if (collect_sport(l, svc, &svc->ports[j], fam, &names, &pool))
 					return -1;
-				}
-				if (reached_from_outside(svc, p) &&
-				    asprintf(&sp->ext_chain, "ext%s-%s/%s/%u", sfx(fam), svc->name,
-					     proto_name(p->proto), p->port) < 0) {
-					sp->ext_chain = NULL;
-					return -1;
-				}
-				if (asprintf(&sp->local_name, "%s/local", sp->chain) < 0) {
-					sp->local_name = NULL;
-					return -1;
-				}
-				if (p->nodeport)
-					l->fam[fam].nodeports_used = true;
-				if (svc->nsource_ranges && svc->nlb_ips)
-					l->fam[fam].firewall_used = true;
-				if (pick_groups(sp))
-					return -1;
-				if (svc->affinity_timeout)
-					l->fam[fam].affinity_used[proto_idx(p->proto)] = true;
-			}
 		}
 	}
-	qsort(l->sports, l->nsports, sizeof(*l->sports), sport_cmp);
 	return 0;
 }
 
+/* ---- placement ----------------------------------------------------------- */
+
 /*
- * Place each endpoint group in a shard and slot derived from its name; a
- * taken slot (a rare hash collision) goes to the next free one, in name
- * order, so that the result does not depend on input order.
+ * Each endpoint group wants the slot its name hashes to, in a shard its
+ * name hashes to.  Where two groups of a map want the same slot (a hash
+ * collision), the map's groups take slots in name order, a taken slot
+ * going to the next free one, so that the result does not depend on input
+ * order.  Where none collide, each group gets the slot it wants in any
+ * order: only the few maps with a collision need the name order.
  */
-static int place_group(struct lowering *l, const struct sport *sp, struct group *g)
+
+/* Map numbers, per family: the endpoint maps, then the affinity-endpoints map. */
+#define AFFINITY_MAP (NPROTO * ENDPOINT_SHARDS)
+
+static bool to_place(const struct group *g)
 {
-	struct fam_sets *f = &l->fam[sp->fam];
-	uint8_t **bitmap, *bits;
+	return g->used && g->neps;
+}
+
+/* The map and slot g wants, as placed's key: (family, map) << 32 | offset. */
+static struct placed want_slot(struct sport *sp, struct group *g)
+{
 	uint64_t h = hash64(g->name, strlen(g->name));
-	uint32_t slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD;
+	uint32_t slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD, map;
 
 	g->shard = (uint32_t)(h % ENDPOINT_SHARDS);
 	/* affinity groups are keys of the one affinity-endpoints map */
-	bitmap = g->affinity ? &f->affinity_slots
-			     : &f->slots[proto_idx(sp->port->proto)][g->shard];
-	if (!*bitmap && !(*bitmap = calloc(SLOTS_PER_SHARD / 8, 1)))
-		return -1;
-	bits = *bitmap;
-	/* There are at most as many groups as slots in all shards. */
-	while (bits[slot / 8] & (1u << (slot % 8)))
-		slot = (slot + 1) % SLOTS_PER_SHARD;
-	bits[slot / 8] |= (uint8_t)(1u << (slot % 8));
+	map = g->affinity ? AFFINITY_MAP
+			  : (uint32_t)proto_idx(sp->port.proto) * ENDPOINT_SHARDS + g->shard;
 	g->offset = slot << 16;
+	return (struct placed){
+		.key = (uint64_t)(sp->fam * (AFFINITY_MAP + 1) + map) << 32 | g->offset,
+		.sp = sp,
+		.g = g,
+	};
+}
+
+/* The placed groups by (family, map, offset). */
+static int sort_placed(struct lowering *l)
+{
+	size_t n = l->nplaced;
+	struct keyed *v = malloc((2 * n + 1) * sizeof(*v));
+	struct placed *sorted = malloc((n + 1) * sizeof(*sorted));
+
+	if (!v || !sorted) {
+		free(v);
+		free(sorted);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct keyed){ l->placed[i].key, (uint32_t)i };
+	keyed_sort(v, v + n, n);
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = l->placed[v[i].idx];
+	free(v);
+	free(l->placed);
+	l->placed = sorted;
+	return 0;
+}
+
+/* A group of a map with a collision, in the order it takes its slot. */
+struct contender {
+	const char *chain;	/* its service port's chain, then G_CLUSTER before G_LOCAL */
+	struct placed *pl;
+};
+
+/* The n groups of one map take their slots in name order; 0 or -1. */
+static int settle_map(struct placed *v, size_t n)
+{
+	struct contender *c = malloc(n * sizeof(*c));
+	uint8_t *taken = calloc(SLOTS_PER_SHARD / 8, 1);
+	size_t k = 0;
+	int rc = -1;
+
+	if (!c || !taken)
+		goto out;
+	for (int gi = 0; gi < NGROUPS; gi++)
+		for (size_t i = 0; i < n; i++)
+			if (v[i].g == &v[i].sp->g[gi])
+				c[k++] = (struct contender){ v[i].sp->chain, &v[i] };
+	if (rs_sort_by_name(c, n, sizeof(*c), offsetof(struct contender, chain)))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct group *g = c[i].pl->g;
+		uint32_t slot = g->offset >> 16;
+
+		/* There are at most as many groups as slots in all shards. */
+		while (taken[slot / 8] & (1u << (slot % 8)))
+			slot = (slot + 1) % SLOTS_PER_SHARD;
+		taken[slot / 8] |= (uint8_t)(1u << (slot % 8));
+		g->offset = slot << 16;
+		c[i].pl->key = (c[i].pl->key >> 32) << 32 | g->offset;
+	}
+	rc = 0;
+out:
+	free(c);
+	free(taken);
+	return rc;
+}
+
+/* Settle the maps where two groups want one slot; *moved if any. */
+static int settle_collisions(struct lowering *l, bool *moved)
+{
+	for (size_t i = 0, j; i < l->nplaced; i = j) {
+		uint64_t map = l->placed[i].key >> 32;
+		bool collision = false;
+
+		for (j = i + 1; j < l->nplaced && l->placed[j].key >> 32 == map; j++)
+			collision |= l->placed[j].key == l->placed[j - 1].key;
+		if (collision && settle_map(l->placed + i, j - i))
+			return -1;
+		*moved |= collision;
+	}
 	return 0;
 }
 
 int lw_place(struct lowering *l)
 {
-	/* sports are in chain name order, and a local group sorts with its chain */
-	for (size_t i = 0; i < l->nsports; i++)
-		for (int gi = 0; gi < NGROUPS; gi++) {
-			struct group *g = &l->sports[i].g[gi];
+	size_t n = 0, kept = 0;
+	bool moved = false;
 
-			if (g->used && g->neps && place_group(l, &l->sports[i], g))
-				return -1;
+	for (size_t i = 0; i < l->nsports; i++)
+		for (int gi = 0; gi < NGROUPS; gi++)
+			n += to_place(&l->sports[i].g[gi]);
+	if (!(l->placed = malloc((n + 1) * sizeof(*l->placed))))
+		return -1;
+	for (size_t i = 0; i < l->nsports; i++) {
+		struct sport *sp = &l->sports[i];
+
+		for (int gi = 0; gi < NGROUPS; gi++)
+			if (to_place(&sp->g[gi]))
+				l->placed[l->nplaced++] = want_slot(sp, &sp->g[gi]);
+	}
+	if (sort_placed(l) || settle_collisions(l, &moved) || (moved && sort_placed(l)))
+		return -1;
+	/* what the sets need to know; placed keeps the endpoint-map groups */
+	for (size_t i = 0; i < l->nplaced; i++) {
+		const struct placed *pl = &l->placed[i];
+		struct fam_sets *f = &l->fam[pl->sp->fam];
+
+		if (pl->g->affinity) {
+			f->affinity_placed = true;
+			continue;
 		}
+		f->shard_used[proto_idx(pl->sp->port.proto)][pl->g->shard] = true;
+		l->placed[kept++] = *pl;
+	}
+	l->nplaced = kept;
 	return 0;
 }
-

@@ -64,7 +64,8 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 	f->service_ips = add_fam_set(l, fam, "service-ips", false, true, 3, ip, RS_F_PROTO, RS_F_PORT);
 	f->no_endpoints = add_fam_set(l, fam, "no-endpoints", false, false, 3, ip, RS_F_PROTO, RS_F_PORT);
 	f->hairpin_shards = add_fam_set(l, fam, "hairpin-shards", false, true, 1, ip);
-	if (f->service_ips < 0 || f->no_endpoints < 0 || f->hairpin_shards < 0)
+	if (f->service_ips < 0 || f->no_endpoints < 0 || f->hairpin_shards < 0 ||
+	    rs_reserve_elems(&l->rs->sets[f->service_ips], f->ndispatch))
 		return -1;
 	for (int i = 0; i < HAIRPIN_SHARDS; i++)
 		f->hairpin[i] = -1;
@@ -91,7 +92,7 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 		if (f->firewall < 0 || f->firewall_allow < 0)
 			return -1;
 	}
-	if (f->affinity_slots) {
+	if (f->affinity_placed) {
 		enum rs_ftype key = RS_F_U32;
 
 		if ((f->affinity_endpoints = add_set(l, fam == FAM6 ? "affinity-endpoints6" :
@@ -127,7 +128,7 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 			char name[40];
 
 			f->shard[p][s] = -1;
-			if (!f->slots[p][s])
+			if (!f->shard_used[p][s])
 				continue;
 			snprintf(name, sizeof(name), "endpoints%s-%s-%d", sfx(fam),
 				 proto_name(lw_protos[p]), s);
@@ -228,25 +229,89 @@ static int hairpin_shard(struct lowering *l, int fam, unsigned int n)
 	return f->hairpin[n] = idx;
 }
 
-int lw_add_hairpin(struct lowering *l)
+static size_t addr_len(int fam)
 {
-	for (size_t i = 0; i < l->nsports; i++) {
-		const struct sport *sp = &l->sports[i];
+	return fam == FAM6 ? 16 : 4;
+}
 
-		for (int gi = 0; gi < NGROUPS; gi++) {
-			const struct group *g = &sp->g[gi];
+/*
+ * v: the addresses in byte order.  An IPv6 address is sorted by its low
+ * eight bytes, then, stably, by its high eight.
+ */
+static void sort_addrs(const uint8_t *addrs, struct keyed *v, size_t n, int fam)
+{
+	size_t len = addr_len(fam);
 
-			for (size_t j = 0; j < g->neps; j++) {
-				const struct addr *a = &g->eps[j]->addr;
-				int idx = hairpin_shard(l, sp->fam, a->bytes[a->family == 6 ? 15 : 3]);
-				struct rs_elem *e = idx < 0 ? NULL : lw_elem(l, idx);
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct keyed){ fam == FAM6 ? load_be64(addrs + i * len + 8)
+						   : load_be32(addrs + i * len), (uint32_t)i };
+	keyed_sort(v, v + n, n);
+	if (fam != FAM6)
+		return;
+	for (size_t i = 0; i < n; i++)
+		v[i].key = load_be64(addrs + v[i].idx * len);
+	keyed_sort(v, v + n, n);
+}
 
-				if (!e)
-					return -1;
-				put_addr(e->key + put_addr(e->key, a), a);
-			}
+/* Drop repeated addresses from sorted v; count each shard's.  The count left. */
+static size_t unique_addrs(const uint8_t *addrs, struct keyed *v, size_t n, int fam,
+			   size_t count[HAIRPIN_SHARDS])
+{
+	size_t len = addr_len(fam), kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *a = addrs + v[i].idx * len;
+
+		if (kept && !memcmp(addrs + v[kept - 1].idx * len, a, len))
+			continue;
+		count[a[len - 1]]++;
+		v[kept++] = v[i];
+	}
+	return kept;
+}
+
+/*
+ * The hairpin pairs of one family, each address once and in order: the
+ * shard sets come out sorted and free of repeats, rs_finish's work done.
+ */
+static int add_hairpin_fam(struct lowering *l, int fam)
+{
+	size_t n = l->nep_addrs[fam], len = addr_len(fam), count[HAIRPIN_SHARDS] = { 0 };
+	const uint8_t *addrs = l->ep_addrs[fam];
+	struct rs_elem *next[HAIRPIN_SHARDS];
+	struct keyed *v = malloc((2 * n + 1) * sizeof(*v));
+
+	if (!v)
+		return -1;
+	sort_addrs(addrs, v, n, fam);
+	n = unique_addrs(addrs, v, n, fam, count);
+	/* shards in order: the hairpin-shards map comes out sorted too */
+	for (unsigned int s = 0; s < HAIRPIN_SHARDS; s++) {
+		int idx;
+
+		if (!count[s])
+			continue;
+		if ((idx = hairpin_shard(l, fam, s)) < 0 ||
+		    !(next[s] = rs_add_elems(&l->rs->sets[idx], count[s]))) {
+			free(v);
+			return -1;
 		}
 	}
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *a = addrs + v[i].idx * len;
+		struct rs_elem *e = next[a[len - 1]]++;
+
+		memcpy(e->key, a, len);
+		memcpy(e->key + len, a, len);
+	}
+	free(v);
 	return 0;
 }
 
+int lw_add_hairpin(struct lowering *l)
+{
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		if (l->fam[fam].used && add_hairpin_fam(l, fam))
+			return -1;
+	return 0;
+}

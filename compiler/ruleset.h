@@ -183,11 +183,17 @@ struct rs_chain *rs_chain_find(const struct rs_ruleset *rs, const char *name);
 /* Builders.  Returned pointers stay valid until the next add of the same kind. */
 struct rs_set *rs_add_set(struct rs_ruleset *rs, const char *name, enum rs_family family);
 struct rs_elem *rs_add_elem(struct rs_set *set);	/* zeroed */
+/* Room for n more elements: so many rs_add_elem calls cannot fail.  0 or -1. */
+int rs_reserve_elems(struct rs_set *set, size_t n);
+/* n > 0 zeroed elements at the end: the first, or NULL */
+struct rs_elem *rs_add_elems(struct rs_set *set, size_t n);
 struct rs_chain *rs_add_chain(struct rs_ruleset *rs, const char *name);
 struct rs_rule *rs_add_rule(struct rs_chain *c);	/* zeroed */
 /* Derive key_len/data_len from the field types. */
 void rs_set_layout(struct rs_set *set);
 int rs_elem_cmp(const struct rs_set *set, const struct rs_elem *a, const struct rs_elem *b);
+/* Sort n items of size bytes by the string at name_off in each (strcmp order), stably. 0 or -1. */
+int rs_sort_by_name(void *items, size_t n, size_t size, size_t name_off);
 size_t rs_field_len(enum rs_ftype t);
 /*
  * Sort sets, elements and chains canonically, drop repeated set elements and

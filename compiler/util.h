@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <errno.h>
 
 /*
@@ -29,17 +30,103 @@ static inline int vec_grow(void **ptr, size_t *cap, size_t size)
 	return 0;
 }
 
+#define FNV64_OFFSET 0xcbf29ce484222325ull
+#define FNV64_PRIME  0x100000001b3ull
+
 /* FNV-1a, 64 bits: stable across runs and machines (it names things). */
 static inline uint64_t hash64(const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = FNV64_OFFSET;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
-		h *= 0x100000001b3ull;
+		h *= FNV64_PRIME;
 	}
 	return h;
+}
+
+/*
+ * Sorting by a 64-bit key: an array of (key, index) pairs is sorted, and
+ * the caller then visits or moves its items once, by index.
+ */
+struct keyed {
+	uint64_t key;
+	uint32_t idx;
+};
+
+/* Stable, by key; for a few items. */
+static inline void keyed_insertion_sort(struct keyed *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct keyed x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && v[j - 1].key > x.key; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/*
+ * Stable LSD radix sort by key, a byte a pass; a byte that all keys share
+ * costs no pass.  tmp has room for n pairs.
+ */
+static inline void keyed_sort(struct keyed *v, struct keyed *tmp, size_t n)
+{
+	uint32_t count[8][256];
+	struct keyed *src = v, *dst = tmp, *t;
+	uint64_t any = 0, all = ~0ull, differ;
+	int bytes[8], nbytes = 0;
+
+	if (n <= 16) {
+		keyed_insertion_sort(v, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		any |= v[i].key;
+		all &= v[i].key;
+	}
+	differ = any ^ all;
+	for (int b = 0; b < 8; b++)
+		if ((differ >> (8 * b)) & 0xff) {
+			memset(count[nbytes], 0, sizeof(count[nbytes]));
+			bytes[nbytes++] = b;
+		}
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < nbytes; j++)
+			count[j][(v[i].key >> (8 * bytes[j])) & 0xff]++;
+	for (int j = 0; j < nbytes; j++) {
+		uint32_t *c = count[j], sum = 0;
+		int shift = 8 * bytes[j];
+
+		for (int d = 0; d < 256; d++) {
+			uint32_t k = c[d];
+
+			c[d] = sum;
+			sum += k;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[c[(src[i].key >> shift) & 0xff]++] = src[i];
+		t = src, src = dst, dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+}
+
+/* Big-endian loads: byte strings compare as these numbers do. */
+static inline uint64_t load_be64(const uint8_t *p)
+{
+	uint64_t x = 0;
+
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
+static inline uint32_t load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 #endif
