@@ -18,7 +18,7 @@ endif
 COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c \
 	    compiler/resolve.c compiler/check.c compiler/lower.c compiler/lower_place.c \
 	    compiler/lower_sets.c compiler/lower_chains.c compiler/lower_affinity.c compiler/ruleset.c \
-	    compiler/render.c compiler/compile.c grammar/parse.c
+	    compiler/ruleset_sort.c compiler/render.c compiler/compile.c grammar/parse.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
 	    runtime/nl_rule.c runtime/readback.c runtime/runtime.c runtime/ruleset_diff.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c

@@ -194,6 +194,9 @@ void rs_set_layout(struct rs_set *set);
 int rs_elem_cmp(const struct rs_set *set, const struct rs_elem *a, const struct rs_elem *b);
 /* Sort n items of size bytes by the string at name_off in each (strcmp order), stably. 0 or -1. */
 int rs_sort_by_name(void *items, size_t n, size_t size, size_t name_off);
+/* ruleset_sort.c: a set's elements by key, the chains (regular, then base) by name.  0 or -1. */
+int rs_sort_elems(struct rs_set *set);
+int rs_sort_chains(struct rs_ruleset *rs);
 size_t rs_field_len(enum rs_ftype t);
 /*
  * Sort sets, elements and chains canonically, drop repeated set elements and
