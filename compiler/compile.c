@@ -3,50 +3,80 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "ast.h"
 #include "internal.h"
 #include "model.h"
+
+static bool has_nul(struct svcc_ctx *ctx, const char *name, const char *text, size_t len)
+{
+	if (!memchr(text, '\0', len))
+		return false;
+	diag_error(ctx, LOC_NONE, "%s: source contains a NUL byte", name);
+	return true;
+}
 
 int svcc_parse_string(struct svcc_ctx *ctx, const char *name, const char *text, size_t len,
 		      struct svcc_config **out)
 {
-	struct ast_file *ast;
-	int rc;
+	const char *file;
+	char *kept;
 
-	if (ast_parse(ctx, name, text, len, &ast))
+	if (has_nul(ctx, name, text, len))
 		return -1;
-	rc = resolve(ctx, ast, out);
-	ast_free(ast);
-	return rc;
+	kept = diag_keep_source(ctx, name, text, len, &file);
+	if (!kept) {
+		diag_error(ctx, LOC_NONE, "out of memory");
+		return -1;
+	}
+	return resolve(ctx, file, kept, len, out);
+}
+
+/* All of f, with two bytes to spare after it (diag_adopt_source).  NULL: out of memory. */
+static char *read_all(FILE *f, size_t *len_out)
+{
+	struct stat st;
+	size_t len = 0, cap = 65536, n;
+	char *text, *p;
+
+	/* A regular file fits at once: its bytes and two spare (the last fread() finds the end in them). */
+	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		cap = (size_t)st.st_size + 2;
+	text = malloc(cap);
+	if (!text)
+		return NULL;
+	while ((n = fread(text + len, 1, cap - 1 - len, f))) {
+		len += n;
+		if (cap - len < 2) {
+			p = realloc(text, cap *= 2);
+			if (!p) {
+				free(text);
+				return NULL;
+			}
+			text = p;
+		}
+	}
+	*len_out = len;
+	return text;
 }
 
 int svcc_parse_file(struct svcc_ctx *ctx, const char *path, struct svcc_config **out)
 {
 	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t len = 0, cap = 0, n;
-	int rc;
+	const char *file;
+	char *text, *kept;
+	size_t len;
 
 	if (!f) {
 		diag_error(ctx, LOC_NONE, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	do {
-		if (cap - len < 65536) {
-			char *p = realloc(text, cap = cap * 2 + 65536);
-
-			if (!p) {
-				free(text);
-				fclose(f);
-				diag_error(ctx, LOC_NONE, "%s: out of memory", path);
-				return -1;
-			}
-			text = p;
-		}
-		n = fread(text + len, 1, cap - len, f);
-		len += n;
-	} while (n);
+	text = read_all(f, &len);
+	if (!text) {
+		fclose(f);
+		diag_error(ctx, LOC_NONE, "%s: out of memory", path);
+		return -1;
+	}
 	if (ferror(f)) {
 		diag_error(ctx, LOC_NONE, "%s: read error", path);
 		free(text);
@@ -54,9 +84,17 @@ int svcc_parse_file(struct svcc_ctx *ctx, const char *path, struct svcc_config *
 		return -1;
 	}
 	fclose(f);
-	rc = svcc_parse_string(ctx, path, text, len, out);
-	free(text);
-	return rc;
+	if (has_nul(ctx, path, text, len)) {
+		free(text);
+		return -1;
+	}
+	/* ctx keeps the buffer as it is: no copy of a big file */
+	kept = diag_adopt_source(ctx, path, text, len, &file);
+	if (!kept) {
+		diag_error(ctx, LOC_NONE, "out of memory");
+		return -1;
+	}
+	return resolve(ctx, file, kept, len, out);
 }
 
 /* nft names: what its scanner takes as one word */

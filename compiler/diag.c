@@ -53,26 +53,35 @@ void svcc_ctx_free(struct svcc_ctx *ctx)
 	free(ctx);
 }
 
-const char *diag_keep_source(struct svcc_ctx *ctx, const char *name, const char *text,
-			     size_t len, const char **name_out)
+char *diag_adopt_source(struct svcc_ctx *ctx, const char *name, char *text, size_t len,
+			const char **name_out)
 {
 	struct source *s;
+	char *copy = strdup(name);
 
-	if (VEC_RESERVE(ctx->sources, ctx->nsources, ctx->sources_cap))
-		return NULL;
-	s = &ctx->sources[ctx->nsources];
-	s->name = strdup(name);
-	s->text = malloc(len + 1);
-	if (!s->name || !s->text) {
-		free(s->name);
-		free(s->text);
+	if (!copy || VEC_RESERVE(ctx->sources, ctx->nsources, ctx->sources_cap)) {
+		free(copy);
+		free(text);
 		return NULL;
 	}
-	memcpy(s->text, text, len);
-	s->text[len] = '\0';
-	ctx->nsources++;
+	s = &ctx->sources[ctx->nsources++];
+	s->name = copy;
+	s->text = text;
+	/* the two NULs flex's yy_scan_buffer() wants at the end */
+	s->text[len] = s->text[len + 1] = '\0';
 	*name_out = s->name;
 	return s->text;
+}
+
+char *diag_keep_source(struct svcc_ctx *ctx, const char *name, const char *text, size_t len,
+		       const char **name_out)
+{
+	char *copy = malloc(len + 2);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, text, len);
+	return diag_adopt_source(ctx, name, copy, len, name_out);
 }
 
 static char *copy_line(const char *start)
@@ -113,6 +122,27 @@ void diag_report(struct svcc_ctx *ctx, enum svcc_severity sev, struct loc loc,
 	return;
 oom:
 	ctx->oom = true;
+}
+
+void diag_move(struct svcc_ctx *to, struct svcc_ctx *from)
+{
+	size_t i;
+
+	to->nerrors += from->nerrors;
+	to->oom |= from->oom;
+	for (i = 0; i < from->ndiags; i++) {
+		if (VEC_RESERVE(to->diags, to->ndiags, to->cap)) {
+			to->oom = true;
+			break;
+		}
+		to->diags[to->ndiags++] = from->diags[i];
+	}
+	for (; i < from->ndiags; i++) {
+		free((char *)from->diags[i].message);
+		free((char *)from->diags[i].source_line);
+	}
+	from->ndiags = from->nerrors = 0;
+	from->oom = false;
 }
 
 size_t svcc_diag_count(const struct svcc_ctx *ctx)

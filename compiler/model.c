@@ -9,10 +9,42 @@
 #include "model.h"
 #include "util.h"
 
+/*
+ * The usual dotted quad, which is most of a big file's words: four numbers
+ * 0-255 without leading zeros.  inet_pton takes exactly these the same way;
+ * anything else is left to it.
+ */
+static bool dotted_quad(const char *s, struct addr *out)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		const char *start;
+		unsigned n = 0;
+
+		if (i && *s++ != '.')
+			return false;
+		for (start = s; *s >= '0' && *s <= '9' && s - start < 3; s++)
+			n = n * 10 + (unsigned)(*s - '0');
+		if (s == start || n > 255 || (*start == '0' && s - start > 1))
+			return false;
+		v = v << 8 | n;
+	}
+	if (*s)
+		return false;
+	/* the four bytes in one store: *out is read whole soon after */
+	*out = (struct addr){ .family = 4 };
+	v = htonl(v);
+	memcpy(out->bytes, &v, sizeof(v));
+	return true;
+}
+
 int addr_parse(const char *text, struct addr *out)
 {
 	struct addr a = { 0 };
 
+	if (dotted_quad(text, out))
+		return 0;
 	if (inet_pton(AF_INET, text, a.bytes) == 1)
 		a.family = 4;
 	else if (inet_pton(AF_INET6, text, a.bytes) == 1)
@@ -113,11 +145,13 @@ int cidr_list_add(struct cidr **v, size_t *n, size_t *cap, const struct cidr *c)
 	return 0;
 }
 
-struct svcc_service *config_add_service(struct svcc_config *cfg, const char *name, struct loc loc)
+struct svcc_service *config_new_service(struct svcc_config *cfg, const char *name, struct loc loc,
+				       struct svcc_service **taken)
 {
 	struct svcc_service *svc;
 	int err = 0;
 
+	*taken = NULL;
 	if (VEC_RESERVE(cfg->services, cfg->nservices, cfg->services_cap))
 		return NULL;
 	svc = calloc(1, sizeof(*svc));
@@ -126,7 +160,8 @@ struct svcc_service *config_add_service(struct svcc_config *cfg, const char *nam
 		return NULL;
 	}
 	svc->loc = loc;
-	if (htab_put(&cfg->by_name, svc->name, strlen(svc->name), svc, &err) || err) {
+	*taken = htab_put(&cfg->by_name, svc->name, strlen(svc->name), svc, &err);
+	if (*taken || err) {
 		free(svc->name);
 		free(svc);
 		if (!err)
@@ -135,6 +170,13 @@ struct svcc_service *config_add_service(struct svcc_config *cfg, const char *nam
 	}
 	cfg->services[cfg->nservices++] = svc;
 	return svc;
+}
+
+struct svcc_service *config_add_service(struct svcc_config *cfg, const char *name, struct loc loc)
+{
+	struct svcc_service *taken;
+
+	return config_new_service(cfg, name, loc, &taken);
 }
 
 void port_free(struct port *p)
@@ -163,6 +205,34 @@ void endpoint_free(struct endpoint *e)
 	for (size_t i = 0; i < e->nports; i++)
 		free(e->ports[i].name);
 	free(e->ports);
+}
+
+static int reserve_exact(void **v, size_t *cap, size_t n, size_t size)
+{
+	void *p;
+
+	if (n <= *cap)
+		return 0;
+	p = realloc(*v, n * size);
+	if (!p)
+		return -1;
+	*v = p;
+	*cap = n;
+	return 0;
+}
+
+/* Room for exactly what a parsed service will hold: no growing, no slack. */
+int service_reserve(struct svcc_service *svc, size_t nports, size_t neps)
+{
+	return reserve_exact((void **)&svc->ports, &svc->ports_cap, nports, sizeof(*svc->ports)) ||
+	       reserve_exact((void **)&svc->eps, &svc->eps_cap, neps, sizeof(*svc->eps));
+}
+
+struct endpoint *service_endpoint_slot(struct svcc_service *svc)
+{
+	if (VEC_RESERVE(svc->eps, svc->neps, svc->eps_cap))
+		return NULL;
+	return &svc->eps[svc->neps];
 }
 
 int service_add_endpoint(struct svcc_service *svc, const struct endpoint *e)

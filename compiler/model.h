@@ -40,12 +40,13 @@ struct ep_port {
 	uint16_t port;
 };
 
+/* The flags fill the hole after addr: a big file has many endpoints. */
 struct endpoint {
 	struct addr addr;
-	struct loc loc;
 	bool local;		/* on this node */
 	bool terminating;	/* used only when no ready endpoint remains */
 	uint16_t weight;	/* share of new connections; 1 by default */
+	struct loc loc;
 	struct ep_port *ports;
 	size_t nports;
 };
@@ -107,15 +108,23 @@ int addr_format(const struct addr *a, char *buf, size_t len);
 const char *proto_name(uint8_t proto);
 
 struct svcc_service *config_add_service(struct svcc_config *cfg, const char *name, struct loc loc);
+/* The same, and a name in use: NULL with *taken the service that has it. */
+struct svcc_service *config_new_service(struct svcc_config *cfg, const char *name, struct loc loc,
+				       struct svcc_service **taken);
 int service_add_port(struct svcc_service *svc, const struct port *p);	/* copies name */
 int service_add_endpoint(struct svcc_service *svc, const struct endpoint *e);	/* takes e->ports */
+/* Exactly the room a parsed service needs, before its ports and endpoints are added. */
+int service_reserve(struct svcc_service *svc, size_t nports, size_t neps);
+/* Room for one more endpoint, counted once the caller has filled it (neps++). */
+struct endpoint *service_endpoint_slot(struct svcc_service *svc);
 void endpoint_free(struct endpoint *e);
 void port_free(struct port *p);
 int cidr_list_add(struct cidr **v, size_t *n, size_t *cap, const struct cidr *c);
 
-/* resolve.c: syntax tree to model; every error goes to ctx. */
-struct ast_file;
-int resolve(struct svcc_ctx *ctx, const struct ast_file *ast, struct svcc_config **out);
+/* resolve.c: source text (kept by ctx: diag_keep_source) to model, through
+ * the syntax tree a block at a time; every error goes to ctx.  0 or -1. */
+int resolve(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
+	    struct svcc_config **out);
 
 /* check.c: the meaning of the whole; every error goes to ctx. 0 or -1. */
 int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg);

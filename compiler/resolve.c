@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The resolve pass: read the words of the syntax tree into the typed model.
- * Errors about one word (a bad address, a port out of range) are found
- * here; errors about the whole (duplicates, families) in check.c.
+ * The resolve pass: read the words of the syntax tree into the typed model,
+ * a block at a time as the parser finishes each.  Errors about one word (a
+ * bad address, a port out of range) are found here; errors about the whole
+ * (duplicates, families) in check.c.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -13,9 +14,10 @@
 #include "model.h"
 
 struct resolver {
-	struct svcc_ctx *ctx;
+	struct svcc_ctx *ctx;	/* errors wait here until the syntax is known good */
 	struct svcc_config *cfg;
 	bool nomem;
+	bool masq_seen;
 };
 
 static void nomem(struct resolver *r)
@@ -23,15 +25,31 @@ static void nomem(struct resolver *r)
 	r->nomem = true;
 }
 
-/* A prefix or plain address; what names the statement in messages. */
+/* A plain address; what names the statement in messages. */
+static bool read_addr(struct resolver *r, const struct ast_word *w, const char *what,
+		      struct addr *out)
+{
+	if (!addr_parse(w->text, out))
+		return true;	/* no address has a '/' */
+	if (strchr(w->text, '/'))
+		diag_error(r->ctx, w->loc, "%s takes an address, not a prefix: '%s'", what, w->text);
+	else
+		diag_error(r->ctx, w->loc, "invalid address '%s' in %s", w->text, what);
+	return false;
+}
+
+/* A prefix or, without prefix_ok, a plain address (a full-length prefix). */
 static bool read_cidr(struct resolver *r, const struct ast_word *w, const char *what,
 		      bool prefix_ok, struct cidr *out)
 {
 	bool plen_bad, host_bits;
 
-	if (!prefix_ok && strchr(w->text, '/')) {
-		diag_error(r->ctx, w->loc, "%s takes an address, not a prefix: '%s'", what, w->text);
-		return false;
+	if (!prefix_ok) {
+		if (!read_addr(r, w, what, &out->addr))
+			return false;
+		out->plen = out->addr.family == 4 ? 32 : 128;
+		out->loc = w->loc;
+		return true;
 	}
 	if (cidr_parse(w->text, out, &plen_bad, &host_bits)) {
 		if (plen_bad)
@@ -82,14 +100,14 @@ static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 	}
 }
 
-static void resolve_masquerade(struct resolver *r, const struct ast_block *b, bool *seen)
+static void resolve_masquerade(struct resolver *r, const struct ast_block *b)
 {
 	struct svcc_config *cfg = r->cfg;
 
 	/* A masquerade block replaces the default: it lists all there is. */
-	if (!*seen)
+	if (!r->masq_seen)
 		cfg->masq = 0;
-	*seen = true;
+	r->masq_seen = true;
 	for (const struct ast_stmt *s = b->stmts; s; s = s->next) {
 		if (s->kind == AST_MASQ_NON_POD)
 			cfg->masq |= SVCC_MASQ_NON_POD;
@@ -99,6 +117,12 @@ static void resolve_masquerade(struct resolver *r, const struct ast_block *b, bo
 			add_cidr(r, &cfg->masq_from, &cfg->nmasq_from, &cfg->masq_from_cap,
 				 &s->arg, "masquerade from", true);
 	}
+}
+
+/* What isalnum() takes in any locale, without a call for each character. */
+static bool ascii_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /* letters, digits, '-', '_', '.'; at most one '/' between two such parts */
@@ -111,7 +135,8 @@ static bool valid_name(const char *s, bool slash_ok)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr("-_./", *s))
+		if (!ascii_alnum(*s) && !isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.' && *s != '/')
 			return false;
 	return true;
 }
@@ -204,40 +229,47 @@ static bool read_number_word(struct resolver *r, const struct ast_word *w, const
 	return true;
 }
 
-/* endpoint ADDR [local] [terminating] [weight N] [port NAME N]... */
+/*
+ * endpoint ADDR [local] [terminating] [weight N] [port NAME N]...
+ * Made in place in the service's array, which has room for all of them.
+ */
 static void resolve_endpoint(struct resolver *r, struct svcc_service *svc, const struct ast_stmt *s)
 {
-	struct endpoint e = { .loc = s->arg.loc, .weight = 1 };
-	struct cidr c;
-	bool ok = read_cidr(r, &s->arg, "endpoint", false, &c);
+	struct endpoint *e = service_endpoint_slot(svc);
+	bool ok;
 	long n;
 
-	e.addr = c.addr;
+	if (!e) {
+		nomem(r);
+		return;
+	}
+	*e = (struct endpoint){ .loc = s->arg.loc, .weight = 1 };
+	ok = read_addr(r, &s->arg, "endpoint", &e->addr);
 	for (size_t i = 0; i < s->nargs; i++) {
 		const struct ast_word *w = &s->args[i];
 
 		if (!strcmp(w->text, "local")) {
-			e.local = true;
+			e->local = true;
 		} else if (!strcmp(w->text, "terminating")) {
-			e.terminating = true;
+			e->terminating = true;
 		} else if (!strcmp(w->text, "weight") && i + 1 < s->nargs) {
 			ok &= read_number_word(r, &s->args[++i], "weight", 1, SVCC_MAX_WEIGHT, &n);
-			e.weight = (uint16_t)n;
+			e->weight = (uint16_t)n;
 		} else if (!strcmp(w->text, "port") && i + 2 < s->nargs) {
-			struct ep_port *v = realloc(e.ports, (e.nports + 1) * sizeof(*v));
+			struct ep_port *v = realloc(e->ports, (e->nports + 1) * sizeof(*v));
 
 			if (!v) {
 				nomem(r);
 				break;
 			}
-			e.ports = v;
-			v[e.nports].name = strdup(s->args[i + 1].text);
-			if (!v[e.nports].name) {
+			e->ports = v;
+			v[e->nports].name = strdup(s->args[i + 1].text);
+			if (!v[e->nports].name) {
 				nomem(r);
 				break;
 			}
 			ok &= read_number_word(r, &s->args[i + 2], "endpoint port", 1, 65535, &n);
-			v[e.nports++].port = (uint16_t)n;
+			v[e->nports++].port = (uint16_t)n;
 			i += 2;
 		} else {
 			diag_error(r->ctx, w->loc, "unknown endpoint attribute '%s': expected local, "
@@ -245,11 +277,10 @@ static void resolve_endpoint(struct resolver *r, struct svcc_service *svc, const
 			ok = false;
 		}
 	}
-	if (!ok || r->nomem || service_add_endpoint(svc, &e)) {
-		if (ok && !r->nomem)
-			nomem(r);
-		endpoint_free(&e);
-	}
+	if (ok && !r->nomem)
+		svc->neps++;
+	else
+		endpoint_free(e);
 }
 
 /* nodeport [PORTNAME] PORT: attached to its service port once all ports are known */
@@ -327,7 +358,7 @@ static void add_addr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap
 
 static void resolve_service(struct resolver *r, const struct ast_block *b)
 {
-	struct svcc_service *svc;
+	struct svcc_service *svc, *first;
 
 	if (!valid_name(b->name.text, true)) {
 		diag_error(r->ctx, b->name.loc,
@@ -335,15 +366,14 @@ static void resolve_service(struct resolver *r, const struct ast_block *b)
 			   b->name.text);
 		return;
 	}
-	svc = svcc_config_find_service(r->cfg, b->name.text);
-	if (svc) {
+	svc = config_new_service(r->cfg, b->name.text, b->name.loc, &first);
+	if (first) {
 		diag_error(r->ctx, b->name.loc, "duplicate service '%s'", b->name.text);
-		if (svc->loc.file)
-			diag_report(r->ctx, SVCC_NOTE, svc->loc, "first defined here");
+		if (first->loc.file)
+			diag_report(r->ctx, SVCC_NOTE, first->loc, "first defined here");
 		return;
 	}
-	svc = config_add_service(r->cfg, b->name.text, b->name.loc);
-	if (!svc) {
+	if (!svc || service_reserve(svc, b->nstmts[AST_PORT], b->nstmts[AST_ENDPOINT])) {
 		nomem(r);
 		return;
 	}
@@ -397,35 +427,49 @@ static void resolve_service(struct resolver *r, const struct ast_block *b)
 		}
 	}
 	/* nodeports name ports that may come after them */
+	if (!b->nstmts[AST_NODEPORT])
+		return;
 	for (const struct ast_stmt *s = b->stmts; s; s = s->next)
 		if (s->kind == AST_NODEPORT)
 			resolve_nodeport(r, svc, s);
 }
 
-int resolve(struct svcc_ctx *ctx, const struct ast_file *ast, struct svcc_config **out)
+/* An ast_block_fn: blocks come in the order of the file. */
+static void resolve_block(void *arg, const struct ast_block *b)
 {
-	struct resolver r = { .ctx = ctx, .cfg = svcc_config_new() };
-	size_t errors = svcc_error_count(ctx);
-	bool masq_seen = false;
+	struct resolver *r = arg;
 
-	if (!r.cfg) {
+	if (b->kind == AST_CLUSTER)
+		resolve_cluster(r, b);
+	else if (b->kind == AST_MASQUERADE)
+		resolve_masquerade(r, b);
+	else
+		resolve_service(r, b);
+}
+
+int resolve(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
+	    struct svcc_config **out)
+{
+	struct resolver r = { .ctx = svcc_ctx_new(), .cfg = svcc_config_new() };
+	int rc = -1;
+
+	if (!r.ctx || !r.cfg) {
 		diag_error(ctx, LOC_NONE, "out of memory");
-		return -1;
+		goto out;
 	}
-	for (const struct ast_block *b = ast->blocks; b; b = b->next) {
-		if (b->kind == AST_CLUSTER)
-			resolve_cluster(&r, b);
-		else if (b->kind == AST_MASQUERADE)
-			resolve_masquerade(&r, b, &masq_seen);
-		else
-			resolve_service(&r, b);
-	}
+	/* A syntax error anywhere: only the syntax errors are reported. */
+	if (ast_parse(ctx, file, text, len, resolve_block, &r))
+		goto out;
 	if (r.nomem)
-		diag_error(ctx, LOC_NONE, "out of memory");
-	if (svcc_error_count(ctx) != errors) {
-		svcc_config_free(r.cfg);
-		return -1;
+		diag_error(r.ctx, LOC_NONE, "out of memory");
+	if (!svcc_error_count(r.ctx)) {
+		*out = r.cfg;
+		r.cfg = NULL;
+		rc = 0;
 	}
-	*out = r.cfg;
-	return 0;
+	diag_move(ctx, r.ctx);
+out:
+	svcc_config_free(r.cfg);
+	svcc_ctx_free(r.ctx);
+	return rc;
 }

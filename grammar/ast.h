@@ -3,6 +3,8 @@
  * The syntax tree of a .svc file: blocks of statements, every node with its
  * source location.  It says what was written, not whether it means anything:
  * words stay text until the resolve pass (compiler/resolve.c) reads them.
+ * The parser hands over one block at a time: a big file never has its whole
+ * tree in memory.
  */
 #ifndef SVCC_AST_H
 #define SVCC_AST_H
@@ -30,6 +32,7 @@ enum ast_stmt_kind {
 	AST_SOURCE_RANGES,	/* source-ranges CIDR, ...;	 args */
 	AST_AFFINITY,		/* affinity WORD...;		 args */
 	AST_TRAFFIC_POLICY,	/* traffic-policy WORD WORD;	 args */
+	AST_NKINDS
 };
 
 struct ast_stmt {
@@ -50,16 +53,19 @@ struct ast_block {
 	struct loc loc;		/* the keyword */
 	struct ast_word name;	/* AST_SERVICE only */
 	struct ast_stmt *stmts, **stmts_tail;
-	struct ast_block *next;
+	size_t nstmts[AST_NKINDS];	/* by kind: lets resolve size its arrays */
 };
 
-struct ast_file {
-	struct ast_block *blocks, **blocks_tail;
-};
+/* Takes a complete block; the block and its words die when it returns. */
+typedef void ast_block_fn(void *arg, const struct ast_block *b);
 
-/* parse.c: text to tree; every syntax error goes to ctx.  0 or -1. */
-int ast_parse(struct svcc_ctx *ctx, const char *name, const char *text, size_t len,
-	      struct ast_file **out);
-void ast_free(struct ast_file *file);
+/*
+ * parse.c: text to tree; every syntax error goes to ctx.  0 or -1.  text is
+ * a source kept by ctx (diag_keep_source): NULs at len and len + 1 and none
+ * before.  The scanner writes into it while it runs, and leaves it as it was.
+ * Blocks go to fn in order until the first syntax error.
+ */
+int ast_parse(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
+	      ast_block_fn *fn, void *arg);
 
 #endif

@@ -1,118 +1,118 @@
 /* SPDX-License-Identifier: MIT */
-/* Drive the scanner and parser over one source; own the tree. */
+/* Drive the scanner and parser over one source; the memory of the tree. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "parse_state.h"
 #include "parser.h"
-#include "util.h"
 
 #define YYSTYPE SVCCYYSTYPE
 #define YYLTYPE SVCCYYLTYPE
 #include "lexer.h"
 
-struct loc ps_loc(const struct parse_state *ps, int line, int first_col, int last_col)
+#define ARENA_CHUNK	(64 * 1024)
+
+void *arena_grow(struct arena *a, size_t size)
 {
-	return (struct loc){
-		.file = ps->file,
-		.line = line,
-		.first_col = first_col,
-		.last_col = last_col,
-		.line_text = line >= 1 && (size_t)line <= ps->nlines ? ps->lines[line - 1] : NULL,
-	};
+	size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+	struct arena_chunk *c = malloc(sizeof(*c) + cap);
+
+	if (!c)
+		return NULL;
+	c->next = a->chunks;
+	a->chunks = c;
+	a->p = c->data + size;
+	a->end = c->data + cap;
+	return c->data;
 }
 
-static int index_lines(struct parse_state *ps)
+/* Everything allocated so far is dead: keep the newest chunk for what comes next. */
+static void arena_reset(struct arena *a)
 {
-	size_t cap = 0;
-	const char *p = ps->text;
+	struct arena_chunk *c = a->chunks;
 
-	for (;;) {
-		if (VEC_RESERVE(ps->lines, ps->nlines, cap))
-			return -1;
-		ps->lines[ps->nlines++] = p;
-		p = strchr(p, '\n');
-		if (!p)
-			return 0;
-		p++;
-	}
-}
-
-void ast_stmt_free(struct ast_stmt *s)
-{
-	while (s) {
-		struct ast_stmt *next = s->next;
-
-		free(s->arg.text);
-		free(s->name.text);
-		free(s->target.text);
-		for (size_t i = 0; i < s->nargs; i++)
-			free(s->args[i].text);
-		free(s->args);
-		free(s);
-		s = next;
-	}
-}
-
-void ast_block_free(struct ast_block *b)
-{
-	while (b) {
-		struct ast_block *next = b->next;
-
-		ast_stmt_free(b->stmts);
-		free(b->name.text);
-		free(b);
-		b = next;
-	}
-}
-
-void ast_free(struct ast_file *file)
-{
-	if (!file)
+	if (!c)
 		return;
-	ast_block_free(file->blocks);
-	free(file);
+	while (c->next) {
+		struct arena_chunk *old = c->next;
+
+		c->next = old->next;
+		free(old);
+	}
+	a->p = c->data;
 }
 
-int ast_parse(struct svcc_ctx *ctx, const char *name, const char *text, size_t len,
-	      struct ast_file **out)
+static void arena_free(struct arena *a)
 {
-	struct parse_state ps = { .ctx = ctx, .line = 1, .col = 1 };
-	size_t errors = svcc_error_count(ctx);
+	while (a->chunks) {
+		struct arena_chunk *next = a->chunks->next;
+
+		free(a->chunks);
+		a->chunks = next;
+	}
+	*a = (struct arena){ 0 };
+}
+
+/* Before the lines kept: count the lines back from the oldest one kept. */
+size_t ps_line_far(const struct parse_state *ps, span s, size_t line, uint32_t *start)
+{
+	const char *nl;
+
+	*start = ps_line_start(ps, line);
+	while (span_off(s) < *start) {
+		/* text[*start - 1] ends the line before: find where that one starts */
+		nl = memrchr(ps->text, '\n', *start - 1);
+		*start = nl ? (uint32_t)(nl + 1 - ps->text) : 0;
+		line--;
+	}
+	return line;
+}
+
+void ps_block_done(struct parse_state *ps, struct ast_block *b)
+{
+	if (b && !ps->nomem && svcc_error_count(ps->ctx) == ps->errors)
+		ps->fn(ps->fn_arg, b);
+	/* The parser may hold a word it read ahead: that one lives on. */
+	if (ps->last_token != WORD)
+		arena_reset(&ps->arena);
+}
+
+int ast_parse(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
+	      ast_block_fn *fn, void *arg)
+{
+	struct parse_state ps = {
+		.ctx = ctx,
+		.file = file,
+		.text = text,
+		.errors = svcc_error_count(ctx),
+		.fn = fn,
+		.fn_arg = arg,
+	};
 	yyscan_t scanner;
-	YY_BUFFER_STATE buf;
 	int rc;
 
-	if (memchr(text, '\0', len)) {
-		diag_error(ctx, LOC_NONE, "%s: source contains a NUL byte", name);
+	/* spans are 32 bits */
+	if (len >= UINT32_MAX) {
+		diag_error(ctx, LOC_NONE, "%s: source too big", file);
 		return -1;
 	}
-	ps.text = diag_keep_source(ctx, name, text, len, &ps.file);
-	ps.ast = calloc(1, sizeof(*ps.ast));
-	if (!ps.text || !ps.ast || index_lines(&ps))
-		goto nomem;
-	ps.ast->blocks_tail = &ps.ast->blocks;
+	ps_new_line(&ps, text);
 	if (svccyylex_init_extra(&ps, &scanner))
 		goto nomem;
-	buf = svccyy_scan_bytes(ps.text, (int)len, scanner);
+	/* in place: the buffer is the source and its two NULs */
+	if (!svccyy_scan_buffer(text, len + 2, scanner)) {
+		svccyylex_destroy(scanner);
+		goto nomem;
+	}
 	rc = svccyyparse(scanner, &ps);
-	svccyy_delete_buffer(buf, scanner);
 	svccyylex_destroy(scanner);
-	free(ps.lines);
-	if (rc == 2 || ps.nomem) {
-		ast_free(ps.ast);
-		diag_error(ctx, LOC_NONE, "out of memory");
+	arena_free(&ps.arena);
+	if (rc == 2 || ps.nomem)
+		goto nomem;
+	if (rc != 0 || svcc_error_count(ctx) != ps.errors)
 		return -1;
-	}
-	if (rc != 0 || svcc_error_count(ctx) != errors) {
-		ast_free(ps.ast);
-		return -1;
-	}
-	*out = ps.ast;
 	return 0;
 nomem:
-	free(ps.lines);
-	free(ps.ast);
 	diag_error(ctx, LOC_NONE, "out of memory");
 	return -1;
 }

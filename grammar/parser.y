@@ -2,7 +2,8 @@
 /*
  * The .svc grammar.  It builds the syntax tree and nothing else: what the
  * words mean is the resolve pass's business.  Every syntax error is
- * reported; recovery skips to the end of the statement or block.
+ * reported; recovery skips to the end of the statement or block.  A
+ * complete block goes to the resolve pass at once.
  */
 %define api.pure full
 %define api.prefix {svccyy}
@@ -22,7 +23,14 @@
 
 int svccyylex(SVCCYYSTYPE *lval, SVCCYYLTYPE *lloc, void *scanner);
 
-#define LOC(l) ps_loc(ps, (l).first_line, (l).first_column, (l).last_column)
+/*
+ * A symbol's location is where its first token is: only one-token symbols'
+ * locations are ever used, so the parser need not work out where the others
+ * end.  An empty one takes the location of the symbol before it.
+ */
+#define YYLLOC_DEFAULT(cur, rhs, n) ((cur) = YYRHSLOC(rhs, (n) ? 1 : 0))
+
+#define LOC(l) ps_loc(ps, l)
 
 static void svccyyerror(SVCCYYLTYPE *l, void *scanner, struct parse_state *ps, const char *msg)
 {
@@ -30,34 +38,40 @@ static void svccyyerror(SVCCYYLTYPE *l, void *scanner, struct parse_state *ps, c
 	diag_error(ps->ctx, LOC(*l), "%s", msg);
 }
 
-static struct ast_word word(struct parse_state *ps, char *text, SVCCYYLTYPE l)
+static void set_word(struct parse_state *ps, struct ast_word *w, char *text, SVCCYYLTYPE l)
 {
-	return (struct ast_word){ .text = text, .loc = LOC(l) };
+	w->text = text;
+	ps_set_loc(ps, l, &w->loc);
 }
 
+/* Nodes live in the arena: the parser frees nothing it drops. */
 static struct ast_stmt *stmt_new(struct parse_state *ps, enum ast_stmt_kind kind, SVCCYYLTYPE l)
 {
-	struct ast_stmt *s = calloc(1, sizeof(*s));
+	struct ast_stmt *s = arena_alloc(&ps->arena, sizeof(*s));
 
 	if (!s) {
 		ps->nomem = true;
 		return NULL;
 	}
+	/* field by field: zeroing the whole node at once is a slow "rep stos" */
 	s->kind = kind;
-	s->loc = LOC(l);
+	ps_set_loc(ps, l, &s->loc);
+	s->arg = s->name = s->target = (struct ast_word){ 0 };
+	s->args = NULL;
+	s->nargs = s->args_cap = 0;
+	s->next = NULL;
 	return s;
 }
 
-static struct ast_block *block_new(struct parse_state *ps, enum ast_block_kind kind, SVCCYYLTYPE l)
+static struct ast_block *block_new(struct parse_state *ps, enum ast_block_kind kind)
 {
-	struct ast_block *b = calloc(1, sizeof(*b));
+	struct ast_block *b = arena_alloc(&ps->arena, sizeof(*b));
 
 	if (!b) {
 		ps->nomem = true;
 		return NULL;
 	}
-	b->kind = kind;
-	b->loc = LOC(l);
+	*b = (struct ast_block){ .kind = kind };
 	b->stmts_tail = &b->stmts;
 	return b;
 }
@@ -68,49 +82,44 @@ static void block_add(struct ast_block *b, struct ast_stmt *s)
 		return;
 	*b->stmts_tail = s;
 	b->stmts_tail = &s->next;
+	b->nstmts[s->kind]++;
 }
 
 static void file_add(struct parse_state *ps, struct ast_block *b, SVCCYYLTYPE kw)
 {
-	if (!b)
-		return;
-	b->loc = LOC(kw);
-	*ps->ast->blocks_tail = b;
-	ps->ast->blocks_tail = &b->next;
+	if (b)
+		ps_set_loc(ps, kw, &b->loc);
+	ps_block_done(ps, b);
 }
 
 static void stmt_add_arg(struct parse_state *ps, struct ast_stmt *s, char *text, SVCCYYLTYPE l)
 {
-	if (!s || !text) {
-		free(text);
+	if (!s || !text)
 		return;
-	}
 	if (s->nargs == s->args_cap) {
 		size_t cap = s->args_cap ? 2 * s->args_cap : 4;
-		struct ast_word *v = realloc(s->args, cap * sizeof(*v));
+		struct ast_word *v = arena_alloc(&ps->arena, cap * sizeof(*v));
 
 		if (!v) {
 			ps->nomem = true;
-			free(text);
 			return;
 		}
+		if (s->nargs)
+			memcpy(v, s->args, s->nargs * sizeof(*v));
 		s->args = v;
 		s->args_cap = cap;
 	}
-	s->args[s->nargs++] = word(ps, text, l);
+	set_word(ps, &s->args[s->nargs++], text, l);
 }
 
 static char *keyword_word(struct parse_state *ps, const char *kw)
 {
-	char *s = strdup(kw);
+	char *s = arena_strndup(&ps->arena, kw, strlen(kw));
 
 	if (!s)
 		ps->nomem = true;
 	return s;
 }
-
-void ast_stmt_free(struct ast_stmt *s);
-void ast_block_free(struct ast_block *b);
 }
 
 %union {
@@ -134,10 +143,6 @@ void ast_block_free(struct ast_block *b);
 %type <str> attr_word
 %type <block> cluster_body masq_body service_body
 
-%destructor { free($$); } <str>
-%destructor { ast_stmt_free($$); } <stmt>
-%destructor { ast_block_free($$); } <block>
-
 %%
 
 /* file: { block } */
@@ -149,28 +154,26 @@ block		: CLUSTER '{' cluster_body '}'		{ file_add(ps, $3, @1); }
 		| MASQUERADE '{' masq_body '}'		{ file_add(ps, $3, @1); }
 		| SERVICE word '{' service_body '}'	{
 				if ($4)
-					$4->name = word(ps, $2, @2);
-				else
-					free($2);
+					set_word(ps, &$4->name, $2, @2);
 				file_add(ps, $4, @1);
 			}
 		| error '}'				{ yyerrok; }
 		;
 
 /* cluster { pod-cidr C; service-cidr C; node-ip A; } */
-cluster_body	: %empty		{ $$ = block_new(ps, AST_CLUSTER, @$); }
+cluster_body	: %empty		{ $$ = block_new(ps, AST_CLUSTER); }
 		| cluster_body cluster_stmt { $$ = $1; block_add($$, $2); }
 		| cluster_body error ';' { $$ = $1; yyerrok; }
 		| cluster_body error	{ $$ = $1; }	/* a missing ';' before '}' */
 		;
 
-cluster_stmt	: POD_CIDR word ';'	{ $$ = stmt_new(ps, AST_POD_CIDR, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
-		| SERVICE_CIDR word ';'	{ $$ = stmt_new(ps, AST_SERVICE_CIDR, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
-		| NODE_IP word ';'	{ $$ = stmt_new(ps, AST_NODE_IP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+cluster_stmt	: POD_CIDR word ';'	{ $$ = stmt_new(ps, AST_POD_CIDR, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| SERVICE_CIDR word ';'	{ $$ = stmt_new(ps, AST_SERVICE_CIDR, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| NODE_IP word ';'	{ $$ = stmt_new(ps, AST_NODE_IP, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		;
 
 /* masquerade { non-pod; all; from C; } */
-masq_body	: %empty		{ $$ = block_new(ps, AST_MASQUERADE, @$); }
+masq_body	: %empty		{ $$ = block_new(ps, AST_MASQUERADE); }
 		| masq_body masq_stmt	{ $$ = $1; block_add($$, $2); }
 		| masq_body error ';'	{ $$ = $1; yyerrok; }
 		| masq_body error	{ $$ = $1; }	/* a missing ';' before '}' */
@@ -178,38 +181,35 @@ masq_body	: %empty		{ $$ = block_new(ps, AST_MASQUERADE, @$); }
 
 masq_stmt	: NON_POD ';'		{ $$ = stmt_new(ps, AST_MASQ_NON_POD, @1); }
 		| ALL ';'		{ $$ = stmt_new(ps, AST_MASQ_ALL, @1); }
-		| FROM word ';'		{ $$ = stmt_new(ps, AST_MASQ_FROM, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| FROM word ';'		{ $$ = stmt_new(ps, AST_MASQ_FROM, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		;
 
 /* service NAME { vip A; port ...; endpoint A; } */
-service_body	: %empty		{ $$ = block_new(ps, AST_SERVICE, @$); }
+service_body	: %empty		{ $$ = block_new(ps, AST_SERVICE); }
 		| service_body service_stmt { $$ = $1; block_add($$, $2); }
 		| service_body error ';' { $$ = $1; yyerrok; }
 		| service_body error	{ $$ = $1; }	/* a missing ';' before '}' */
 		;
 
-service_stmt	: VIP word ';'		{ $$ = stmt_new(ps, AST_VIP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+service_stmt	: VIP word ';'		{ $$ = stmt_new(ps, AST_VIP, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| endpoint_stmt ';'	{ $$ = $1; }
 		| port_stmt ';'		{ $$ = $1; }
-		| NODEPORT word ';'	{ $$ = stmt_new(ps, AST_NODEPORT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+		| NODEPORT word ';'	{ $$ = stmt_new(ps, AST_NODEPORT, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| NODEPORT word word ';' {
 				$$ = stmt_new(ps, AST_NODEPORT, @1);
 				if ($$) {
-					$$->name = word(ps, $2, @2);
-					$$->arg = word(ps, $3, @3);
-				} else {
-					free($2);
-					free($3);
+					set_word(ps, &$$->name, $2, @2);
+					set_word(ps, &$$->arg, $3, @3);
 				}
 			}
-		| EXTERNAL_IP word ';'	{ $$ = stmt_new(ps, AST_EXTERNAL_IP, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
-		| LOAD_BALANCER word ';' { $$ = stmt_new(ps, AST_LOAD_BALANCER, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
-		| SOURCE_RANGES comma_list ';' { $$ = $2; if ($$) { $$->kind = AST_SOURCE_RANGES; $$->loc = LOC(@1); } }
+		| EXTERNAL_IP word ';'	{ $$ = stmt_new(ps, AST_EXTERNAL_IP, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| LOAD_BALANCER word ';' { $$ = stmt_new(ps, AST_LOAD_BALANCER, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| SOURCE_RANGES comma_list ';' { $$ = $2; if ($$) ps_set_loc(ps, @1, &$$->loc); }
 		| word_list_stmt ';'	{ $$ = $1; }
 		;
 
 /* endpoint ADDR [local] [terminating] [weight N] [port NAME N]... */
-endpoint_stmt	: ENDPOINT word		{ $$ = stmt_new(ps, AST_ENDPOINT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+endpoint_stmt	: ENDPOINT word		{ $$ = stmt_new(ps, AST_ENDPOINT, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| endpoint_stmt attr_word { $$ = $1; stmt_add_arg(ps, $$, $2, @2); }
 		;
 
@@ -229,26 +229,20 @@ comma_list	: word			{ $$ = stmt_new(ps, AST_SOURCE_RANGES, @1); stmt_add_arg(ps,
 		;
 
 /* port [NAME] PORT[/PROTO] [-> TARGET] */
-port_stmt	: PORT word		{ $$ = stmt_new(ps, AST_PORT, @1); if ($$) $$->arg = word(ps, $2, @2); else free($2); }
+port_stmt	: PORT word		{ $$ = stmt_new(ps, AST_PORT, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| PORT word word	{
 				$$ = stmt_new(ps, AST_PORT, @1);
 				if ($$) {
-					$$->name = word(ps, $2, @2);
-					$$->arg = word(ps, $3, @3);
-				} else {
-					free($2);
-					free($3);
+					set_word(ps, &$$->name, $2, @2);
+					set_word(ps, &$$->arg, $3, @3);
 				}
 			}
 		| port_stmt ARROW word	{
 				$$ = $1;
 				if ($$ && !$$->target.text)
-					$$->target = word(ps, $3, @3);
-				else {
-					if ($$)
-						diag_error(ps->ctx, LOC(@2), "a port has one target");
-					free($3);
-				}
+					set_word(ps, &$$->target, $3, @3);
+				else if ($$)
+					diag_error(ps->ctx, LOC(@2), "a port has one target");
 			}
 		;
 
@@ -266,7 +260,7 @@ word		: WORD			{ $$ = $1; }
  * written, and the keywords that are only names here folded into "a word".
  */
 static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
-				     struct parse_state *ps)
+				 struct parse_state *ps)
 {
 	enum { MAX = 12 };
 	yysymbol_kind_t expected[MAX], got = yypcontext_token(yyctx);
@@ -279,9 +273,8 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
 	(void)scanner;
 	if (got == YYSYMBOL_YYEOF)
 		more = strdup("unexpected end of file");
-	else if (at.line_text && l->last_column >= l->first_column)
-		more = strndup(at.line_text + l->first_column - 1,
-			       (size_t)(l->last_column - l->first_column + 1));
+	else if (span_len(*l))
+		more = strndup(ps->text + span_off(*l), span_len(*l));
 	else
 		more = strdup(yysymbol_name(got));
 	if (!more)
@@ -323,3 +316,4 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
 	free(msg);
 	return 0;
 }
+

@@ -498,11 +498,6 @@ static int intervals(struct rb *rb, struct rs_set *s)
 	return 0;
 }
 
-static int elem_cmp(const void *a, const void *b, void *set)
-{
-	return rs_elem_cmp(set, a, b);
-}
-
 static int read_elems(struct nl *nl, struct rb *rb, size_t i)
 {
 	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
@@ -522,8 +517,8 @@ static int read_elems(struct nl *nl, struct rb *rb, size_t i)
 	if (s->interval && s->nkey == 1 && intervals(rb, s))
 		return -1;
 	s = &rb->rs->sets[i];
-	if (s->nelems > 1)
-		qsort_r(s->elems, s->nelems, sizeof(struct rs_elem), elem_cmp, s);
+	if (rs_sort_elems(s))
+		return -1;
 	s->fingerprint = st_set_hash(s);
 	s->unread = false;
 	return 0;
@@ -532,14 +527,6 @@ static int read_elems(struct nl *nl, struct rb *rb, size_t i)
 static int set_name_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct rs_set *)a)->name, ((const struct rs_set *)b)->name);
-}
-
-static int chain_cmp(const void *a, const void *b)
-{
-	const struct rs_chain *x = a, *y = b;
-	int bx = x->hook != RS_HOOK_NONE, by = y->hook != RS_HOOK_NONE;
-
-	return bx != by ? bx - by : strcmp(x->name, y->name);
 }
 
 /*
@@ -648,8 +635,8 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid,
 		qsort(rb.rs->sets, rb.rs->nsets, sizeof(*rb.rs->sets), set_name_cmp);
 	if (take_map(nl, &rb, map) || read_all_elems(nl, &rb, *map, genid))
 		goto fail;
-	if (rb.rs->nchains > 1)
-		qsort(rb.rs->chains, rb.rs->nchains, sizeof(*rb.rs->chains), chain_cmp);
+	if (rs_sort_chains(rb.rs))
+		goto fail;
 	nameidx_fini(&rb.chains);
 	free(rb.kel);
 	*out = rb.rs;
