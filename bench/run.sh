@@ -323,8 +323,8 @@ at least 10x less than the full apply ($(ms apply-$ref) ms): **$(awk -v a="$full
 netlink messages: **$(vfield "$W/chg/change.log" msgs)**; kernel left holding exactly the config: \
 **$([ -s "$W/chg/final-plan" ] && echo NO || echo yes)** (dry run after the last change plans nothing); reference: kube-proxy's partial sync, 141 ms to add one service at 10k"
 	echo "- where the one-shot change's time goes (its own -v report): parse and compile $(vfield "$W/chg/change.log" parse) ms \
-+ read-back $(vfield "$W/chg/change.log" readback) ms (chains, sets, the set-fingerprints map: the generation matched) \
-+ apply $(vfield "$W/chg/change.log" ms) ms (the two changed sets read, diff, batch, ACKs) (+ process start and exit)"
++ read-back $(vfield "$W/chg/change.log" readback) ms (the set list and the set-fingerprints map: the generation matched, so no element dump yet) \
++ apply $(vfield "$W/chg/change.log" ms) ms (the changed sets read, chains asked for by group, diff, batch, ACKs) (+ process start, and exit: closing the netlink socket waits for the kernel to free what the batch replaced)"
 	[ "$CHG50" = 1 ] && echo "- at 50k x 5 ($(cat "$W/chg50/target")): full apply $(ms chg50/full) ms, \
 **one endpoint changed $(ms chg50/change) ms** ($(vline "$W/chg50/change.log")), no-op $(ms chg50/noop) ms"
 else

@@ -174,10 +174,13 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 			fprintf(stderr, ", %lu affinity clients of removed endpoints forgotten",
 				st->affinity_deleted);
 		fprintf(stderr, " (before it: parse and compile %.1f ms, read-back %.1f ms; "
-			"%lu sets read)\n", t1 - t0, t2 - t1, st->sets_read);
+			"%lu sets, %lu chains read)\n", t1 - t0, t2 - t1, st->sets_read,
+			st->chains_read);
 	}
-	svcc_runtime_free(rt);
+	/* the ruleset first: closing the socket waits for the kernel to free what
+	 * the batch replaced (an RCU grace period), which this overlaps */
 	svcc_ruleset_free(rs);
+	svcc_runtime_free(rt);
 	return rc;
 }
 

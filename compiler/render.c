@@ -310,7 +310,7 @@ int rs_render(const struct rs_ruleset *rs, FILE *out)
 	fprintf(out, "add table inet %s\ndelete table inet %s\nadd table inet %s\n",
 		rs->table, rs->table, rs->table);
 	for (size_t i = 0; i < rs->nsets; i++)
-		rs_render_set_decl(rs, &rs->sets[i], out);
+		rs_render_set_decl(rs, rs_set_to_create(rs, i), out);
 	for (size_t i = 0; i < rs->nchains; i++)
 		if (rs->chains[i].hook == RS_HOOK_NONE)
 			rs_render_chain_decl(rs, &rs->chains[i], out);

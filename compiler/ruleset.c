@@ -37,6 +37,7 @@ void rs_free(struct rs_ruleset *rs)
 	}
 	free(rs->sets);
 	free(rs->chains);
+	free(rs->create_order);
 	free(rs->table);
 	free(rs);
 }
@@ -317,6 +318,54 @@ static void dedup_elems(struct rs_set *set)
 	set->nelems = kept;
 }
 
+/* Creation order: by the number of rules naming the set, most first, then by name. */
+static int by_refs(const void *a, const void *b, void *refs)
+{
+	const size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const uint32_t *r = refs;
+
+	return r[x] != r[y] ? (r[x] < r[y]) - (r[x] > r[y]) : (x > y) - (x < y);
+}
+
+static int set_create_order(struct rs_ruleset *rs)
+{
+	uint32_t *refs = calloc(rs->nsets + 1, sizeof(*refs));
+	const char *last = NULL;
+	size_t last_idx = 0;
+
+	free(rs->create_order);
+	rs->create_order = malloc((rs->nsets + 1) * sizeof(*rs->create_order));
+	if (!refs || !rs->create_order) {
+		free(refs);
+		return -1;
+	}
+	for (size_t i = 0; i < rs->nchains; i++)
+		for (size_t k = 0; k < rs->chains[i].nrules; k++) {
+			const struct rs_rule *r = &rs->chains[i].rules[k];
+			const char *names[2] = { r->set, r->set2 };
+
+			for (int j = 0; j < 2; j++) {
+				const struct rs_set *s;
+
+				if (!names[j])
+					continue;
+				if (names[j] != last) {	/* runs of rules name one set */
+					if (!(s = rs_set_find(rs, names[j])))
+						continue;
+					last = names[j];
+					last_idx = (size_t)(s - rs->sets);
+				}
+				refs[last_idx]++;
+			}
+		}
+	for (size_t i = 0; i < rs->nsets; i++)
+		rs->create_order[i] = i;
+	if (rs->nsets > 1)
+		qsort_r(rs->create_order, rs->nsets, sizeof(*rs->create_order), by_refs, refs);
+	free(refs);
+	return 0;
+}
+
 int rs_finish(struct rs_ruleset *rs)
 {
 	struct fp_ctx *fc = malloc(sizeof(*fc));
@@ -336,5 +385,7 @@ int rs_finish(struct rs_ruleset *rs)
 	for (size_t i = 0; i < rs->nsets; i++)
 		if (!rs->sets[i].ndata && !rs->sets[i].verdict)
 			dedup_elems(&rs->sets[i]);
-	return rs_sort_chains(rs);
+	if (rs_sort_chains(rs))
+		return -1;
+	return set_create_order(rs);
 }

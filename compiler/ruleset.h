@@ -173,7 +173,23 @@ struct rs_ruleset {
 	size_t nsets, sets_cap;
 	struct rs_chain *chains; /* regular chains sorted by name, then base chains */
 	size_t nchains, chains_cap;
+	/*
+	 * Set indexes in the order to create them (rs_finish): the kernel
+	 * finds a set by name by walking its table's sets in creation order,
+	 * for every rule that looks into one, so the sets most rules name go
+	 * first (pod-cidrs: a rule per service port).  NULL: name order.
+	 */
+	size_t *create_order;
+	/* Runtime models only: the chains were not read back (the set-fingerprints
+	 * map vouched for them); chains is empty. */
+	bool chains_unread;
 };
+
+/* The k-th set to create. */
+static inline const struct rs_set *rs_set_to_create(const struct rs_ruleset *rs, size_t k)
+{
+	return &rs->sets[rs->create_order ? rs->create_order[k] : k];
+}
 
 /* ruleset.c */
 struct rs_ruleset *rs_new(const char *table);

@@ -159,6 +159,7 @@ struct svcc_apply_stats {
 	unsigned long sets_read;	/* sets whose elements were read back for it
 					 * (since the last apply); the others the
 					 * table's set-fingerprints map vouched for */
+	unsigned long chains_read;	/* chains read back for it, likewise */
 };
 
 #define SVCC_RT_VIA_NFT 0x1u	/* send transactions as nft text through libnftables */

@@ -458,7 +458,8 @@ static int emit_additions(struct diff *d)
 	uint32_t next_id = 1;
 	size_t i;
 
-	for (i = 0; i < n->nsets; i++) {
+	for (size_t k = 0; k < n->nsets; k++) {
+		i = (size_t)(rs_set_to_create(n, k) - n->sets);	/* most used first */
 		if (d->nset_st[i] == ST_SAME)
 			continue;
 		if (!(op = push_op(tx, TX_ADD_SET, n)))

@@ -62,12 +62,22 @@ int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
 /*
  * readback.c: the table as a ruleset (*out NULL if it does not exist), its
  * set-fingerprints map apart (*map, NULL if none: state.h), and the
- * generation id it was read at.  Sets the map vouches for are left unread.
+ * generation id it was read at.  With trust, when the map vouches for the
+ * table (*trusted), the sets it vouches for and the chains are left unread.
  */
-int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out,
-		  struct rs_ruleset **map, uint32_t *genid);
+int nl_read_table(struct nl *nl, const char *table, bool trust, struct rs_ruleset **out,
+		  struct rs_ruleset **map, bool *trusted, uint32_t *genid);
 /* Read the elements of rs's sets which[0..n) now (they were left unread). */
 int nl_read_elems(struct nl *nl, struct rs_ruleset *rs, const size_t *which, size_t n);
+/* Read rs's chains now (they were left unread, or are replaced). */
+int nl_read_chains(struct nl *nl, struct rs_ruleset *rs);
+/* Chains by name (GETCHAIN each): out[i] for names[i], exists or not. */
+struct nl_chain {
+	bool exists;
+	struct rs_chain c;	/* fingerprint, hook, priority, nat */
+};
+int nl_get_chains(struct nl *nl, const char *table, const char *const *names, size_t n,
+		  struct nl_chain *out);
 /*
  * Every element of set s (a plain set or map: no intervals) of table, one
  * call of cb each with its key and data; what cb keeps, it copies.  cb

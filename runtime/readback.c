@@ -121,16 +121,22 @@ static uint64_t parse_fingerprint(const uint8_t *ud, size_t len)
 	return 0;
 }
 
-static int chain_cb(const struct nlmsghdr *nlh, void *data)
+/* A chain as the kernel describes it: what the diff compares. */
+struct kchain {
+	const char *name, *table;
+	struct rs_chain c;	/* fingerprint, hook, priority, nat; no name, no rules */
+};
+
+static void parse_chain(const struct nlmsghdr *nlh, struct kchain *k)
 {
-	struct rb *rb = data;
 	const struct nlattr *a, *h;
-	const char *name = NULL, *table = NULL, *type = NULL;
+	const char *type = NULL;
 	uint32_t hooknum = UINT32_MAX;
 	int32_t prio = 0;
 	uint64_t fp = 0;
-	struct rs_chain *c;
+	const char *name = NULL, *table = NULL;
 
+	memset(k, 0, sizeof(*k));
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 		switch (mnl_attr_get_type(a)) {
 		case NFTA_CHAIN_NAME:	name = attr_str(a); break;
@@ -149,21 +155,36 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 			break;
 		}
 	}
-	if (!name || !table || strcmp(table, rb->rs->table))
+	k->name = name;
+	k->table = table;
+	k->c.fingerprint = fp;
+	if (hooknum != UINT32_MAX) {
+		/* a hook svcc does not use: fingerprint 0 has it replaced */
+		k->c.hook = hooknum <= NF_INET_POST_ROUTING ? hook_of[hooknum] : RS_HOOK_PREROUTING;
+		if (hooknum > NF_INET_POST_ROUTING)
+			k->c.fingerprint = 0;
+		k->c.priority = prio;
+		k->c.nat = type && !strcmp(type, "nat");
+	}
+}
+
+static int chain_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rb *rb = data;
+	struct kchain k;
+	struct rs_chain *c;
+
+	parse_chain(nlh, &k);
+	if (!k.name || !k.table || strcmp(k.table, rb->rs->table))
 		return MNL_CB_OK;
-	if (!(c = rs_add_chain(rb->rs, name))) {
+	if (!(c = rs_add_chain(rb->rs, k.name))) {
 		rb->err = ENOMEM;
 		return MNL_CB_ERROR;
 	}
-	c->fingerprint = fp;
-	if (hooknum != UINT32_MAX) {
-		/* a hook svcc does not use: fingerprint 0 has it replaced */
-		c->hook = hooknum <= NF_INET_POST_ROUTING ? hook_of[hooknum] : RS_HOOK_PREROUTING;
-		if (hooknum > NF_INET_POST_ROUTING)
-			c->fingerprint = 0;
-		c->priority = prio;
-		c->nat = type && !strcmp(type, "nat");
-	}
+	c->fingerprint = k.c.fingerprint;
+	c->hook = k.c.hook;
+	c->priority = k.c.priority;
+	c->nat = k.c.nat;
 	return MNL_CB_OK;
 }
 
@@ -557,13 +578,38 @@ static int take_map(struct nl *nl, struct rb *rb, struct rs_ruleset **map)
  * svcc's last batch committed as is the one read at: nobody changed
  * anything since).  A set it vouches for keeps its fingerprint, unread.
  */
-static int read_all_elems(struct nl *nl, struct rb *rb, const struct rs_ruleset *map,
-			  uint32_t genid)
+static bool map_trusted(const struct rs_ruleset *map, uint32_t genid)
 {
 	uint32_t committed;
-	bool trusted = map && st_map_ok(&map->sets[0]) && st_map_genid(map, &committed) &&
-		       committed == genid;
 
+	return map && st_map_ok(&map->sets[0]) && st_map_genid(map, &committed) &&
+	       committed == genid;
+}
+
+/* Every chain of the table into rb->rs (empty until now), and its index. */
+static int read_chains(struct nl *nl, struct rb *rb)
+{
+	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
+	struct nlmsghdr *nlh = request(nl, buf, NFT_MSG_GETCHAIN, NLM_F_DUMP);
+
+	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, rb->rs->table);
+	if (talk(nl, nlh, chain_cb, rb) || nameidx_init(&rb->chains, rb->rs->nchains))
+		return -1;
+	for (size_t i = 0; i < rb->rs->nchains; i++)
+		nameidx_put(&rb->chains, rb->rs->chains[i].name, i);
+	rb->rs->chains_unread = false;
+	return 0;
+}
+
+/* Would reading the elements of s, unread, need the chains (its verdicts name them)? */
+static bool needs_chains(const struct rs_set *s)
+{
+	return s->verdict && s->key_len && !s->dynamic;
+}
+
+static int read_all_elems(struct nl *nl, struct rb *rb, const struct rs_ruleset *map,
+			  bool trusted)
+{
 	for (size_t i = 0; i < rb->rs->nsets; i++) {
 		struct rs_set *s = &rb->rs->sets[i];
 
@@ -572,7 +618,104 @@ static int read_all_elems(struct nl *nl, struct rb *rb, const struct rs_ruleset 
 			s->unread = true;
 			continue;
 		}
+		if (rb->rs->chains_unread && needs_chains(s) && read_chains(nl, rb))
+			return -1;
 		if (read_elems(nl, rb, i))
+			return -1;
+	}
+	return 0;
+}
+
+int nl_read_chains(struct nl *nl, struct rs_ruleset *rs)
+{
+	struct rb rb = { .rs = rs };
+	int ret;
+
+	for (size_t i = 0; i < rs->nchains; i++) {
+		free(rs->chains[i].name);
+		free(rs->chains[i].rules);
+	}
+	rs->nchains = 0;
+	ret = read_chains(nl, &rb) || rs_sort_chains(rs) ? -1 : 0;
+	if (ret && rb.err)
+		errno = rb.err;
+	nameidx_fini(&rb.chains);
+	return ret;
+}
+
+/* Ask for chains names[first, last), one request each, in one send. */
+static int ask_chains(struct nl *nl, const char *table, const char *const *names,
+		      size_t first, size_t last, uint32_t base)
+{
+	char *buf = calloc(last - first, NL_BUF / 16), *p = buf;	/* no stale bytes */
+	int ret;
+
+	if (!buf)
+		return -1;
+	for (size_t i = first; i < last; i++) {
+		struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(p, NFT_MSG_GETCHAIN, NFPROTO_INET,
+							     NLM_F_REQUEST, base + (uint32_t)(i - first));
+
+		mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, table);
+		mnl_attr_put_strz(nlh, NFTA_CHAIN_NAME, names[i]);
+		p += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+	ret = mnl_socket_sendto(nl->sk, buf, (size_t)(p - buf)) < 0 ? -1 : 0;
+	free(buf);
+	return ret;
+}
+
+/* The answers to ask_chains: a chain, or ENOENT. */
+static int answers(struct nl *nl, struct nl_chain *out, size_t first, size_t n, uint32_t base)
+{
+	char buf[RB_BUF];
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t len = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int rest = (int)len;
+
+		if (len < 0)
+			return -1;
+		for (; mnl_nlmsg_ok(nlh, rest); nlh = mnl_nlmsg_next(nlh, &rest)) {
+			uint32_t k = nlh->nlmsg_seq - base;
+			struct kchain kc;
+
+			if (k >= n || nlh->nlmsg_pid != nl->portid)
+				continue;	/* not an answer to these */
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (e->error && e->error != -ENOENT) {
+					errno = -e->error;
+					return -1;
+				}
+				if (e->error)
+					got++;	/* no such chain (an error 0 would be an ACK) */
+				continue;
+			}
+			parse_chain(nlh, &kc);
+			out[first + k].exists = true;
+			out[first + k].c = kc.c;
+			got++;
+		}
+	}
+	return 0;
+}
+
+int nl_get_chains(struct nl *nl, const char *table, const char *const *names, size_t n,
+		  struct nl_chain *out)
+{
+	/* a few at a time: the answers must fit the socket's receive buffer */
+	for (size_t first = 0; first < n; first += 64) {
+		size_t last = first + 64 < n ? first + 64 : n;
+		uint32_t base = nl->seq + 1;
+
+		nl->seq += (uint32_t)(last - first);
+		memset(out + first, 0, (last - first) * sizeof(*out));
+		if (ask_chains(nl, table, names, first, last, base) ||
+		    answers(nl, out, first, last - first, base))
 			return -1;
 	}
 	return 0;
@@ -583,6 +726,9 @@ int nl_read_elems(struct nl *nl, struct rs_ruleset *rs, const size_t *which, siz
 	struct rb rb = { .rs = rs };
 	int ret = -1;
 
+	for (size_t k = 0; k < n; k++)
+		if (rs->chains_unread && needs_chains(&rs->sets[which[k]]) && nl_read_chains(nl, rs))
+			return -1;
 	if (nameidx_init(&rb.chains, rs->nchains))
 		return -1;
 	for (size_t i = 0; i < rs->nchains; i++)
@@ -601,8 +747,8 @@ out:
 	return ret;
 }
 
-static int read_once(struct nl *nl, const char *table, uint32_t genid,
-		     struct rs_ruleset **out, struct rs_ruleset **map)
+static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trust,
+		     struct rs_ruleset **out, struct rs_ruleset **map, bool *trusted)
 {
 	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
 	struct rb rb = { 0 };
@@ -610,6 +756,7 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid,
 	bool exists = false;
 
 	*out = *map = NULL;
+	*trusted = false;
 	nlh = request(nl, buf, NFT_MSG_GETTABLE, NLM_F_ACK);
 	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table);
 	if (talk(nl, nlh, table_cb, &exists))
@@ -618,14 +765,7 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid,
 		return 0;
 	if (!(rb.rs = rs_new(table)))
 		return -1;
-	nlh = request(nl, buf, NFT_MSG_GETCHAIN, NLM_F_DUMP);
-	mnl_attr_put_strz(nlh, NFTA_CHAIN_TABLE, table);
-	if (talk(nl, nlh, chain_cb, &rb))
-		goto fail;
-	if (nameidx_init(&rb.chains, rb.rs->nchains))
-		goto fail;
-	for (size_t i = 0; i < rb.rs->nchains; i++)
-		nameidx_put(&rb.chains, rb.rs->chains[i].name, i);
+	rb.rs->chains_unread = true;
 	nlh = request(nl, buf, NFT_MSG_GETSET, NLM_F_DUMP);
 	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, table);
 	if (talk(nl, nlh, set_cb, &rb))
@@ -633,9 +773,13 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid,
 	/* canonical order, as rs_finish gives; chain names stay where they are */
 	if (rb.rs->nsets > 1)
 		qsort(rb.rs->sets, rb.rs->nsets, sizeof(*rb.rs->sets), set_name_cmp);
-	if (take_map(nl, &rb, map) || read_all_elems(nl, &rb, *map, genid))
+	if (take_map(nl, &rb, map))
 		goto fail;
-	if (rs_sort_chains(rb.rs))
+	/* the chains too, unless the map vouches for them (runtime.c asks for some) */
+	*trusted = trust && map_trusted(*map, genid);
+	if (!*trusted && read_chains(nl, &rb))
+		goto fail;
+	if (read_all_elems(nl, &rb, *map, *trusted) || rs_sort_chains(rb.rs))
 		goto fail;
 	nameidx_fini(&rb.chains);
 	free(rb.kel);
@@ -721,8 +865,8 @@ int nl_dump_elems(struct nl *nl, const char *table, const struct rs_set *s,
 	return 0;
 }
 
-int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out,
-		  struct rs_ruleset **map, uint32_t *genid)
+int nl_read_table(struct nl *nl, const char *table, bool trust, struct rs_ruleset **out,
+		  struct rs_ruleset **map, bool *trusted, uint32_t *genid)
 {
 	uint32_t before, after;
 
@@ -730,7 +874,7 @@ int nl_read_table(struct nl *nl, const char *table, struct rs_ruleset **out,
 	for (int tries = 0; tries < 3; tries++) {
 		struct rs_ruleset *rs, *m;
 
-		if (nl_getgen(nl, &before) || read_once(nl, table, before, &rs, &m))
+		if (nl_getgen(nl, &before) || read_once(nl, table, before, trust, &rs, &m, trusted))
 			return -1;
 		if (nl_getgen(nl, &after)) {
 			rs_free(rs);

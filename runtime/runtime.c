@@ -84,12 +84,13 @@ void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *
 	aff_check_free(c);
 }
 
-int svcc_runtime_resync(struct svcc_runtime *rt)
+int rt_resync(struct svcc_runtime *rt, bool trust)
 {
 	struct rs_ruleset *rs, *map;
 	uint32_t genid;
+	bool trusted;
 
-	if (nl_read_table(&rt->nl, rt->table, &rs, &map, &genid)) {
+	if (nl_read_table(&rt->nl, rt->table, trust, &rs, &map, &trusted, &genid)) {
 		rt_report_errno(rt, "read-back", errno);
 		return -1;
 	}
@@ -97,14 +98,21 @@ int svcc_runtime_resync(struct svcc_runtime *rt)
 	rt->model = rs;
 	rs_free(rt->fpmap);
 	rt->fpmap = map;
+	rt->fpmap_true = trusted;
 	for (size_t i = 0; rs && i < rs->nsets; i++)
 		rt->sets_read += !rs->sets[i].unread && !rs->sets[i].dynamic && rs->sets[i].key_len;
+	rt->chains_read += rs ? rs->nchains : 0;
 	rt->model_rules = false;	/* rules are not read back */
 	upd_index_free(rt->idx);	/* it described the model */
 	rt->idx = NULL;
 	rt->genid = genid;
 	rt->stale = false;
 	return 0;
+}
+
+int svcc_runtime_resync(struct svcc_runtime *rt)
+{
+	return rt_resync(rt, true);
 }
 
 int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
@@ -148,6 +156,27 @@ void rt_keep_fpmap(struct svcc_runtime *rt, struct rs_ruleset *next)
 {
 	rs_free(rt->fpmap);
 	rt->fpmap = next;
+	rt->fpmap_true = next != NULL;	/* what this runtime wrote */
+}
+
+/*
+ * The model as the diff sees it.  A set read back unread (the fingerprint
+ * map vouched for it) whose fingerprint the desired set has too holds what
+ * that set holds: the view lends it the desired set's elements.  Any other
+ * unread set is read now: its elements are the ones the batch changes.
+ * Chains left unread are resolved the same way, by group (view_chains).
+ */
+struct view {
+	struct rs_ruleset rs;	/* its own arrays of sets and chains; the rest borrowed */
+	bool own_chains;
+};
+
+static void view_free(struct view *v)
+{
+	free(v->rs.sets);
+	if (v->own_chains)
+		free(v->rs.chains);
+	memset(v, 0, sizeof(*v));
 }
 
 static bool same_layout(const struct rs_set *a, const struct rs_set *b)
@@ -157,23 +186,91 @@ static bool same_layout(const struct rs_set *a, const struct rs_set *b)
 	       !memcmp(a->key, b->key, a->nkey * sizeof(a->key[0]));
 }
 
+/* More desired chains than this to ask for by name: read them all instead. */
+#define ASK_MAX 1024
+
 /*
- * The model as the diff sees it, in *view (its own array of sets; the rest
- * borrowed).  A set read back unread (the fingerprint map vouched for it)
- * whose fingerprint the desired set has too holds what that set holds: the
- * view lends it the desired set's elements.  Any other unread set is read
- * now: its elements are the ones the batch changes.  Free with view_free.
+ * The kernel's chains, unread, from the desired ones: a group whose sum the
+ * map holds has exactly the desired chains; in another, each desired chain
+ * is asked for, and when the answers do not add up to the group's sum the
+ * kernel has chains the desired ruleset has not.  Returns 0, 1 when the
+ * chains must be read whole, or -1.
  */
-static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want,
-		    struct rs_ruleset *view)
+static int view_chains(struct svcc_runtime *rt, const struct rs_ruleset *want, struct view *v)
+{
+	size_t n = want->nchains, nask = 0, k = 0;
+	uint64_t dsum[ST_CHAIN_GROUPS] = { 0 }, ksum[ST_CHAIN_GROUPS] = { 0 };
+	uint64_t msum[ST_CHAIN_GROUPS];
+	bool differs[ST_CHAIN_GROUPS];
+	uint8_t *group = malloc(n + 1);
+	const char **ask = malloc((n + 1) * sizeof(*ask));
+	struct nl_chain *got = NULL;
+	int ret = -1;
+
+	if (!group || !ask || !(v->rs.chains = malloc((n + 1) * sizeof(*v->rs.chains))))
+		goto out;
+	v->own_chains = true;
+	for (size_t i = 0; i < n; i++) {
+		unsigned g;
+		uint64_t h = st_chain_hash(&want->chains[i], &g);
+
+		dsum[g] += h;
+		group[i] = (uint8_t)g;
+	}
+	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++)
+		differs[g] = !st_map_group(rt->fpmap, g, &msum[g]) || msum[g] != dsum[g];
+	for (size_t i = 0; i < n; i++)
+		if (differs[group[i]])
+			ask[nask++] = want->chains[i].name;
+	ret = 1;
+	if (nask > ASK_MAX || !(got = calloc(nask + 1, sizeof(*got))))
+		goto out;
+	ret = -1;
+	if (nask && nl_get_chains(&rt->nl, rt->table, ask, nask, got)) {
+		rt_report_errno(rt, "read-back", errno);
+		goto out;
+	}
+	rt->chains_read += nask;
+	for (size_t i = 0, a = 0; i < n; i++) {
+		const struct rs_chain *c = &want->chains[i];
+		unsigned g;
+
+		if (!differs[group[i]]) {
+			v->rs.chains[k++] = *c;	/* the same chain: rules and all */
+			continue;
+		}
+		if (got[a].exists) {
+			struct rs_chain kc = got[a].c;
+
+			kc.name = c->name;
+			ksum[group[i]] += st_chain_hash(&kc, &g);
+			v->rs.chains[k++] = kc;
+		}
+		a++;
+	}
+	ret = 0;
+	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++)
+		if (differs[g] && ksum[g] != msum[g])
+			ret = 1;	/* chains the desired ruleset has not: read them */
+	v->rs.nchains = v->rs.chains_cap = k;
+	v->rs.chains_unread = false;
+out:
+	free(group);
+	free(ask);
+	free(got);
+	return ret;
+}
+
+static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want, struct view *v)
 {
 	const struct rs_ruleset *m = rt->model;
 	size_t *lazy = NULL, nlazy = 0;
-	int ret = -1;
+	int ret = -1, r;
 
-	*view = *m;
-	view->sets_cap = m->nsets;
-	if (!(view->sets = malloc((m->nsets + 1) * sizeof(*view->sets))) ||
+	memset(v, 0, sizeof(*v));
+	v->rs = *m;
+	v->rs.sets_cap = m->nsets;
+	if (!(v->rs.sets = malloc((m->nsets + 1) * sizeof(*v->rs.sets))) ||
 	    !(lazy = malloc((m->nsets + 1) * sizeof(*lazy)))) {
 		rt_report_errno(rt, "apply", ENOMEM);
 		goto out;
@@ -181,39 +278,61 @@ static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want,
 	for (size_t i = 0; i < m->nsets; i++) {
 		const struct rs_set *s = &m->sets[i], *w;
 
-		view->sets[i] = *s;
+		v->rs.sets[i] = *s;
 		if (!s->unread)
 			continue;
 		w = want->nsets ? rs_set_find(want, s->name) : NULL;	/* bsearch wants a base */
 		if (w && same_layout(s, w) && st_set_hash(w) == s->fingerprint) {
-			view->sets[i].elems = w->elems;
-			view->sets[i].nelems = w->nelems;
-			view->sets[i].cap = 0;
-			view->sets[i].unread = false;
+			v->rs.sets[i].elems = w->elems;
+			v->rs.sets[i].nelems = w->nelems;
+			v->rs.sets[i].cap = 0;
+			v->rs.sets[i].unread = false;
 		} else {
 			lazy[nlazy++] = i;
 		}
 	}
 	if (nlazy) {
+		bool chains_unread = m->chains_unread;
+
 		if (nl_read_elems(&rt->nl, rt->model, lazy, nlazy)) {
 			rt_report_errno(rt, "read-back", errno);
 			rt->stale = true;
 			goto out;
 		}
 		for (size_t k = 0; k < nlazy; k++)
-			view->sets[lazy[k]] = m->sets[lazy[k]];
+			v->rs.sets[lazy[k]] = m->sets[lazy[k]];
 		rt->sets_read += nlazy;
+		if (chains_unread && !m->chains_unread)
+			rt->chains_read += m->nchains;	/* a verdict map's elements name them */
+		v->rs.chains = m->chains;
+		v->rs.nchains = m->nchains;
+		v->rs.chains_unread = m->chains_unread;
+	}
+	if (m->chains_unread) {
+		r = view_chains(rt, want, v);
+		if (r > 0) {
+			/* read them whole */
+			if (v->own_chains)
+				free(v->rs.chains);
+			v->own_chains = false;
+			if (nl_read_chains(&rt->nl, rt->model)) {
+				rt_report_errno(rt, "read-back", errno);
+				rt->stale = true;
+				goto out;
+			}
+			rt->chains_read += m->nchains;
+			v->rs.chains = m->chains;
+			v->rs.nchains = m->nchains;
+			v->rs.chains_unread = false;
+		} else if (r < 0) {
+			rt->stale = true;
+			goto out;
+		}
 	}
 	ret = 0;
 out:
 	free(lazy);
 	return ret;
-}
-
-static void view_free(struct rs_ruleset *view)
-{
-	free(view->sets);
-	view->sets = NULL;
 }
 
 const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt)
@@ -362,7 +481,8 @@ void rt_set_stats(struct svcc_runtime *rt, const struct tx *tx)
 int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 {
 	double t0 = rt_now();
-	struct rs_ruleset *copy = NULL, *next = NULL, view = { 0 };
+	struct rs_ruleset *copy = NULL, *next = NULL;
+	struct view view = { 0 };
 	struct tx *tx = NULL;
 	bool restarted = false, repaired = false;
 	int ret = -1;
@@ -389,7 +509,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		if (rt->model) {
 			if (view_new(rt, rs->rs, &view))
 				goto out;
-			old = &view;
+			old = &view.rs;
 		}
 		if (!(tx = tx_diff(old, rs->rs)))
 			goto oom;
@@ -401,7 +521,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		/* copy first: once the kernel took it, keeping it cannot fail */
 		rs_free(copy);
 		copy = NULL;
-		if (st_append(tx, old, rt->fpmap, rt->genid, &next) ||
+		if (st_append(tx, old, rt->fpmap, rt->fpmap_true, rt->genid, &next) ||
 		    (!(rt->flags & SVCC_RT_ONE_SHOT) && !(copy = rs_clone(rs->rs))))
 			goto oom;
 		if (copy)
@@ -449,7 +569,8 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			goto out;
 		}
 		view_free(&view);
-		if (svcc_runtime_resync(rt))
+		/* a repair reads everything: the map may vouch for what drifted */
+		if (rt_resync(rt, !repaired))
 			goto out;
 		if (repaired)
 			rs_forget_fingerprints(rt->model);
@@ -459,7 +580,8 @@ oom:
 out:
 	rt->stats.seconds = rt_now() - t0;
 	rt->stats.sets_read = rt->sets_read;
-	rt->sets_read = 0;
+	rt->stats.chains_read = rt->chains_read;
+	rt->sets_read = rt->chains_read = 0;
 	tx_free(tx);
 	rs_free(next);
 	view_free(&view);
@@ -469,7 +591,8 @@ out:
 
 int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out)
 {
-	struct rs_ruleset view = { 0 }, *next = NULL;
+	struct rs_ruleset *next = NULL;
+	struct view view = { 0 };
 	struct tx *tx;
 	int ret;
 
@@ -478,8 +601,9 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 	if (rt->model && view_new(rt, rs->rs, &view))
 		return -1;
 	/* with the fingerprint map's part: what apply would send */
-	if (!(tx = tx_diff(rt->model ? &view : NULL, rs->rs)) ||
-	    st_append(tx, rt->model ? &view : NULL, rt->fpmap, rt->genid, &next)) {
+	if (!(tx = tx_diff(rt->model ? &view.rs : NULL, rs->rs)) ||
+	    st_append(tx, rt->model ? &view.rs : NULL, rt->fpmap, rt->fpmap_true, rt->genid,
+		      &next)) {
 		rt_report_errno(rt, "plan", ENOMEM);
 		tx_free(tx);
 		view_free(&view);

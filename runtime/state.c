@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The set-fingerprints map (state.h): hashes, and its part of every batch. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,23 @@ uint32_t st_key(const char *name)
 	uint32_t k = (uint32_t)(h ^ h >> 32);
 
 	return k ? k : 1;
+}
+
+uint64_t st_chain_hash(const struct rs_chain *c, unsigned *group)
+{
+	uint64_t h = hash64(c->name, strlen(c->name));
+	uint64_t how = (uint64_t)c->hook << 40 | (uint64_t)c->nat << 32 | (uint32_t)c->priority;
+
+	*group = (unsigned)(h >> 56);
+	return mix64(h ^ mix64(c->fingerprint) ^ mix64(how + 1));
+}
+
+static uint32_t group_key(unsigned g)
+{
+	char name[24];
+
+	snprintf(name, sizeof(name), "chains/%u", g);
+	return st_key(name);
 }
 
 static bool has_entry(const struct rs_set *s)
@@ -130,6 +148,15 @@ bool st_map_get(const struct rs_ruleset *map, const char *name, uint64_t *fp)
 	return e != NULL;
 }
 
+bool st_map_group(const struct rs_ruleset *map, unsigned g, uint64_t *sum)
+{
+	const struct rs_elem *e = entry(map, group_key(g));
+
+	if (e)
+		*sum = entry_value(e);
+	return e != NULL;
+}
+
 bool st_map_genid(const struct rs_ruleset *map, uint32_t *genid)
 {
 	const struct rs_elem *e = entry(map, 0);
@@ -150,6 +177,7 @@ struct fps {
 	struct fp *v;
 	size_t n, cap;
 	struct nameidx idx;
+	uint64_t group[ST_CHAIN_GROUPS];	/* chain groups' sums */
 };
 
 static struct fp *fp_of(struct fps *f, const struct rs_set *s)
@@ -163,6 +191,25 @@ static struct fp *fp_of(struct fps *f, const struct rs_set *s)
 	nameidx_put(&f->idx, s->name, f->n);
 	f->v[f->n] = (struct fp){ .name = s->name, .dynamic = s->dynamic };
 	return &f->v[f->n++];
+}
+
+/* The chain groups' sums before tx: from a map known to be right, or counted. */
+static void groups_before(struct fps *f, const struct rs_ruleset *model,
+			  const struct rs_ruleset *kmap, bool kmap_true)
+{
+	bool known[ST_CHAIN_GROUPS] = { false }, all = true;
+
+	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++) {
+		known[g] = kmap_true && st_map_group(kmap, g, &f->group[g]);
+		all &= known[g];
+	}
+	for (size_t i = 0; !all && model && i < model->nchains; i++) {
+		unsigned g;
+		uint64_t h = st_chain_hash(&model->chains[i], &g);
+
+		if (!known[g])
+			f->group[g] += h;
+	}
 }
 
 /* The fingerprints after tx, from those before it and its operations. */
@@ -186,6 +233,13 @@ static int fps_after(struct fps *f, const struct tx *tx, const struct rs_ruleset
 		if (op->kind == TX_DEL_TABLE) {
 			for (size_t j = 0; j < f->n; j++)
 				f->v[j].present = false;
+			continue;
+		}
+		if (op->kind == TX_ADD_CHAIN || op->kind == TX_DEL_CHAIN) {
+			unsigned g;
+			uint64_t h = st_chain_hash(op->chain, &g);
+
+			f->group[g] += op->kind == TX_ADD_CHAIN ? h : -h;
 			continue;
 		}
 		if (!op->set || !(p = fp_of(f, op->set)))
@@ -250,6 +304,9 @@ static struct rs_ruleset *map_after(const struct fps *f, const char *table, uint
 		genid = 1;
 	if (put_entry(s, 0, (uint64_t)genid << 32))
 		goto fail;
+	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++)
+		if (put_entry(s, group_key(g), f->group[g]))
+			goto fail;
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].present && !f->v[i].dynamic && strcmp(f->v[i].name, ST_MAP_NAME) &&
 		    put_entry(s, st_key(f->v[i].name), f->v[i].sum))
@@ -339,7 +396,7 @@ static uint32_t next_set_id(const struct tx *tx)
 }
 
 int st_append(struct tx *tx, const struct rs_ruleset *model, const struct rs_ruleset *kmap,
-	      uint32_t genid, struct rs_ruleset **next)
+	      bool kmap_true, uint32_t genid, struct rs_ruleset **next)
 {
 	struct fps f = { 0 };
 	struct tx_op *op;
@@ -352,6 +409,7 @@ int st_append(struct tx *tx, const struct rs_ruleset *model, const struct rs_rul
 	for (size_t i = 0; i < tx->nops; i++)
 		if (tx->ops[i].kind == TX_DEL_TABLE)
 			return 0;	/* the map goes with the table */
+	groups_before(&f, model, kmap, kmap_true && !fresh);
 	if (fps_after(&f, tx, model) || !(*next = map_after(&f, tx->table, genid)))
 		goto out;
 	if (fresh && kmap && kmap->nsets) {

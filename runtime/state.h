@@ -32,6 +32,18 @@ uint64_t st_set_hash(const struct rs_set *s);
 /* The map key of a set name: never 0, which is the generation's. */
 uint32_t st_key(const char *name);
 
+/*
+ * Chains are vouched for by group: a chain's group is the top byte of its
+ * name's hash, and the map holds, for each group, the sum of its chains'
+ * hashes (name, fingerprint, hook).  A group whose sum the desired chains
+ * give too needs no read-back; in another, each desired chain is asked for
+ * by name, and the sum of the answers tells whether the kernel has more.
+ */
+#define ST_CHAIN_GROUPS	256
+uint64_t st_chain_hash(const struct rs_chain *c, unsigned *group);
+/* The entry of chain group g in map: true and *sum, or false. */
+bool st_map_group(const struct rs_ruleset *map, unsigned g, uint64_t *sum);
+
 /* A new, empty set-fingerprints map of table, as svcc declares it. */
 struct rs_ruleset *st_map_new(const char *table);
 /* Is s (read back) a map svcc could have made? */
@@ -45,14 +57,16 @@ bool st_map_genid(const struct rs_ruleset *map, uint32_t *genid);
 
 /*
  * Append to tx what keeps the map true after it, when tx is not empty: the
- * entries of the sets it changes, and key 0, the generation the batch
- * commits as (genid + 1; the batch is sent at genid).  model: what the
- * kernel holds before tx, every set with its fingerprint; kmap: the map the
- * kernel holds (NULL: none).  *next gets the map after tx (NULL when tx
- * deletes the table); tx points into it: free it after tx.  0 or -1.
+ * entries of the sets and chain groups it changes, and key 0, the
+ * generation the batch commits as (genid + 1; the batch is sent at genid).
+ * model: what the kernel holds before tx, every set with its fingerprint,
+ * and its chains unless kmap_true; kmap: the map the kernel holds (NULL:
+ * none), kmap_true if its entries are known to be right.  *next gets the
+ * map after tx (NULL when tx deletes the table); tx points into it: free
+ * it after tx.  0 or -1.
  */
 int st_append(struct tx *tx, const struct rs_ruleset *model, const struct rs_ruleset *kmap,
-	      uint32_t genid, struct rs_ruleset **next);
+	      bool kmap_true, uint32_t genid, struct rs_ruleset **next);
 /* Give every set of rs its fingerprint: from map if there, else computed. */
 void st_stamp(struct rs_ruleset *rs, const struct rs_ruleset *map);
 

@@ -1441,7 +1441,7 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 		goto oom;
 	rt_set_stats(rt, tx);
 	/* the model has every set's fingerprint: it was applied */
-	if (prepare(&u) || st_append(tx, rt->model, rt->fpmap, rt->genid, &next))
+	if (prepare(&u) || st_append(tx, rt->model, rt->fpmap, rt->fpmap_true, rt->genid, &next))
 		goto oom;
 	if (!tx_empty(tx)) {
 		r = rt_send_tx(rt, tx, &res);

@@ -22,10 +22,13 @@ struct svcc_runtime {
 	struct nl nl;
 	struct rs_ruleset *model;	/* what the kernel holds; NULL: no table */
 	struct rs_ruleset *fpmap;	/* its set-fingerprints map (state.h); NULL: none */
+	bool fpmap_true;		/* ... known to be right (written by this runtime,
+					 * or vouched for by the generation) */
 	bool model_rules;		/* the model has its rules: it was applied,
 					 * not read back */
 	uint32_t genid;			/* generation the model was read/applied at */
 	unsigned long sets_read;	/* element dumps since the last apply */
+	unsigned long chains_read;	/* chains read back since the last apply */
 	bool stale;			/* re-read before the next diff */
 	struct svcc_apply_stats stats;
 	struct upd_index *idx;		/* what updates need; NULL: apply whole */
@@ -44,6 +47,8 @@ void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *
 void rt_set_stats(struct svcc_runtime *rt, const struct tx *tx);
 /* After a batch the kernel took: next (from st_append) is the kernel's map now. */
 void rt_keep_fpmap(struct svcc_runtime *rt, struct rs_ruleset *next);
+/* Read the table back; trust: leave what the set-fingerprints map vouches for unread. */
+int rt_resync(struct svcc_runtime *rt, bool trust);
 
 /* update.c */
 void upd_index_free(struct upd_index *idx);

@@ -322,24 +322,36 @@ aff_check "IPv6 affinity endpoint removed" 'fd00::1 fd00:244::5 ' ''
 # 14. the set-fingerprints map (runtime/state.h).  After svcc's own batch the
 # read-back trusts it: a one-endpoint change reads back only the sets it
 # changes (here two: an endpoint map, and the hairpin shard of both the old
-# and the new address), a no-op none.  After anyone
+# and the new address) and no chain, a no-op nothing; an endpoint removed
+# changes its service's chain: only the chains of that chain's group are
+# asked for.  After anyone
 # else's commit (even to another table) it reads every set: drift in a set's
 # elements is repaired.  Its entries equal a fresh apply's (the sets'
 # contents), whatever the history.
-sets_read() { sed -n 's/.*; \([0-9]*\) sets read.*/\1/p' "$1"; }
+sets_read() { sed -n 's/.*; \([0-9]*\) sets, [0-9]* chains read.*/\1/p' "$1"; }
+chains_read() { sed -n 's/.*; [0-9]* sets, \([0-9]*\) chains read.*/\1/p' "$1"; }
 nsets=$(grep -c '^add \(set\|map\) ' "$tmp/cluster.txt")
+nchains=$(grep -c '^add chain ' "$tmp/cluster.txt")
 sed 's/endpoint 10.244.2.12;/endpoint 10.244.9.12;/' "$A" > "$tmp/fp-b.svc"
+sed '/endpoint 10.244.9.12;/d' "$tmp/fp-b.svc" > "$tmp/fp-c.svc"
 ns "'$drv' apply '$A' && '$drv' apply '$tmp/fp-b.svc' -v 2> '$tmp/fp1.v' &&
     '$drv' apply '$tmp/fp-b.svc' -v 2> '$tmp/fp2.v' &&
+    '$drv' apply '$tmp/fp-c.svc' -v 2> '$tmp/fp5.v' && '$drv' apply '$tmp/fp-b.svc' &&
     nft add table inet someone-else &&
     nft delete element inet svcc hairpin-12 '{ 10.244.1.12 . 10.244.1.12 }' &&
     '$drv' apply '$tmp/fp-b.svc' -v 2> '$tmp/fp3.v' && $list > '$tmp/fp.nl' &&
     '$drv' apply '$tmp/fp-b.svc' -v 2> '$tmp/fp4.v'" || bad "fingerprint run"
 ns "'$drv' apply '$tmp/fp-b.svc' && $list > '$tmp/fp-fresh.nl'" || bad "fingerprint fresh"
-if [ "$(sets_read "$tmp/fp1.v")" = 2 ]; then ok; else bad "one endpoint changed: read $(sets_read "$tmp/fp1.v") sets, not 2: $(cat "$tmp/fp1.v")"; fi
-if [ "$(sets_read "$tmp/fp2.v")" = 0 ] && grep -q ' 0 messages' "$tmp/fp2.v"; then ok; else bad "no-op after svcc: $(cat "$tmp/fp2.v")"; fi
-if [ "$(sets_read "$tmp/fp3.v")" -ge "$nsets" ] && grep -q '1 added' "$tmp/fp3.v"; then ok; else
-	bad "after another commit: every set read ($nsets) and the drift repaired: $(cat "$tmp/fp3.v")"; fi
+if [ "$(sets_read "$tmp/fp1.v")" = 2 ] && [ "$(chains_read "$tmp/fp1.v")" = 0 ]; then ok; else
+	bad "one endpoint changed: not 2 sets and no chain read: $(cat "$tmp/fp1.v")"; fi
+if [ "$(sets_read "$tmp/fp2.v")" = 0 ] && [ "$(chains_read "$tmp/fp2.v")" = 0 ] &&
+   grep -q ' 0 messages' "$tmp/fp2.v"; then ok; else bad "no-op after svcc: $(cat "$tmp/fp2.v")"; fi
+c5=$(chains_read "$tmp/fp5.v")
+if [ "${c5:-0}" -ge 1 ] && [ "$c5" -lt "$nchains" ]; then ok; else
+	bad "endpoint removed: some chains read, not all ($nchains): $(cat "$tmp/fp5.v")"; fi
+if [ "$(sets_read "$tmp/fp3.v")" -ge "$nsets" ] && [ "$(chains_read "$tmp/fp3.v")" -ge "$nchains" ] &&
+   grep -q '1 added' "$tmp/fp3.v"; then ok; else
+	bad "after another commit: every set ($nsets) and chain ($nchains) read, the drift repaired: $(cat "$tmp/fp3.v")"; fi
 if [ "$(sets_read "$tmp/fp4.v")" = 0 ] && grep -q ' 0 messages' "$tmp/fp4.v"; then ok; else bad "trusted again after the repair: $(cat "$tmp/fp4.v")"; fi
 if [ "$(canon "$tmp/fp.nl")" = "$(canon "$tmp/fp-fresh.nl")" ]; then ok; else
 	bad "fingerprints after a history differ from a fresh apply's"; diff "$tmp/fp.nl" "$tmp/fp-fresh.nl" | head; fi

@@ -80,19 +80,17 @@ static int inject(const struct rs_ruleset *rs)
 {
 	struct rs_chain bogus = { .name = (char *)"svcc-no-such-chain" };
 	struct rs_ruleset *old = NULL, *map = NULL;
+	bool trusted;
 	struct nl_result res;
 	struct nl nl;
 	struct tx *tx;
 	uint32_t gen;
 	int ret = 1;
 
-	if (nl_open(&nl) || nl_read_table(&nl, rs->table, &old, &map, &gen))
+	/* without trust: every chain and element, which the diff below compares */
+	if (nl_open(&nl) || nl_read_table(&nl, rs->table, false, &old, &map, &trusted, &gen))
 		return 1;
 	rs_free(map);
-	/* every element: the diff below compares them */
-	for (size_t i = 0; old && i < old->nsets; i++)
-		if (old->sets[i].unread && nl_read_elems(&nl, old, &i, 1))
-			return 1;
 	tx = tx_diff(old, rs);
 	if (tx && tx->nops < tx->ops_cap) {
 		struct tx_op *op = &tx->ops[tx->nops++];
