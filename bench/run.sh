@@ -13,6 +13,7 @@
 #               where its time goes (needs perf; adds about 10 s)
 #   env: SVCC=path/to/svcc  REPS=3 (repetitions per measurement; the median is reported)
 #        SIZES="1000 10 10000 10 50000 10 50000 5" (services endpoints pairs; must include 10000 10)
+#        CHG_REPS=5 (one-shot endpoint changes there and back, and no-ops; medians reported)
 #        LIB_ITER=20 (endpoint changes through the library; medians reported)
 # Default run: about 2 min on 2 cores; --profile adds about 10 s, --slow about 150 s.
 #
@@ -67,6 +68,7 @@ BENCH=$(dirname "$SELF")
 ROOT=$(dirname "$BENCH")
 SVCC=${SVCC:-$ROOT/build/svcc}
 REPS=${REPS:-3}
+CHG_REPS=${CHG_REPS:-5}	# one-shot changes are cheap: more of them, a steadier median
 LIB_ITER=${LIB_ITER:-20}
 command -v nft >/dev/null || { echo "run.sh: needs nft" >&2; exit 1; }
 if [ "$PROFILE" = 1 ] && ! command -v perf >/dev/null; then echo "run.sh: --profile needs perf" >&2; exit 1; fi
@@ -174,9 +176,9 @@ apply_change_hook() {
 		s == target + 1 && /^ *endpoint / && !done { sub(/endpoint .*;/, "endpoint 10.244.255.254;"); done = 1 }
 		{ print }' "$C/a.svc" >"$C/b.svc"
 	[ "$(diff "$C/a.svc" "$C/b.svc" | grep -c '^[<>]')" -eq 2 ] || { log "change not made"; return 1; }
-	$NETNS sh "$SELF" __apply_change "$SVCC" "$C" "$REPS" || return 1
-	median $(ls "$W"/chg/chg-* | grep -v '\.log$') >"$C/change"
-	median $(ls "$W"/chg/noop-* | grep -v '\.log$') >"$C/noop"
+	$NETNS sh "$SELF" __apply_change "$SVCC" "$C" "$CHG_REPS" || return 1
+	median $(ls "$C"/chg-* | grep -v '\.log$') >"$C/change"
+	median $(ls "$C"/noop-* | grep -v '\.log$') >"$C/noop"
 	cp "$C/chg-1-b.log" "$C/change.log"
 	cp "$C/noop-1.log" "$C/noop.log"
 	cp "$C/full.log" "$C/first.log"
@@ -194,7 +196,7 @@ if have_apply; then
 		# a failure is reported in its row (the last lines of its output), and the run goes on
 		apply_full_hook "${id%x*}" "${id#*x}" || { rm -f "$W/apply-$id"; log "svcc apply $id failed"; }
 	done
-	log "svcc apply: one endpoint changed at 10k x 10 (one-shot, ${REPS}x2 changes, $REPS no-ops)"
+	log "svcc apply: one endpoint changed at 10k x 10 (one-shot, ${CHG_REPS}x2 changes, $CHG_REPS no-ops)"
 	if apply_change_hook 10000 10; then CHGOK=1; else log "one-shot change test failed"; fi
 	log "svcc apply: one endpoint changed at 50k x 5 (one-shot)"
 	if apply_change_hook 50000 5 chg50; then CHG50=1; else log "one-shot change test at 50k failed"; fi
@@ -307,7 +309,7 @@ echo
 # value of key $1 in lib-change's output, column c (2: the median); times rounded to 0.1 ms
 lv() { awk -v k="$1" -v c="${2:-2}" '$1 == k { print ($c ~ /\./) ? sprintf("%.1f", $c) : $c }' "$W/lib.out"; }
 if [ "$CHGOK" = 1 ]; then
-	echo "One endpoint of one service ($(cat "$W/chg/target")) changed at 10k x 10, through the one-shot \`svcc apply\` (reads the table back first); one namespace, medians of $((REPS * 2)) changes (there and back) and $REPS no-op(s):"
+	echo "One endpoint of one service ($(cat "$W/chg/target")) changed at 10k x 10, through the one-shot \`svcc apply\` (reads the table back first); one namespace, medians of $((CHG_REPS * 2)) changes (there and back) and $CHG_REPS no-ops:"
 	echo
 	echo "| operation | wall | user | sys | full apply / this | -v report |"
 	echo "|---|---|---|---|---|---|"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The svcc command. */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,9 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static struct svcc_ruleset *build(struct svcc_ctx *ctx, const char *path, const char *table)
+/* keep: where to leave the config, for the caller to free; NULL: freed here */
+static struct svcc_ruleset *build(struct svcc_ctx *ctx, const char *path, const char *table,
+				  struct svcc_config **keep)
 {
 	struct svcc_options opts = { .table = table };
 	struct svcc_config *cfg = NULL;
@@ -53,7 +56,10 @@ static struct svcc_ruleset *build(struct svcc_ctx *ctx, const char *path, const 
 
 	if (svcc_parse_file(ctx, path, &cfg) == 0)
 		svcc_compile(ctx, cfg, &opts, &rs);
-	svcc_config_free(cfg);
+	if (keep && rs)
+		*keep = cfg;
+	else
+		svcc_config_free(cfg);
 	svcc_diag_print(ctx, stderr);
 	svcc_ctx_clear(ctx);	/* printed: a second build or the runtime starts afresh */
 	return rs;
@@ -68,7 +74,7 @@ static int cmd_compile(struct svcc_ctx *ctx, int argc, char **argv, const char *
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	rs = build(ctx, argv[0], table);
+	rs = build(ctx, argv[0], table, NULL);
 	if (!rs)
 		return EXIT_CONFIG;
 	if (print && (svcc_ruleset_write(rs, stdout) || fflush(stdout))) {
@@ -88,7 +94,7 @@ static int cmd_diff(struct svcc_ctx *ctx, int argc, char **argv, const char *tab
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((old = build(ctx, argv[0], table)) && (new_rs = build(ctx, argv[1], table))) {
+	if ((old = build(ctx, argv[0], table, NULL)) && (new_rs = build(ctx, argv[1], table, NULL))) {
 		if (svcc_ruleset_diff(old, new_rs, stdout) == 0 && fflush(stdout) == 0)
 			rc = 0;
 		else
@@ -119,6 +125,7 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 	struct svcc_ruleset *rs;
 	struct svcc_runtime *rt;
 	const struct svcc_apply_stats *st;
+	struct svcc_config *cfg = NULL;
 	double t0, t1, t2;
 	int c, rc;
 
@@ -149,13 +156,14 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 		return EXIT_USAGE;
 	}
 	t0 = now_ms();
-	rs = build(ctx, argv[optind], table);
+	rs = build(ctx, argv[optind], table, &cfg);
 	if (!rs)
 		return EXIT_CONFIG;	/* nothing was read or sent */
 	t1 = now_ms();
 	/* one shot: the process ends after this apply */
 	if (svcc_runtime_new(ctx, table, flags | SVCC_RT_ONE_SHOT, &rt)) {
 		svcc_ruleset_free(rs);
+		svcc_config_free(cfg);
 		return kernel_error(ctx);
 	}
 	t2 = now_ms();
@@ -177,9 +185,13 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 			"%lu sets, %lu chains read)\n", t1 - t0, t2 - t1, st->sets_read,
 			st->chains_read);
 	}
-	/* the ruleset first: closing the socket waits for the kernel to free what
-	 * the batch replaced (an RCU grace period), which this overlaps */
+	/* these first: closing the socket waits for the kernel to free what the
+	 * batch replaced (an RCU grace period from the commit), which they overlap */
 	svcc_ruleset_free(rs);
+	svcc_config_free(cfg);
+#ifdef __GLIBC__
+	malloc_trim(0);	/* and the pages go back now, not after it at exit */
+#endif
 	svcc_runtime_free(rt);
 	return rc;
 }

@@ -327,35 +327,60 @@ static int by_refs(const void *a, const void *b, void *refs)
 	return r[x] != r[y] ? (r[x] < r[y]) - (r[x] > r[y]) : (x > y) - (x < y);
 }
 
+/* A set's name string, and its index: rules point at the very string. */
+struct name_at {
+	const char *name;
+	size_t idx;
+};
+
+static int by_address(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct name_at *)a)->name;
+	uintptr_t y = (uintptr_t)((const struct name_at *)b)->name;
+
+	return (x > y) - (x < y);
+}
+
+/* The index of the set a rule names: by the string's address, else by name. */
+static size_t set_index(const struct rs_ruleset *rs, const struct name_at *by_addr,
+			const char *name)
+{
+	struct name_at key = { .name = name };
+	const struct name_at *hit = bsearch(&key, by_addr, rs->nsets, sizeof(key), by_address);
+	const struct rs_set *s;
+
+	if (hit)
+		return hit->idx;
+	s = rs_set_find(rs, name);
+	return s ? (size_t)(s - rs->sets) : (size_t)-1;
+}
+
 static int set_create_order(struct rs_ruleset *rs)
 {
 	uint32_t *refs = calloc(rs->nsets + 1, sizeof(*refs));
-	const char *last = NULL;
-	size_t last_idx = 0;
+	struct name_at *by_addr = malloc((rs->nsets + 1) * sizeof(*by_addr));
 
 	free(rs->create_order);
 	rs->create_order = malloc((rs->nsets + 1) * sizeof(*rs->create_order));
-	if (!refs || !rs->create_order) {
+	if (!refs || !by_addr || !rs->create_order) {
 		free(refs);
+		free(by_addr);
 		return -1;
 	}
+	for (size_t i = 0; i < rs->nsets; i++)
+		by_addr[i] = (struct name_at){ rs->sets[i].name, i };
+	if (rs->nsets > 1)
+		qsort(by_addr, rs->nsets, sizeof(*by_addr), by_address);
 	for (size_t i = 0; i < rs->nchains; i++)
 		for (size_t k = 0; k < rs->chains[i].nrules; k++) {
 			const struct rs_rule *r = &rs->chains[i].rules[k];
 			const char *names[2] = { r->set, r->set2 };
 
 			for (int j = 0; j < 2; j++) {
-				const struct rs_set *s;
+				size_t idx = names[j] ? set_index(rs, by_addr, names[j]) : (size_t)-1;
 
-				if (!names[j])
-					continue;
-				if (names[j] != last) {	/* runs of rules name one set */
-					if (!(s = rs_set_find(rs, names[j])))
-						continue;
-					last = names[j];
-					last_idx = (size_t)(s - rs->sets);
-				}
-				refs[last_idx]++;
+				if (idx != (size_t)-1)
+					refs[idx]++;
 			}
 		}
 	for (size_t i = 0; i < rs->nsets; i++)
@@ -363,6 +388,7 @@ static int set_create_order(struct rs_ruleset *rs)
 	if (rs->nsets > 1)
 		qsort_r(rs->create_order, rs->nsets, sizeof(*rs->create_order), by_refs, refs);
 	free(refs);
+	free(by_addr);
 	return 0;
 }
 

@@ -112,6 +112,14 @@ static int all_targets(const struct rs_ruleset *rs, struct tvec *t)
 	return 0;
 }
 
+static bool has_dynamic(const struct rs_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->nsets; i++)
+		if (rs->sets[i].dynamic)
+			return true;
+	return false;
+}
+
 /* Is oc gone from new_rs, or changed?  Unknown (no fingerprint) counts as changed. */
 static bool chain_changed(const struct rs_chain *oc, const struct rs_ruleset *new_rs)
 {
@@ -503,8 +511,8 @@ int aff_check_new(const struct rs_ruleset *old, bool old_rules,
 
 	if (!c)
 		goto oom;
-	if (!old)
-		goto done;
+	if (!old || !has_dynamic(old))
+		goto done;	/* no affinity map remembers anyone */
 	/* the common case: no chain that could stand for an endpoint changed */
 	if (old_rules ? !update_chain_changed(old, new_rs) : !any_chain_changed(old, new_rs))
 		goto done;

@@ -159,6 +159,8 @@ static int add_candidates(struct tvec *cand, const struct rs_set *s, const struc
 		   ns->nkey != s->nkey || ns->key[0] != s->key[0] ||
 		   ns->data[0] != s->data[0] || ns->interval != s->interval))
 		ns = NULL;
+	if (ns && ns->elems == s->elems && ns->nelems == s->nelems)
+		return 0;	/* lent the new set's elements (runtime.c's view): the same */
 	for (size_t i = 0; i < s->nelems; i++) {
 		const struct rs_elem *e = &s->elems[i];
 		struct ct_target t;

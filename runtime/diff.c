@@ -249,7 +249,7 @@ static bool refers_to_recreated(const struct diff *d, const struct rs_rule *r)
 static void classify(struct diff *d)
 {
 	const struct rs_ruleset *o = d->old, *n = d->new;
-	size_t i, j, k;
+	size_t i, j, k, recreated = 0;
 
 	for (i = 0; o && i < o->nsets; i++)
 		d->oset_st[i] = ST_GONE;
@@ -275,7 +275,11 @@ static void classify(struct diff *d)
 				chain_same(&o->chains[j], &n->chains[i]) ? ST_SAME : ST_RECREATE;
 	}
 	/* An equal chain has the same rules in the old ruleset as in the new. */
-	for (i = 0; i < n->nchains; i++) {
+	for (i = 0; i < n->nsets; i++)
+		recreated += d->nset_st[i] == ST_RECREATE;
+	for (i = 0; i < n->nchains; i++)
+		recreated += d->nchain_st[i] == ST_RECREATE;
+	for (i = 0; recreated && i < n->nchains; i++) {
 		const struct rs_chain *c = &n->chains[i];
 
 		if (d->nchain_st[i] != ST_SAME)

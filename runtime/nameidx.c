@@ -60,8 +60,9 @@ size_t nameidx_get(const struct nameidx *ni, const char *name)
 {
 	size_t i = hash(name) & ni->mask;
 
+	/* the same string, often: a view lends the desired ruleset's names */
 	for (; ni->names[i]; i = (i + 1) & ni->mask)
-		if (!strcmp(ni->names[i], name))
+		if (ni->names[i] == name || !strcmp(ni->names[i], name))
 			return ni->idx[i];
 	return (size_t)-1;
 }
