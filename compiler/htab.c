@@ -6,27 +6,6 @@
 #include "htab.h"
 #include "util.h"
 
-/*
- * Eight bytes at a step, then mixed so the low bits (the slot) depend on
- * all of them.  Not hash64(): that one must be the same everywhere because
- * it names things, and goes a byte at a step; slots need only be spread.
- */
-static uint64_t hash(const void *key, size_t len)
-{
-	const unsigned char *p = key;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
-
-	for (; len >= 8; p += 8, len -= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
-	}
-	for (w = 0; len; len--)
-		w = w << 8 | p[len - 1];
-	h = (h ^ w) * 0x94d049bb133111ebull;
-	return h ^ h >> 29;
-}
-
 void htab_free(struct htab *t)
 {
 	free(t->slots);
@@ -51,7 +30,7 @@ void *htab_get(const struct htab *t, const void *key, size_t len)
 {
 	if (!t->cap)
 		return NULL;
-	return find(t, key, len, hash(key, len))->value;
+	return find(t, key, len, hash_words(key, len))->value;
 }
 
 static int grow(struct htab *t)
@@ -75,7 +54,7 @@ static int grow(struct htab *t)
 
 void *htab_put(struct htab *t, const void *key, size_t len, void *value, int *err)
 {
-	uint64_t h = hash(key, len);
+	uint64_t h = hash_words(key, len);
 	struct htab_slot *s;
 
 	if ((t->n + 1) * 4 > t->cap * 3 && grow(t)) {
@@ -97,7 +76,7 @@ int htab_del(struct htab *t, const void *key, size_t len)
 
 	if (!t->cap)
 		return -1;
-	s = find(t, key, len, hash(key, len));
+	s = find(t, key, len, hash_words(key, len));
 	if (!s->key)
 		return -1;
 	i = (size_t)(s - t->slots);

@@ -4,22 +4,12 @@
 #include <string.h>
 
 #include "nameidx.h"
+#include "util.h"
 
-/* Eight bytes a step: names are long ("svc-namespace/name/tcp/8080"), and many. */
+/* Names are long ("svc-namespace/name/tcp/8080"), and many. */
 static size_t hash(const char *s)
 {
-	size_t len = strlen(s);
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
-
-	for (; len >= 8; s += 8, len -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
-	}
-	for (w = 0; len; len--)
-		w = w << 8 | (unsigned char)s[len - 1];
-	h = (h ^ w) * 0x94d049bb133111ebull;
-	return (size_t)(h ^ h >> 29);
+	return (size_t)hash_words(s, strlen(s));
 }
 
 int nameidx_init(struct nameidx *ni, size_t n)

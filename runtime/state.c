@@ -60,24 +60,9 @@ uint32_t st_key(const char *name)
 	return k ? k : 1;
 }
 
-/* A name's hash, eight bytes a step: there are tens of thousands of chains. */
-static uint64_t name_hash(const char *s)
-{
-	size_t len = strlen(s);
-	uint64_t h = 0x6a09e667f3bcc908ull ^ len, w;
-
-	for (; len >= 8; s += 8, len -= 8) {
-		memcpy(&w, s, 8);
-		h = mix64(h ^ w);
-	}
-	for (w = 0; len; len--)
-		w = w << 8 | (unsigned char)s[len - 1];
-	return mix64(h ^ w);
-}
-
 uint64_t st_chain_hash(const struct rs_chain *c, unsigned *group)
 {
-	uint64_t h = name_hash(c->name);
+	uint64_t h = mix64(hash_words(c->name, strlen(c->name)));
 	uint64_t how = (uint64_t)c->hook << 40 | (uint64_t)c->nat << 32 | (uint32_t)c->priority;
 
 	*group = (unsigned)(h >> 56);
