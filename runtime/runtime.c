@@ -200,15 +200,17 @@ static int view_chains(struct svcc_runtime *rt, const struct rs_ruleset *want, s
 {
 	size_t n = want->nchains, nask = 0, k = 0;
 	uint64_t dsum[ST_CHAIN_GROUPS] = { 0 }, ksum[ST_CHAIN_GROUPS] = { 0 };
-	uint64_t msum[ST_CHAIN_GROUPS];
-	bool differs[ST_CHAIN_GROUPS];
+	uint64_t msum[ST_CHAIN_GROUPS] = { 0 };
+	bool differs[ST_CHAIN_GROUPS], known[ST_CHAIN_GROUPS];
 	uint8_t *group = malloc(n + 1);
 	const char **ask = malloc((n + 1) * sizeof(*ask));
 	struct nl_chain *got = NULL;
 	int ret = -1;
 
-	if (!group || !ask || !(v->rs.chains = malloc((n + 1) * sizeof(*v->rs.chains))))
+	if (!group || !ask || !(v->rs.chains = malloc((n + 1) * sizeof(*v->rs.chains)))) {
+		rt_report_errno(rt, "apply", ENOMEM);
 		goto out;
+	}
 	v->own_chains = true;
 	for (size_t i = 0; i < n; i++) {
 		unsigned g;
@@ -217,8 +219,10 @@ static int view_chains(struct svcc_runtime *rt, const struct rs_ruleset *want, s
 		dsum[g] += h;
 		group[i] = (uint8_t)g;
 	}
-	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++)
-		differs[g] = !st_map_group(rt->fpmap, g, &msum[g]) || msum[g] != dsum[g];
+	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++) {
+		known[g] = st_map_group(rt->fpmap, g, &msum[g]);
+		differs[g] = !known[g] || msum[g] != dsum[g];
+	}
 	for (size_t i = 0; i < n; i++)
 		if (differs[group[i]])
 			ask[nask++] = want->chains[i].name;
@@ -250,8 +254,8 @@ static int view_chains(struct svcc_runtime *rt, const struct rs_ruleset *want, s
 	}
 	ret = 0;
 	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++)
-		if (differs[g] && ksum[g] != msum[g])
-			ret = 1;	/* chains the desired ruleset has not: read them */
+		if (differs[g] && (!known[g] || ksum[g] != msum[g]))
+			ret = 1;	/* chains the desired ruleset has not, or no sum: read them */
 	v->rs.nchains = v->rs.chains_cap = k;
 	v->rs.chains_unread = false;
 out:
