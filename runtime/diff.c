@@ -38,7 +38,7 @@ struct diff {
 	size_t *nset_old, *nchain_old;	/* new index -> old index or NONE */
 };
 
-static struct tx_op *push_op(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs)
+struct tx_op *tx_push_op(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs)
 {
 	struct tx_op *op;
 
@@ -58,7 +58,7 @@ static struct tx_op *push_op(struct tx *tx, enum tx_kind kind, const struct rs_r
 	return op;
 }
 
-static int push_elem(struct tx *tx, const struct rs_elem *e)
+int tx_push_elem(struct tx *tx, const struct rs_elem *e)
 {
 	if (tx->nelems == tx->elems_cap) {
 		size_t cap = tx->elems_cap ? 2 * tx->elems_cap : 256;
@@ -73,11 +73,11 @@ static int push_elem(struct tx *tx, const struct rs_elem *e)
 	return 0;
 }
 
-/* Start an element op; it is dropped again by end_elems if it got none. */
-static struct tx_op *begin_elems(struct tx *tx, enum tx_kind kind,
+/* Start an element op; it is dropped again by tx_end_elems if it got none. */
+struct tx_op *tx_begin_elems(struct tx *tx, enum tx_kind kind,
 				 const struct rs_ruleset *rs, const struct rs_set *set)
 {
-	struct tx_op *op = push_op(tx, kind, rs);
+	struct tx_op *op = tx_push_op(tx, kind, rs);
 
 	if (op) {
 		op->set = set;
@@ -86,7 +86,7 @@ static struct tx_op *begin_elems(struct tx *tx, enum tx_kind kind,
 	return op;
 }
 
-static void end_elems(struct tx *tx)
+void tx_end_elems(struct tx *tx)
 {
 	struct tx_op *op = &tx->ops[tx->nops - 1];
 
@@ -194,7 +194,7 @@ static int lent_rebound(struct diff *d, const struct rs_set *s, bool count)
 	for (size_t i = 0; i < s->nelems; i++) {
 		if (!target_dies(d, &s->elems[i]))
 			continue;
-		if (push_elem(d->tx, &s->elems[i]))
+		if (tx_push_elem(d->tx, &s->elems[i]))
 			return -1;
 		d->tx->changed += count;
 	}
@@ -344,7 +344,7 @@ static int emit_deletions(struct diff *d)
 
 		if (c->hook == RS_HOOK_NONE || !dies(d->ochain_st[i]))
 			continue;
-		if (!(op = push_op(tx, TX_DEL_CHAIN, o)))
+		if (!(op = tx_push_op(tx, TX_DEL_CHAIN, o)))
 			return -1;
 		op->chain = c;
 		tx->deleted += d->ochain_st[i] == ST_GONE;
@@ -362,7 +362,7 @@ static int emit_deletions(struct diff *d)
 			continue;
 		if (st == ST_REBIND ||
 		    (dies(st) && (!c->nrules || has_jump(c) || uses_dying_set(d, c)))) {
-			if (!(op = push_op(tx, TX_FLUSH_CHAIN, o)))
+			if (!(op = tx_push_op(tx, TX_FLUSH_CHAIN, o)))
 				return -1;
 			op->chain = c;
 		}
@@ -380,12 +380,12 @@ static int emit_deletions(struct diff *d)
 		os = &o->sets[d->nset_old[i]];
 		if (same_elems(os, ns) && !os->verdict)
 			continue;
-		if (!begin_elems(tx, TX_DEL_ELEMS, o, os))
+		if (!tx_begin_elems(tx, TX_DEL_ELEMS, o, os))
 			return -1;
 		if (same_elems(os, ns)) {
 			if (lent_rebound(d, os, false))
 				return -1;
-			end_elems(tx);
+			tx_end_elems(tx);
 			continue;
 		}
 		while (a < os->nelems) {
@@ -397,20 +397,20 @@ static int emit_deletions(struct diff *d)
 				continue;
 			}
 			if (c < 0 || !elem_data_eq(os, oe, &ns->elems[b]) || target_dies(d, oe)) {
-				if (push_elem(tx, oe))
+				if (tx_push_elem(tx, oe))
 					return -1;
 				tx->deleted += c < 0;
 			}
 			a++;
 			b += c == 0;
 		}
-		end_elems(tx);
+		tx_end_elems(tx);
 	}
 	/* Sets: deleting a verdict map also releases the chains it points at. */
 	for (i = 0; i < o->nsets; i++) {
 		if (!dies(d->oset_st[i]))
 			continue;
-		if (!(op = push_op(tx, TX_DEL_SET, o)))
+		if (!(op = tx_push_op(tx, TX_DEL_SET, o)))
 			return -1;
 		op->set = &o->sets[i];
 		tx->deleted += d->oset_st[i] == ST_GONE;
@@ -421,7 +421,7 @@ static int emit_deletions(struct diff *d)
 
 		if (c->hook != RS_HOOK_NONE || !dies(d->ochain_st[i]))
 			continue;
-		if (!(op = push_op(tx, TX_DEL_CHAIN, o)))
+		if (!(op = tx_push_op(tx, TX_DEL_CHAIN, o)))
 			return -1;
 		op->chain = c;
 		tx->deleted += d->ochain_st[i] == ST_GONE;
@@ -435,7 +435,7 @@ static int emit_rules(struct tx *tx, const struct rs_ruleset *n, const struct rs
 	size_t k;
 
 	for (k = 0; k < c->nrules; k++) {
-		if (!(op = push_op(tx, TX_ADD_RULE, n)))
+		if (!(op = tx_push_op(tx, TX_ADD_RULE, n)))
 			return -1;
 		op->chain = c;
 		op->rule = &c->rules[k];
@@ -466,7 +466,7 @@ static int emit_additions(struct diff *d)
 		i = (size_t)(rs_set_to_create(n, k) - n->sets);	/* most used first */
 		if (d->nset_st[i] == ST_SAME)
 			continue;
-		if (!(op = push_op(tx, TX_ADD_SET, n)))
+		if (!(op = tx_push_op(tx, TX_ADD_SET, n)))
 			return -1;
 		op->set = &n->sets[i];
 		op->set_id = tx->set_ids[i] = next_id++;
@@ -481,7 +481,7 @@ static int emit_additions(struct diff *d)
 		if (c->hook != RS_HOOK_NONE || (d->nchain_st[i] != ST_NEW &&
 						d->nchain_st[i] != ST_RECREATE))
 			continue;
-		if (!(op = push_op(tx, TX_ADD_CHAIN, n)))
+		if (!(op = tx_push_op(tx, TX_ADD_CHAIN, n)))
 			return -1;
 		op->chain = c;
 		if (d->nchain_st[i] == ST_NEW)
@@ -511,12 +511,12 @@ static int emit_additions(struct diff *d)
 			os = &o->sets[d->nset_old[i]];
 		if (os && same_elems(os, ns) && !ns->verdict)
 			continue;
-		if (!(op = begin_elems(tx, TX_ADD_ELEMS, n, ns)))
+		if (!(op = tx_begin_elems(tx, TX_ADD_ELEMS, n, ns)))
 			return -1;
 		if (os && same_elems(os, ns)) {
 			if (lent_rebound(d, ns, true))
 				return -1;
-			end_elems(tx);
+			tx_end_elems(tx);
 			continue;
 		}
 		/* not for concatenated ranges: nft sends them no end element */
@@ -532,7 +532,7 @@ static int emit_additions(struct diff *d)
 				continue;
 			}
 			if (c > 0 || !elem_data_eq(ns, oe, ne) || target_dies(d, oe)) {
-				if (push_elem(tx, ne))
+				if (tx_push_elem(tx, ne))
 					return -1;
 				if (c > 0)
 					tx->added++;
@@ -542,7 +542,7 @@ static int emit_additions(struct diff *d)
 			b++;
 			a += c == 0;
 		}
-		end_elems(tx);
+		tx_end_elems(tx);
 	}
 	/* Base chains last: the kernel validates the finished graph once. */
 	for (i = 0; i < n->nchains; i++) {
@@ -552,7 +552,7 @@ static int emit_additions(struct diff *d)
 		if (c->hook == RS_HOOK_NONE || st == ST_SAME)
 			continue;
 		if (st != ST_REBIND) {
-			if (!(op = push_op(tx, TX_ADD_CHAIN, n)))
+			if (!(op = tx_push_op(tx, TX_ADD_CHAIN, n)))
 				return -1;
 			op->chain = c;
 		}
@@ -608,7 +608,7 @@ struct tx *tx_diff(const struct rs_ruleset *old, const struct rs_ruleset *new_rs
 	if (!tx->set_ids || index_all(&d))
 		goto out;
 	classify(&d);
-	if (!old && !push_op(tx, TX_ADD_TABLE, new_rs))
+	if (!old && !tx_push_op(tx, TX_ADD_TABLE, new_rs))
 		goto out;
 	if (emit_deletions(&d) || emit_additions(&d))
 		goto out;
@@ -633,15 +633,15 @@ int tx_add_del_elems(struct tx *tx, const struct rs_ruleset *rs, const struct rs
 {
 	if (!n)
 		return 0;
-	if (!begin_elems(tx, TX_DEL_ELEMS, rs, set))
+	if (!tx_begin_elems(tx, TX_DEL_ELEMS, rs, set))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (push_elem(tx, &elems[i])) {
-			end_elems(tx);
+		if (tx_push_elem(tx, &elems[i])) {
+			tx_end_elems(tx);
 			return -1;
 		}
 	}
-	end_elems(tx);
+	tx_end_elems(tx);
 	tx->deleted += n;
 	return 0;
 }
@@ -650,7 +650,7 @@ struct tx *tx_delete_table(const char *table)
 {
 	struct tx *tx = tx_alloc(table);
 
-	if (tx && !push_op(tx, TX_DEL_TABLE, NULL)) {
+	if (tx && !tx_push_op(tx, TX_DEL_TABLE, NULL)) {
 		tx_free(tx);
 		return NULL;
 	}

@@ -327,38 +327,6 @@ fail:
 	return NULL;
 }
 
-static struct tx_op *push(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs)
-{
-	struct tx_op *op;
-
-	if (VEC_RESERVE(tx->ops, tx->nops, tx->ops_cap))
-		return NULL;
-	op = &tx->ops[tx->nops++];
-	memset(op, 0, sizeof(*op));
-	op->kind = kind;
-	op->rs = rs;
-	op->set = &rs->sets[0];
-	op->elem_first = tx->nelems;
-	return op;
-}
-
-static int push_elem(struct tx *tx, const struct rs_elem *e)
-{
-	if (VEC_RESERVE(tx->elems, tx->nelems, tx->elems_cap))
-		return -1;
-	tx->elems[tx->nelems++] = e;
-	return 0;
-}
-
-static void end_elems(struct tx *tx)
-{
-	struct tx_op *op = &tx->ops[tx->nops - 1];
-
-	op->nelems = tx->nelems - op->elem_first;
-	if (!op->nelems)
-		tx->nops--;
-}
-
 static bool entry_eq(const struct rs_elem *a, const struct rs_elem *b)
 {
 	return !memcmp(a->key, b->key, 4) && !memcmp(a->data, b->data, 8);
@@ -370,7 +338,7 @@ static int elems_not_in(struct tx *tx, enum tx_kind kind, const struct rs_rulese
 {
 	const struct rs_set *s = &from->sets[0];
 
-	if (!push(tx, kind, from))
+	if (!tx_begin_elems(tx, kind, from, s))
 		return -1;
 	for (size_t i = 0; i < s->nelems; i++) {
 		uint32_t key;
@@ -378,10 +346,10 @@ static int elems_not_in(struct tx *tx, enum tx_kind kind, const struct rs_rulese
 
 		memcpy(&key, s->elems[i].key, 4);
 		o = other ? entry(other, key) : NULL;
-		if ((!o || !entry_eq(o, &s->elems[i])) && push_elem(tx, &s->elems[i]))
+		if ((!o || !entry_eq(o, &s->elems[i])) && tx_push_elem(tx, &s->elems[i]))
 			return -1;
 	}
-	end_elems(tx);
+	tx_end_elems(tx);
 	return 0;
 }
 
@@ -414,13 +382,15 @@ int st_append(struct tx *tx, const struct rs_ruleset *model, const struct rs_rul
 		goto out;
 	if (fresh && kmap && kmap->nsets) {
 		/* not svcc's kind of map: replace it */
-		if (!(op = push(tx, TX_DEL_SET, kmap)))
+		if (!(op = tx_push_op(tx, TX_DEL_SET, kmap)))
 			goto out;
+		op->set = &kmap->sets[0];
 		kmap = NULL;
 	}
 	if (fresh) {
-		if (!(op = push(tx, TX_ADD_SET, *next)))
+		if (!(op = tx_push_op(tx, TX_ADD_SET, *next)))
 			goto out;
+		op->set = &(*next)->sets[0];
 		op->set_id = next_set_id(tx);
 		kmap = NULL;
 	}

@@ -77,6 +77,16 @@ struct tx *tx_new(const char *table);
  */
 int tx_add_del_elems(struct tx *tx, const struct rs_ruleset *rs, const struct rs_set *set,
 		     const struct rs_elem *elems, size_t n);
+/*
+ * Operations by hand: tx_push_op appends one (zeroed but for kind and rs);
+ * element ops go tx_begin_elems, tx_push_elem per element, tx_end_elems
+ * (which drops an op that got none).  NULL or -1 on ENOMEM.
+ */
+struct tx_op *tx_push_op(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs);
+struct tx_op *tx_begin_elems(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs,
+			     const struct rs_set *set);
+int tx_push_elem(struct tx *tx, const struct rs_elem *e);
+void tx_end_elems(struct tx *tx);
 void tx_free(struct tx *tx);
 static inline bool tx_empty(const struct tx *tx) { return tx->nops == 0; }
 
