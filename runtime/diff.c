@@ -2,9 +2,10 @@
 /*
  * tx_diff: the smallest sensible transaction from one ruleset to another.
  *
- * Everything is linear in the size of the two rulesets: sets and chains are
- * matched by name through hash indexes, elements by a merge walk of the two
- * sorted arrays.
+ * Everything is linear in the size of the two rulesets: sets are matched by
+ * name through hash indexes, chains mostly by place (both rulesets keep them
+ * in one order, and the runtime lends the desired chains, names and all),
+ * elements by a merge walk of the two sorted arrays.
  *
  * A chain whose content changed is deleted and created again rather than
  * flushed and refilled: the kernel cannot update a chain's user data, and
@@ -30,12 +31,20 @@ enum st {
 
 #define NONE ((size_t)-1)
 
+/* More dying chains than this: find them through an index of the new ones. */
+#define DYING_MAX 32
+
 struct diff {
 	const struct rs_ruleset *old, *new;
 	struct tx *tx;
-	struct nameidx oset, ochain, nset, nchain;
+	struct nameidx oset, nset;
+	struct nameidx ochain, nchain;	/* made only when needed */
+	bool ochain_made, nchain_made;
 	unsigned char *nset_st, *nchain_st, *oset_st, *ochain_st;
 	size_t *nset_old, *nchain_old;	/* new index -> old index or NONE */
+	/* the names of the old chains deleted (gone or re-created), while few */
+	const char *dying[DYING_MAX];
+	size_t ndying;
 };
 
 struct tx_op *tx_push_op(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs)
@@ -155,20 +164,37 @@ static size_t nset_of(const struct diff *d, const char *name)
 	return name ? nameidx_get(&d->nset, name) : NONE;
 }
 
-static size_t nchain_of(const struct diff *d, const char *name)
+static bool dies(unsigned char st)
 {
-	return name ? nameidx_get(&d->nchain, name) : NONE;
+	return st == ST_GONE || st == ST_RECREATE;
+}
+
+/*
+ * Is the chain of this name deleted (gone, or re-created)?  A verdict and a
+ * jump name a chain of their own ruleset, and a new chain is re-created
+ * exactly when the old one of its name is: so the old chains deleted are
+ * all there is to look at.  They are few, but for a big change.
+ */
+static bool chain_dies(const struct diff *d, const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return false;
+	if (d->nchain_made) {
+		i = nameidx_get(&d->nchain, name);
+		return i == NONE || d->nchain_st[i] == ST_RECREATE;
+	}
+	for (i = 0; i < d->ndying; i++)
+		if (d->dying[i] == name || !strcmp(d->dying[i], name))
+			return true;
+	return false;
 }
 
 /* Does the old element's verdict point at a chain being deleted? */
 static bool target_dies(const struct diff *d, const struct rs_elem *e)
 {
-	size_t i;
-
-	if (!e->chain)
-		return false;
-	i = nchain_of(d, e->chain);
-	return i == NONE || d->nchain_st[i] == ST_RECREATE;
+	return chain_dies(d, e->chain);
 }
 
 static bool elem_data_eq(const struct rs_set *s, const struct rs_elem *a, const struct rs_elem *b)
@@ -206,8 +232,7 @@ static int index_all(struct diff *d)
 	const struct rs_ruleset *o = d->old, *n = d->new;
 	size_t i, nos = o ? o->nsets : 0, noc = o ? o->nchains : 0;
 
-	if (nameidx_init(&d->oset, nos) || nameidx_init(&d->ochain, noc) ||
-	    nameidx_init(&d->nset, n->nsets) || nameidx_init(&d->nchain, n->nchains))
+	if (nameidx_init(&d->oset, nos) || nameidx_init(&d->nset, n->nsets))
 		return -1;
 	d->nset_st = calloc(n->nsets + 1, 1);
 	d->nchain_st = calloc(n->nchains + 1, 1);
@@ -220,12 +245,52 @@ static int index_all(struct diff *d)
 		return -1;
 	for (i = 0; i < nos; i++)
 		nameidx_put(&d->oset, o->sets[i].name, i);
-	for (i = 0; i < noc; i++)
-		nameidx_put(&d->ochain, o->chains[i].name, i);
 	for (i = 0; i < n->nsets; i++)
 		nameidx_put(&d->nset, n->sets[i].name, i);
-	for (i = 0; i < n->nchains; i++)
-		nameidx_put(&d->nchain, n->chains[i].name, i);
+	return 0;
+}
+
+static int index_chains(struct nameidx *ni, bool *made, const struct rs_ruleset *rs)
+{
+	if (nameidx_init(ni, rs->nchains))
+		return -1;
+	*made = true;
+	for (size_t i = 0; i < rs->nchains; i++)
+		nameidx_put(ni, rs->chains[i].name, i);
+	return 0;
+}
+
+/* The old chain of new chain i's name: mostly in the same place. */
+static int old_chain_of(struct diff *d, size_t i, size_t *j)
+{
+	const struct rs_ruleset *o = d->old;
+	const char *name = d->new->chains[i].name;
+
+	*j = NONE;
+	if (!o)
+		return 0;
+	if (i < o->nchains && (o->chains[i].name == name || !strcmp(o->chains[i].name, name))) {
+		*j = i;
+		return 0;
+	}
+	if (!d->ochain_made && index_chains(&d->ochain, &d->ochain_made, o))
+		return -1;
+	*j = nameidx_get(&d->ochain, name);
+	return 0;
+}
+
+/* Note the old chains deleted; when there are many, index the new ones. */
+static int note_dying(struct diff *d)
+{
+	const struct rs_ruleset *o = d->old;
+
+	for (size_t i = 0; o && i < o->nchains; i++) {
+		if (!dies(d->ochain_st[i]))
+			continue;
+		if (d->ndying == DYING_MAX)
+			return index_chains(&d->nchain, &d->nchain_made, d->new);
+		d->dying[d->ndying++] = o->chains[i].name;
+	}
 	return 0;
 }
 
@@ -236,17 +301,17 @@ static bool set_recreated(const struct diff *d, const char *name)
 	return i != NONE && d->nset_st[i] == ST_RECREATE;
 }
 
-/* Does the rule name a set or chain that is deleted and created again? */
+/*
+ * Does the rule name a set or chain that is deleted and created again?  (A
+ * chain a new rule jumps to is not gone: it is in the new ruleset.)
+ */
 static bool refers_to_recreated(const struct diff *d, const struct rs_rule *r)
 {
-	size_t t = r->target ? nchain_of(d, r->target) : NONE;
-
-	return set_recreated(d, r->set) || set_recreated(d, r->set2) ||
-	       (t != NONE && d->nchain_st[t] == ST_RECREATE);
+	return set_recreated(d, r->set) || set_recreated(d, r->set2) || chain_dies(d, r->target);
 }
 
 /* Decide what happens to every set and chain, before emitting anything. */
-static void classify(struct diff *d)
+static int classify(struct diff *d)
 {
 	const struct rs_ruleset *o = d->old, *n = d->new;
 	size_t i, j, k, recreated = 0;
@@ -266,7 +331,8 @@ static void classify(struct diff *d)
 				set_same_type(&o->sets[j], &n->sets[i]) ? ST_SAME : ST_RECREATE;
 	}
 	for (i = 0; i < n->nchains; i++) {
-		j = o ? nameidx_get(&d->ochain, n->chains[i].name) : NONE;
+		if (old_chain_of(d, i, &j))
+			return -1;
 		d->nchain_old[i] = j;
 		if (j == NONE)
 			d->nchain_st[i] = ST_NEW;
@@ -274,6 +340,8 @@ static void classify(struct diff *d)
 			d->nchain_st[i] = d->ochain_st[j] =
 				chain_same(&o->chains[j], &n->chains[i]) ? ST_SAME : ST_RECREATE;
 	}
+	if (note_dying(d))
+		return -1;
 	/* An equal chain has the same rules in the old ruleset as in the new. */
 	for (i = 0; i < n->nsets; i++)
 		recreated += d->nset_st[i] == ST_RECREATE;
@@ -290,6 +358,7 @@ static void classify(struct diff *d)
 		if (k < c->nrules)
 			d->nchain_st[i] = d->ochain_st[d->nchain_old[i]] = ST_REBIND;
 	}
+	return 0;
 }
 
 /* Jumps and gotos hold their target chain: it cannot go before they do. */
@@ -301,11 +370,6 @@ static bool has_jump(const struct rs_chain *c)
 		if (c->rules[i].target)
 			return true;
 	return false;
-}
-
-static bool dies(unsigned char st)
-{
-	return st == ST_GONE || st == ST_RECREATE;
 }
 
 static bool old_set_dies(const struct diff *d, const char *name)
@@ -569,8 +633,8 @@ static int emit_additions(struct diff *d)
 static void diff_fini(struct diff *d)
 {
 	nameidx_fini(&d->oset);
-	nameidx_fini(&d->ochain);
 	nameidx_fini(&d->nset);
+	nameidx_fini(&d->ochain);
 	nameidx_fini(&d->nchain);
 	free(d->nset_st);
 	free(d->nchain_st);
@@ -605,9 +669,8 @@ struct tx *tx_diff(const struct rs_ruleset *old, const struct rs_ruleset *new_rs
 	d.tx = tx;
 	tx->new_rs = new_rs;
 	tx->set_ids = calloc(new_rs->nsets + 1, sizeof(*tx->set_ids));
-	if (!tx->set_ids || index_all(&d))
+	if (!tx->set_ids || index_all(&d) || classify(&d))
 		goto out;
-	classify(&d);
 	if (!old && !tx_push_op(tx, TX_ADD_TABLE, new_rs))
 		goto out;
 	if (emit_deletions(&d) || emit_additions(&d))

@@ -200,6 +200,36 @@ static void test_one_endpoint(void)
 	rs_free(b);
 }
 
+/*
+ * Every chain rewritten (a new mark): more than the diff notes one by one.
+ * Each goes with its service-ips element, out before and back after; the
+ * endpoint elements stay.
+ */
+static void test_many_chains_rewritten(void)
+{
+	struct rs_ruleset *a = build(100, 3, -1, 0x4000), *b = build(100, 3, 7, 0x8000);
+	struct tx *tx = tx_diff(a, b);
+	size_t del = 0, add = 0;
+
+	CHECK(tx != NULL);
+	CHECK(count(tx, TX_DEL_CHAIN) == 100 && count(tx, TX_ADD_CHAIN) == 100);
+	for (size_t i = 0; i < tx->nops; i++) {
+		const struct tx_op *op = &tx->ops[i];
+
+		if (op->kind == TX_DEL_ELEMS && !strcmp(op->set->name, "service-ips"))
+			del += op->nelems;
+		if (op->kind == TX_ADD_ELEMS && !strcmp(op->set->name, "service-ips"))
+			add += op->nelems;
+		if ((op->kind == TX_DEL_ELEMS || op->kind == TX_ADD_ELEMS) &&
+		    !strcmp(op->set->name, "endpoints-0"))
+			CHECK(op->kind == TX_ADD_ELEMS && op->nelems == 1);	/* svc-7's fourth */
+	}
+	CHECK(del == 100 && add == 100);
+	tx_free(tx);
+	rs_free(a);
+	rs_free(b);
+}
+
 /* Deletions come before additions, references before what they refer to. */
 static void test_services_gone(void)
 {
@@ -720,6 +750,7 @@ int main(void)
 {
 	test_full_load_order();
 	test_identical_is_empty();
+	test_many_chains_rewritten();
 	test_one_endpoint();
 	test_services_gone();
 	test_unknown_and_retyped();
