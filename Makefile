@@ -5,10 +5,10 @@ BUILD	?= build
 CC	?= cc
 PKGS	:= libnftnl libmnl libnftables libnetfilter_conntrack
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -pthread -fPIC -fvisibility=hidden -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Iinclude -Icompiler -Igrammar -Iruntime -I$(BUILD)/grammar \
 	   $(shell pkg-config --cflags $(PKGS))
-LDLIBS	+= $(shell pkg-config --libs $(PKGS))
+LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -pthread
 VERSION	:= $(shell sed -n 's/^\#define SVCC_VERSION "\(.*\)"/\1/p' include/svcc.h)
 ifdef SAN
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -281,7 +281,7 @@ if [ "$APPLY" = 0 ]; then
 fi
 
 # "apply: A added, C changed, D deleted, M messages, T ms ... (before it: parse and compile P ms,
-# read-back R ms)" (svcc apply -v) -> field: msgs, ms, parse or readback
+# read-back R ms alongside; ...)" (svcc apply -v) -> field: msgs, ms, parse or readback
 vfield() { sed -n 's/^apply: .* \([0-9]*\) messages, \([0-9.]*\) ms.*parse and compile \([0-9.]*\) ms, read-back \([0-9.]*\) ms.*/\1 \2 \3 \4/p' "$1" |
 	tail -1 | awk -v c="$2" '{ print (c == "msgs") ? $1 : (c == "ms") ? $2 : (c == "parse") ? $3 : $4 }'; }
 vline() { grep '^apply:' "$1" | tail -1 | sed 's/^apply: //'; }
@@ -325,7 +325,7 @@ at least 10x less than the full apply ($(ms apply-$ref) ms): **$(awk -v a="$full
 netlink messages: **$(vfield "$W/chg/change.log" msgs)**; kernel left holding exactly the config: \
 **$([ -s "$W/chg/final-plan" ] && echo NO || echo yes)** (dry run after the last change plans nothing); reference: kube-proxy's partial sync, 141 ms to add one service at 10k"
 	echo "- where the one-shot change's time goes (its own -v report): parse and compile $(vfield "$W/chg/change.log" parse) ms \
-+ read-back $(vfield "$W/chg/change.log" readback) ms (the set list and the set-fingerprints map: the generation matched, so no element dump yet) \
+(and meanwhile, on a thread of its own, the read-back: $(vfield "$W/chg/change.log" readback) ms, the set list and the set-fingerprints map: the generation matched, so no element dump yet) \
 + apply $(vfield "$W/chg/change.log" ms) ms (the changed sets read, chains asked for by group, diff, batch, ACKs) (+ process start, and exit: closing the netlink socket waits for the kernel to free what the batch replaced)"
 	[ "$CHG50" = 1 ] && echo "- at 50k x 5 ($(cat "$W/chg50/target")): full apply $(ms chg50/full) ms, \
 **one endpoint changed $(ms chg50/change) ms** ($(vline "$W/chg50/change.log")), no-op $(ms chg50/noop) ms"

@@ -202,6 +202,12 @@ if command -v setpriv > /dev/null; then
 	ns "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all '$drv' apply '$A' 2> '$tmp/perm.err'; echo \$? > '$tmp/perm.rc'"
 	if [ "$(cat "$tmp/perm.rc")" = 3 ] && grep -q 'CAP_NET_ADMIN' "$tmp/perm.err"; then ok; else
 		bad "no privilege: rc $(cat "$tmp/perm.rc"): $(cat "$tmp/perm.err")"; fi
+	# the read-back runs while the config is read: a bad config is still
+	# a bad config (exit 1, its errors alone), whatever the kernel said
+	ns "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all '$drv' apply '$ex/../tests/bad/duplicate-vip-port.svc' 2> '$tmp/perm2.err'; echo \$? > '$tmp/perm2.rc'"
+	if [ "$(cat "$tmp/perm2.rc")" = 1 ] && grep -q 'error: .* is taken by service' "$tmp/perm2.err" &&
+	   ! grep -q 'CAP_NET_ADMIN' "$tmp/perm2.err"; then ok; else
+		bad "no privilege, bad config: rc $(cat "$tmp/perm2.rc"): $(cat "$tmp/perm2.err")"; fi
 fi
 
 # 11. dry run: the plan of A->B names only what changes, and sends nothing
