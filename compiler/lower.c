@@ -22,16 +22,72 @@
 #include <stdlib.h>
 
 #include "lower.h"
+#include "ruleset_order.h"
 
 static void lowering_free(struct lowering *l)
 {
+	lw_free_hairpin(l);	/* first: a thread may still read ep_addrs */
 	free(l->sports);
-	free(l->names);
+	free(l->name);
 	free(l->ep_pool);
+	free(l->ep_scratch);
 	free(l->ep_addrs[FAM4]);
 	free(l->ep_addrs[FAM6]);
 	free(l->elem_data);
 	free(l->placed);
+}
+
+/*
+ * Room for every chain at once: doubling copied 0.5 MB at 10k services.
+ * At most: a service port's chain and ext- chain, an affinity group's
+ * per-endpoint chains, the hairpin and the fixed chains.
+ */
+static int reserve_chains(struct lowering *l)
+{
+	struct rs_ruleset *rs = l->rs;
+	size_t n = rs->nchains + NFAMILIES * HAIRPIN_SHARDS + 16;
+	struct rs_chain *v;
+
+	for (size_t i = 0; i < l->nsports; i++) {
+		const struct sport *sp = &l->sports[i];
+
+		n += sp->any_eps ? 1 + sp->outside : 0;
+		for (int gi = 0; gi < NGROUPS; gi++)
+			n += sp->g[gi].affinity ? sp->g[gi].neps : 0;
+	}
+	if (n <= rs->chains_cap)
+		return 0;
+	if (!(v = realloc(rs->chains, n * sizeof(*v))))
+		return -1;
+	rs->chains = v;
+	rs->chains_cap = n;
+	return 0;
+}
+
+/* rs_finish, told which sets the lowering made in order: the endpoint maps and hairpin sets. */
+static int finish(struct lowering *l)
+{
+	bool *in_order = calloc(l->rs->nsets + 1, sizeof(*in_order));
+	int rc;
+
+	if (!in_order)
+		return -1;
+	for (int fam = FAM4; fam < NFAMILIES; fam++) {
+		const struct fam_sets *f = &l->fam[fam];
+
+		if (!f->used)
+			continue;
+		for (int p = 0; p < NPROTO; p++)
+			for (int s = 0; s < ENDPOINT_SHARDS; s++)
+				if (f->shard[p][s] >= 0)
+					in_order[f->shard[p][s]] = true;
+		for (int s = 0; s < HAIRPIN_SHARDS; s++)
+			if (f->hairpin[s] >= 0)
+				in_order[f->hairpin[s]] = true;
+	}
+	rc = rs_finish_known(l->rs, in_order);
+	free(in_order);
+	return rc;
 }
 
 int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **out)
@@ -39,7 +95,10 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 	struct lowering l = { .cfg = cfg, .rs = rs_new(table) };
 	int rc = -1;
 
-	if (!l.rs || lw_collect(&l) || lw_place(&l))
+	if (!l.rs || lw_collect(&l))
+		goto done;
+	lw_start_hairpin(&l);	/* needs only what lw_collect made */
+	if (lw_place(&l))
 		goto done;
 	for (int fam = FAM4; fam < NFAMILIES; fam++) {
 		struct fam_sets *f = &l.fam[fam];
@@ -55,11 +114,13 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 		     lw_add_cidrs(&l, f->node_ips, fam, cfg->node_ips, cfg->nnode_ips)))
 			goto done;
 	}
+	if (reserve_chains(&l))
+		goto done;
 	for (size_t i = 0; i < l.nsports; i++)
 		if (lw_lower_sport(&l, &l.sports[i]))
 			goto done;
 	if (lw_add_endpoint_elems(&l) || lw_add_hairpin(&l) || lw_add_fixed_chains(&l) ||
-	    rs_finish(l.rs))
+	    finish(&l))
 		goto done;
 	*out = l.rs;
 	l.rs = NULL;

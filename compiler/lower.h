@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include "model.h"
 #include "ruleset.h"
@@ -48,36 +49,42 @@ extern const uint8_t lw_protos[NPROTO];
  * and those on this node (traffic-policy local).
  */
 struct group {
-	const struct endpoint **eps;	/* in use, sorted by address */
-	size_t neps;
+	const struct endpoint **eps;	/* affinity groups only: in use, sorted by address */
+	uint32_t neps;
 	uint32_t nkeys;			/* endpoint map keys: the sum of weights */
 	uint32_t shard, offset;
-	uint32_t first;			/* its first element in the endpoint map */
 	size_t data;			/* its elements' data, in lowering.elem_data */
+	uint64_t hash;			/* hash64 of its name: where it is placed */
 	bool used;			/* a chain DNATs to this group */
 	bool affinity;			/* client-ip affinity: through per-endpoint chains */
 	bool emitted;			/* a chain DNATs to it: its elements (and affinity
 					 * chains) are made; endpoint maps' by
 					 * lw_add_endpoint_elems, in their order */
-	const char *name;		/* what its placement is hashed from */
 };
 
 enum { G_CLUSTER, G_LOCAL, NGROUPS };
 
-/* One service port of one family: chains, or no-endpoints elements. */
+/* What the lowering needs of a config port: a copy, the config's is far away by now. */
+struct sport_port {
+	const char *name;	/* NULL: unnamed */
+	uint16_t port, target, nodeport;
+	uint8_t proto;
+};
+
+/*
+ * One service port of one family: chains, or no-endpoints elements.  Kept
+ * small (144 bytes, was 280): there is one per service port.  Its names
+ * are made when needed (lw_sport_name), not kept.
+ */
 struct sport {
 	const struct svcc_service *svc;
-	/* copies: the config's own are far away in memory by now */
-	struct port port;
+	struct sport_port port;
 	struct addr vip;
-	int fam;
-	/* names, in the lowering's name arena */
-	char *chain;			/* svc-NAME/PROTO/PORT */
-	char *ext_chain;		/* ext-NAME/PROTO/PORT, if reached from outside */
-	char *local_name;		/* svc-NAME/PROTO/PORT/local: the local group's */
-	struct group g[NGROUPS];
-	int internal, external;		/* the group the vip, and the outside, use */
+	uint8_t fam;
+	bool outside;			/* reached from outside: an ext- chain */
 	bool any_eps;			/* the service has endpoints of this family */
+	uint8_t internal, external;	/* the group the vip, and the outside, use */
+	struct group g[NGROUPS];
 };
 
 /* Set indices (into rs->sets) of one family; -1 when absent. */
@@ -103,13 +110,35 @@ struct placed {
 	struct group *g;
 };
 
+/* Hairpin elements of one family, made apart from the ruleset: by shard. */
+struct hairpin_elems {
+	struct rs_elem *elems[HAIRPIN_SHARDS];	/* sorted, each address once */
+	size_t n[HAIRPIN_SHARDS];
+};
+
+/*
+ * The hairpin elements' maker, maybe a second thread (lw_start_hairpin to
+ * lw_add_hairpin): it touches only these, and the addresses.
+ */
+struct hairpin_job {
+	bool used[NFAMILIES];
+	uint8_t *addrs[NFAMILIES];	/* lowering.ep_addrs: the thread sorts them */
+	size_t n[NFAMILIES];
+	struct hairpin_elems h[NFAMILIES];
+	pthread_t thread;
+	bool started;
+	int rc;
+};
+
 struct lowering {
 	const struct svcc_config *cfg;
 	struct rs_ruleset *rs;
 	struct sport *sports;		/* in the config's order: the cache's */
 	size_t nsports;
-	char *names;			/* the sports' names, one block */
-	const struct endpoint **ep_pool;	/* the groups' eps, one block */
+	char *name;			/* lw_sport_name's buffer */
+	size_t name_size;
+	const struct endpoint **ep_pool;	/* the affinity groups' eps, one block */
+	const struct endpoint **ep_scratch;	/* the other groups' eps, one at a time */
 	uint8_t *ep_addrs[NFAMILIES];	/* their addresses (4 or 16 bytes), for hairpin */
 	size_t nep_addrs[NFAMILIES];
 	uint8_t *elem_data;		/* endpoint map elements' data, by group */
@@ -117,6 +146,7 @@ struct lowering {
 	struct placed *placed;		/* after lw_place: the endpoint-map groups */
 	size_t nplaced;
 	struct fam_sets fam[NFAMILIES];
+	struct hairpin_job hairpin;
 };
 
 static inline int proto_idx(uint8_t proto)
@@ -161,6 +191,12 @@ static inline size_t put_port(uint8_t *p, uint16_t port)
 }
 
 /* lower_place.c */
+/*
+ * "KIND[6]-NAME/PROTO/PORT" + suffix (KIND: svc, ext, aff) in l->name,
+ * with room for 24 more bytes; its length.
+ */
+size_t lw_sport_name(struct lowering *l, const struct sport *sp, const char *kind,
+		     const char *suffix);
 int lw_collect(struct lowering *l);
 int lw_place(struct lowering *l);
 
@@ -169,16 +205,20 @@ int lw_add_fam_sets(struct lowering *l, int fam);
 const char *lw_set_name(struct lowering *l, int idx);
 struct rs_elem *lw_elem(struct lowering *l, int set);
 int lw_add_cidrs(struct lowering *l, int idx, int fam, const struct cidr *v, size_t n);
-int lw_add_dispatch(struct lowering *l, int idx, const struct addr *a, const struct port *p,
-		    const char *chain);
-int lw_add_nodeport(struct lowering *l, int idx, const struct port *p, const char *chain);
+int lw_add_dispatch(struct lowering *l, int idx, const struct addr *a,
+		    const struct sport_port *p, const char *chain);
+int lw_add_nodeport(struct lowering *l, int idx, const struct sport_port *p, const char *chain);
+void lw_start_hairpin(struct lowering *l);
+void lw_free_hairpin(struct lowering *l);
 int lw_add_hairpin(struct lowering *l);
 
 /* lower_chains.c */
+struct rs_chain *lw_add_chain(struct lowering *l, const char *name, size_t nrules);
 struct rs_rule *lw_add_rule(struct rs_chain *c, enum rs_rule_kind kind, int fam, const char *set);
-uint16_t lw_target_port(const struct port *p, const struct endpoint *e);
+uint16_t lw_target_port(const struct sport_port *p, const struct endpoint *e);
 int lw_lower_sport(struct lowering *l, struct sport *sp);
-int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g);
+int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g,
+		     const struct endpoint *const *eps);
 int lw_add_endpoint_elems(struct lowering *l);
 int lw_add_fixed_chains(struct lowering *l);
 

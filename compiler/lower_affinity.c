@@ -19,7 +19,7 @@ int lw_add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
 {
 	const struct fam_sets *f = &l->fam[sp->fam];
 	const char *map = lw_set_name(l, f->affinity[proto_idx(sp->port.proto)]);
-	const char *base = g->name + strcspn(g->name, "-");	/* "-NAME/PROTO/PORT[/local]" */
+	const char *suffix = g == &sp->g[G_LOCAL] ? "/local" : "";
 	struct rs_rule *r;
 	uint32_t key = g->offset;
 
@@ -35,13 +35,12 @@ int lw_add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
 	g->emitted = true;
 	for (size_t i = 0; i < g->neps; i++) {
 		const struct endpoint *ep = g->eps[i];
+		size_t len = lw_sport_name(l, sp, "aff", suffix);
 		struct rs_chain *ec;
-		char *name;
 
-		if (asprintf(&name, "aff%s%s/%zu", sfx(sp->fam), base, i) < 0)
-			return -1;
-		ec = rs_add_chain(l->rs, name);
-		free(name);
+		/* "aff[6]-NAME/PROTO/PORT[/local]/I" */
+		snprintf(l->name + len, 24, "/%zu", i);
+		ec = lw_add_chain(l, l->name, 2);
 		if (!ec || !(r = lw_add_rule(ec, RS_AFFINITY_UPDATE, sp->fam, map)))
 			return -1;
 		r->l4proto = sp->port.proto;

@@ -21,6 +21,38 @@ struct rs_rule *lw_add_rule(struct rs_chain *c, enum rs_rule_kind kind, int fam,
 	return r;
 }
 
+/*
+ * A chain with room for exactly nrules rules: rs_add_rule starts at 4, and
+ * most service port chains have 2 (1.4 MB less to fault in at 10k services).
+ */
+struct rs_chain *lw_add_chain(struct lowering *l, const char *name, size_t nrules)
+{
+	struct rs_chain *c = rs_add_chain(l->rs, name);
+
+	if (!c)
+		return NULL;
+	if (!(c->rules = malloc(nrules * sizeof(*c->rules))))
+		return NULL;
+	c->cap = nrules;
+	return c;
+}
+
+/* How many rules add_mark_rules adds. */
+static size_t mark_rules(const struct lowering *l, int fam)
+{
+	const struct fam_sets *f = &l->fam[fam];
+
+	if (l->cfg->masq & SVCC_MASQ_ALL)
+		return 1;
+	return (f->pod_cidrs >= 0) + (f->masq_from >= 0);
+}
+
+/* How many rules add_dnat adds. */
+static size_t dnat_rules(const struct group *g)
+{
+	return g->affinity ? 2 : 1;
+}
+
 /* Masquerade marks, per the policy, at the head of a service port's chain. */
 static int add_mark_rules(struct lowering *l, struct rs_chain *c, int fam)
 {
@@ -46,7 +78,7 @@ static int add_mark_rules(struct lowering *l, struct rs_chain *c, int fam)
 	return 0;
 }
 
-uint16_t lw_target_port(const struct port *p, const struct endpoint *e)
+uint16_t lw_target_port(const struct sport_port *p, const struct endpoint *e)
 {
 	for (size_t i = 0; p->name && i < e->nports; i++)
 		if (!strcmp(e->ports[i].name, p->name))
@@ -74,7 +106,8 @@ static size_t data_len(int fam)
  * are in the cache, into l->elem_data; the elements themselves are made
  * once the group is placed (lw_add_endpoint_elems).
  */
-int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g)
+int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g,
+		     const struct endpoint *const *eps)
 {
 	size_t len = data_len(sp->fam), need = l->nelem_data + g->nkeys * len;
 	uint32_t made = 0;
@@ -92,11 +125,11 @@ int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g
 	d = l->elem_data + g->data;
 	for (uint16_t round = 0; made < g->nkeys; round++) {
 		for (size_t i = 0; i < g->neps; i++) {
-			if (g->eps[i]->weight <= round)
+			if (eps[i]->weight <= round)
 				continue;
 			memset(d, 0, len);
-			put_port(d + put_addr(d, &g->eps[i]->addr),
-				 lw_target_port(&sp->port, g->eps[i]));
+			put_port(d + put_addr(d, &eps[i]->addr),
+				 lw_target_port(&sp->port, eps[i]));
 			d += len;
 			made++;
 		}
@@ -105,17 +138,60 @@ int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g
 	return 0;
 }
 
-static void fill_endpoint_elems(const struct lowering *l, const struct sport *sp,
-				const struct group *g, struct rs_elem *e)
+/* g's elements, whole (the set's room is not zeroed): keys offset .. offset + nkeys - 1 */
+static struct rs_elem *fill_endpoint_elems(const struct lowering *l, const struct sport *sp,
+					   const struct group *g, struct rs_elem *e)
 {
 	size_t len = data_len(sp->fam);
 	const uint8_t *d = l->elem_data + g->data;
 	uint32_t key = g->offset;	/* the last slot's keys end at 2^32: count, don't compare */
 
 	for (uint32_t k = 0; k < g->nkeys; k++, key++, e++, d += len) {
+		memset(e, 0, sizeof(*e));
 		memcpy(e->key, &key, 4);
 		memcpy(e->data, d, len);
 	}
+	return e;
+}
+
+/* Map map's elements: the groups placed[i .. j) are in offset order.  0 or -1. */
+static int fill_map(struct lowering *l, int map, size_t i, size_t j)
+{
+	struct rs_set *set = &l->rs->sets[map];
+	struct rs_elem *e;
+	size_t n = 0;
+
+	for (size_t k = i; k < j; k++)
+		n += l->placed[k].g->emitted ? l->placed[k].g->nkeys : 0;
+	if (!n || rs_reserve_elems(set, n))
+		return n ? -1 : 0;
+	e = set->elems + set->nelems;
+	set->nelems += n;
+	for (size_t k = i; k < j; k++)
+		if (l->placed[k].g->emitted)
+			e = fill_endpoint_elems(l, l->placed[k].sp, l->placed[k].g, e);
+	return 0;
+}
+
+/*
+ * The endpoint map elements of every group a chain DNATs to.  A map's
+ * groups take consecutive runs of its elements in offset order, so that
+ * the map comes out sorted.  Each element is written once, in order: a
+ * zeroed map filled in the sports' order wrote it twice, the second time
+ * far from the first.
+ */
+int lw_add_endpoint_elems(struct lowering *l)
+{
+	for (size_t i = 0, j; i < l->nplaced; i = j) {
+		int map = group_map(l, l->placed[i].sp, l->placed[i].g);
+
+		for (j = i + 1;
+		     j < l->nplaced && group_map(l, l->placed[j].sp, l->placed[j].g) == map; j++)
+			;
+		if (fill_map(l, map, i, j))
+			return -1;
+	}
+	return 0;
 }
 
 /* "meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-…" and its elements */
@@ -132,40 +208,6 @@ static int add_dnat(struct lowering *l, const struct sport *sp, struct group *g,
 	r->mod = g->nkeys;
 	r->offset = g->offset;
 	g->emitted = true;	/* its elements: lw_add_endpoint_elems */
-	return 0;
-}
-
-/*
- * The endpoint map elements of every group a chain DNATs to.  A map's
- * groups take consecutive runs of its elements in offset order, so that
- * the map comes out sorted; the runs are then filled in the sports'
- * order, the config's, which the cache prefers.
- */
-int lw_add_endpoint_elems(struct lowering *l)
-{
-	for (size_t i = 0, j; i < l->nplaced; i = j) {
-		int map = group_map(l, l->placed[i].sp, l->placed[i].g);
-		size_t n = 0;
-
-		for (j = i; j < l->nplaced && group_map(l, l->placed[j].sp, l->placed[j].g) == map;
-		     j++) {
-			struct group *g = l->placed[j].g;
-
-			g->first = (uint32_t)(l->rs->sets[map].nelems + n);
-			n += g->emitted ? g->nkeys : 0;
-		}
-		if (n && !rs_add_elems(&l->rs->sets[map], n))
-			return -1;
-	}
-	for (size_t i = 0; i < l->nsports; i++)
-		for (int gi = 0; gi < NGROUPS; gi++) {
-			const struct sport *sp = &l->sports[i];
-			const struct group *g = &sp->g[gi];
-
-			if (g->emitted && !g->affinity)
-				fill_endpoint_elems(l, sp, g,
-						    &l->rs->sets[group_map(l, sp, g)].elems[g->first]);
-		}
 	return 0;
 }
 
@@ -230,23 +272,27 @@ static int lower_ext_chain(struct lowering *l, struct sport *sp, const char *svc
 	/* svc_chain is the vip's path, for the traffic that takes it */
 	const struct fam_sets *f = &l->fam[sp->fam];
 	struct group *g = &sp->g[sp->external];
-	struct rs_chain *c = rs_add_chain(l->rs, sp->ext_chain);
+	bool mark = sp->external == G_CLUSTER, go_svc = svc_chain && f->pod_cidrs >= 0;
+	bool go_to = sp->external == G_CLUSTER && sp->internal == G_CLUSTER && svc_chain;
+	struct rs_chain *c;
 	const char *name;
 	struct rs_rule *r;
 
+	lw_sport_name(l, sp, "ext", "");
+	c = lw_add_chain(l, l->name, (mark || go_svc) + (go_to || !g->neps ? 1 : dnat_rules(g)));
 	if (!c)
 		return -1;
 	name = c->name;	/* c moves when affinity adds chains */
-	if (sp->external == G_CLUSTER) {
+	if (mark) {
 		if (!(r = lw_add_rule(c, RS_MARK, sp->fam, NULL)))
 			return -1;
 		r->mark = RS_MARK_MASQ;
-	} else if (svc_chain && f->pod_cidrs >= 0) {
+	} else if (go_svc) {
 		if (!(r = lw_add_rule(c, RS_GOTO_IF_SADDR_IN, sp->fam, lw_set_name(l, f->pod_cidrs))))
 			return -1;
 		r->target = svc_chain;
 	}
-	if (sp->external == G_CLUSTER && sp->internal == G_CLUSTER && svc_chain) {
+	if (go_to) {
 		if (!(r = lw_add_rule(c, RS_GOTO, sp->fam, NULL)))
 			return -1;
 		r->target = svc_chain;
@@ -272,7 +318,8 @@ int lw_lower_sport(struct lowering *l, struct sport *sp)
 		return lw_add_dispatch(l, f->no_endpoints, &sp->vip, &sp->port, NULL) ||
 		       add_outside(l, sp, NULL) ? -1 : 0;
 	}
-	if (!(c = rs_add_chain(l->rs, sp->chain)))
+	lw_sport_name(l, sp, "svc", "");
+	if (!(c = lw_add_chain(l, l->name, g->neps ? mark_rules(l, sp->fam) + dnat_rules(g) : 1)))
 		return -1;
 	svc_chain = c->name;
 	/* endpoints, but none for this policy: dropped, as kube-proxy does */
@@ -281,7 +328,7 @@ int lw_lower_sport(struct lowering *l, struct sport *sp)
 		return -1;
 	if (lw_add_dispatch(l, f->service_ips, &sp->vip, &sp->port, svc_chain))
 		return -1;
-	return sp->ext_chain ? lower_ext_chain(l, sp, svc_chain) : 0;
+	return sp->outside ? lower_ext_chain(l, sp, svc_chain) : 0;
 }
 
 /* The fixed chains are added last: look for them from the end. */

@@ -44,7 +44,8 @@ static void sort_eps(const struct endpoint **v, size_t n)
 /*
  * The endpoints of a group: the ready ones, or, when none is ready, the
  * terminating ones (kube-proxy's fallback); only local ones for G_LOCAL.
- * Their pointers go to the lowering's pool, sized by lw_collect.
+ * An affinity group keeps them (in the pool, sized by lw_collect); the
+ * others need them only for their elements' data, made here.
  */
 static int pick_endpoints(struct lowering *l, struct sport *sp, int gi,
 			  const struct endpoint ***pool)
@@ -52,6 +53,7 @@ static int pick_endpoints(struct lowering *l, struct sport *sp, int gi,
 	size_t len = sp->fam == FAM6 ? 16 : 4;
 	const struct svcc_service *svc = sp->svc;
 	struct group *g = &sp->g[gi];
+	const struct endpoint **eps = g->affinity ? *pool : l->ep_scratch;
 	bool any_ready = false;
 
 	for (size_t i = 0; i < svc->neps; i++) {
@@ -61,20 +63,23 @@ static int pick_endpoints(struct lowering *l, struct sport *sp, int gi,
 		if (addr_fam(&e->addr) == sp->fam && (gi != G_LOCAL || e->local) && !e->terminating)
 			any_ready = true;
 	}
-	g->eps = *pool;
 	for (size_t i = 0; i < svc->neps; i++) {
 		const struct endpoint *e = &svc->eps[i];
 
 		if (addr_fam(&e->addr) != sp->fam || (gi == G_LOCAL && !e->local) ||
 		    e->terminating == any_ready)
 			continue;
-		g->eps[g->neps++] = e;
+		eps[g->neps++] = e;
 		g->nkeys += e->weight;
 		memcpy(l->ep_addrs[sp->fam] + len * l->nep_addrs[sp->fam]++, e->addr.bytes, len);
 	}
-	*pool += g->neps;
-	sort_eps(g->eps, g->neps);
-	return g->affinity ? 0 : lw_endpoint_data(l, sp, g);
+	sort_eps(eps, g->neps);
+	if (g->affinity) {
+		g->eps = eps;
+		*pool += g->neps;
+		return 0;
+	}
+	return lw_endpoint_data(l, sp, g, eps);
 }
 
 /* Which groups the vip and the outside use, per the traffic policies. */
@@ -85,10 +90,8 @@ static int pick_groups(struct lowering *l, struct sport *sp, const struct endpoi
 	sp->internal = svc->internal_local ? G_LOCAL : G_CLUSTER;
 	sp->external = svc->external_local ? G_LOCAL : G_CLUSTER;
 	sp->g[sp->internal].used = true;
-	if (sp->ext_chain)
+	if (sp->outside)
 		sp->g[sp->external].used = true;
-	sp->g[G_CLUSTER].name = sp->chain;
-	sp->g[G_LOCAL].name = sp->local_name;
 	/* affinity holds on whichever path a client comes by */
 	for (int gi = 0; gi < NGROUPS; gi++)
 		sp->g[gi].affinity = svc->affinity_timeout != 0;
@@ -104,81 +107,104 @@ static size_t groups_used(const struct svcc_service *svc, const struct port *p)
 	return reached_from_outside(svc, p) && svc->external_local != svc->internal_local ? 2 : 1;
 }
 
-/* Room for the sports, their names, their groups' endpoints and their addresses. */
+/*
+ * Room for the sports, the affinity groups' endpoints, the endpoint
+ * addresses, and a name.  Only what is touched costs: the big blocks are
+ * fresh pages, sized for both families.
+ */
 static int size_collect(struct lowering *l)
 {
 	const struct svcc_config *cfg = l->cfg;
-	size_t n = 0, names = 0, eps = 0;
+	size_t n = 0, eps = 0, kept = 0, most = 0, name = 0;
 
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct svcc_service *svc = cfg->services[i];
-		size_t chain = strlen(svc->name) + sizeof("svc6-/sctp/65535");
+		size_t len = strlen(svc->name);
 
+		name = len > name ? len : name;
+		most = svc->neps > most ? svc->neps : most;
 		for (size_t j = 0; j < svc->nports; j++) {
+			size_t k = NFAMILIES * groups_used(svc, &svc->ports[j]) * svc->neps;
+
 			n += NFAMILIES;
-			/* the svc- and ext- chains, and the local group's name */
-			names += NFAMILIES * (3 * chain + sizeof("/local"));
-			eps += NFAMILIES * groups_used(svc, &svc->ports[j]) * svc->neps;
+			eps += k;
+			kept += svc->affinity_timeout ? k : 0;
 		}
 	}
+	/* "svc6-" NAME "/sctp/65535" "/local" "/I" */
+	l->name_size = name + sizeof("svc6-/sctp/65535/local") + 24;
+	l->name = malloc(l->name_size);
 	l->sports = calloc(n ? n : 1, sizeof(*l->sports));
-	l->names = malloc(names ? names : 1);
-	l->ep_pool = malloc((eps ? eps : 1) * sizeof(*l->ep_pool));
+	l->ep_pool = malloc((kept ? kept : 1) * sizeof(*l->ep_pool));
+	l->ep_scratch = malloc((most ? most : 1) * sizeof(*l->ep_scratch));
 	l->ep_addrs[FAM4] = malloc(eps * 4 + 1);
 	l->ep_addrs[FAM6] = malloc(eps * 16 + 1);
-	return l->sports && l->names && l->ep_pool && l->ep_addrs[FAM4] && l->ep_addrs[FAM6] ?
-	       0 : -1;
+	return l->name && l->sports && l->ep_pool && l->ep_scratch && l->ep_addrs[FAM4] &&
+	       l->ep_addrs[FAM6] ? 0 : -1;
 }
 
-/* "svc[6]-NAME/PROTO/PORT" at p: its end, past the NUL */
-static char *put_chain_name(char *p, int fam, const char *svc, uint8_t proto, unsigned int port)
+/* The decimal digits of n at the end of buf[8]: the first. */
+static char *put_digits(char buf[8], unsigned int n)
 {
-	char digits[8], *d = digits + sizeof(digits);
-	const char *pn = proto_name(proto);
+	char *d = buf + 8;
 
 	do
-		*--d = (char)('0' + port % 10);
-	while (port /= 10);
-	p = mempcpy(p, fam == FAM6 ? "svc6-" : "svc-", fam == FAM6 ? 5 : 4);
-	p = mempcpy(p, svc, strlen(svc));
+		*--d = (char)('0' + n % 10);
+	while (n /= 10);
+	return d;
+}
+
+size_t lw_sport_name(struct lowering *l, const struct sport *sp, const char *kind,
+		     const char *suffix)
+{
+	const char *pn = proto_name(sp->port.proto);
+	char digits[8], *d = put_digits(digits, sp->port.port), *p = l->name;
+
+	/* by hand: asprintf was a fifth of collecting */
+	p = mempcpy(p, kind, 3);
+	if (sp->fam == FAM6)
+		*p++ = '6';
+	*p++ = '-';
+	p = mempcpy(p, sp->svc->name, strlen(sp->svc->name));
 	*p++ = '/';
 	p = mempcpy(p, pn, strlen(pn));
 	*p++ = '/';
 	p = mempcpy(p, d, (size_t)(digits + sizeof(digits) - d));
-	*p++ = 0;
-	return p;
+	p = stpcpy(p, suffix);
+	return (size_t)(p - l->name);
 }
 
-/* A copy of name at p, KIND for its first three letters, then suffix: the end past the NUL */
-static char *put_variant(char *p, const char *name, size_t len, const char *kind,
-			 const char *suffix)
+static bool to_place(const struct group *g)
 {
-	memcpy(p, name, len);
-	memcpy(p, kind, 3);
-	return stpcpy(p + len, suffix) + 1;
+	return g->used && g->neps;
+}
+
+/*
+ * FNV-1a of the names of the groups to place: the chain's, and the
+ * chain's + "/local".  A tenth of lowering: a multiply per byte, one
+ * after another.
+ */
+static void hash_names(struct lowering *l, struct sport *sp)
+{
+	struct group *g = sp->g;
+
+	if (to_place(&g[G_CLUSTER]) || to_place(&g[G_LOCAL]))
+		g[G_CLUSTER].hash = hash64(l->name, lw_sport_name(l, sp, "svc", ""));
+	if (to_place(&g[G_LOCAL]))
+		g[G_LOCAL].hash = hash64_more(g[G_CLUSTER].hash, "/local", 6);
 }
 
 static int collect_sport(struct lowering *l, const struct svcc_service *svc,
-			  const struct port *p, int fam, char **names,
-			  const struct endpoint ***pool)
+			  const struct port *p, int fam, const struct endpoint ***pool)
 {
 	struct sport *sp = &l->sports[l->nsports++];
-	size_t len;
 
 	sp->svc = svc;
-	sp->port = *p;
+	sp->port = (struct sport_port){ .name = p->name, .port = p->port, .target = p->target,
+					.nodeport = p->nodeport, .proto = p->proto };
 	sp->vip = svc->vip[fam];
-	sp->fam = fam;
-	/* by hand: asprintf was a fifth of collecting */
-	sp->chain = *names;
-	*names = put_chain_name(*names, fam, svc->name, p->proto, p->port);
-	len = (size_t)(*names - sp->chain) - 1;
-	if (reached_from_outside(svc, p)) {
-		sp->ext_chain = *names;
-		*names = put_variant(*names, sp->chain, len, "ext", "");
-	}
-	sp->local_name = *names;
-	*names = put_variant(*names, sp->chain, len, "svc", "/local");
+	sp->fam = (uint8_t)fam;
+	sp->outside = reached_from_outside(svc, p);
 	if (p->nodeport)
 		l->fam[fam].nodeports_used = true;
 	if (svc->nsource_ranges && svc->nlb_ips)
@@ -186,18 +212,19 @@ static int collect_sport(struct lowering *l, const struct svcc_service *svc,
 	if (svc->affinity_timeout)
 		l->fam[fam].affinity_used[proto_idx(p->proto)] = true;
 	l->fam[fam].ndispatch += 1 + svc->nexternal_ips + svc->nlb_ips;
-	return pick_groups(l, sp, pool);
+	if (pick_groups(l, sp, pool))
+		return -1;
+	hash_names(l, sp);
+	return 0;
 }
 
 int lw_collect(struct lowering *l)
 {
 	const struct svcc_config *cfg = l->cfg;
 	const struct endpoint **pool;
-	char *names;
 
 	if (size_collect(l))
 		return -1;
-	names = l->names;
 	pool = l->ep_pool;
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct svcc_service *svc = cfg->services[i];
@@ -207,7 +234,7 @@ int lw_collect(struct lowering *l)
 				continue;
 			l->fam[fam].used = true;
 			for (size_t j = 0; j < svc->nports; j++)
-				if (collect_sport(l, svc, &svc->ports[j], fam, &names, &pool))
+				if (collect_sport(l, svc, &svc->ports[j], fam, &pool))
 					return -1;
 		}
 	}
@@ -228,15 +255,10 @@ int lw_collect(struct lowering *l)
 /* Map numbers, per family: the endpoint maps, then the affinity-endpoints map. */
 #define AFFINITY_MAP (NPROTO * ENDPOINT_SHARDS)
 
-static bool to_place(const struct group *g)
-{
-	return g->used && g->neps;
-}
-
 /* The map and slot g wants, as placed's key: (family, map) << 32 | offset. */
 static struct placed want_slot(struct sport *sp, struct group *g)
 {
-	uint64_t h = hash64(g->name, strlen(g->name));
+	uint64_t h = g->hash;
 	uint32_t slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD, map;
 
 	g->shard = (uint32_t)(h % ENDPOINT_SHARDS);
@@ -281,19 +303,25 @@ struct contender {
 };
 
 /* The n groups of one map take their slots in name order; 0 or -1. */
-static int settle_map(struct placed *v, size_t n)
+static int settle_map(struct lowering *l, struct placed *v, size_t n)
 {
 	struct contender *c = malloc(n * sizeof(*c));
 	uint8_t *taken = calloc(SLOTS_PER_SHARD / 8, 1);
+	char *names = malloc(n * l->name_size);	/* few: maps with a collision are rare */
 	size_t k = 0;
 	int rc = -1;
 
-	if (!c || !taken)
+	if (!c || !taken || !names)
 		goto out;
 	for (int gi = 0; gi < NGROUPS; gi++)
 		for (size_t i = 0; i < n; i++)
-			if (v[i].g == &v[i].sp->g[gi])
-				c[k++] = (struct contender){ v[i].sp->chain, &v[i] };
+			if (v[i].g == &v[i].sp->g[gi]) {
+				char *name = names + k * l->name_size;
+
+				lw_sport_name(l, v[i].sp, "svc", "");
+				strcpy(name, l->name);
+				c[k++] = (struct contender){ name, &v[i] };
+			}
 	if (rs_sort_by_name(c, n, sizeof(*c), offsetof(struct contender, chain)))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -311,6 +339,7 @@ static int settle_map(struct placed *v, size_t n)
 out:
 	free(c);
 	free(taken);
+	free(names);
 	return rc;
 }
 
@@ -323,7 +352,7 @@ static int settle_collisions(struct lowering *l, bool *moved)
 
 		for (j = i + 1; j < l->nplaced && l->placed[j].key >> 32 == map; j++)
 			collision |= l->placed[j].key == l->placed[j - 1].key;
-		if (collision && settle_map(l->placed + i, j - i))
+		if (collision && settle_map(l, l->placed + i, j - i))
 			return -1;
 		*moved |= collision;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The sets and maps of the table, and their elements. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,8 +172,8 @@ int lw_add_cidrs(struct lowering *l, int idx, int fam, const struct cidr *v, siz
 }
 
 /* An element "ADDR . PROTO . PORT" [: goto CHAIN] in set idx. */
-int lw_add_dispatch(struct lowering *l, int idx, const struct addr *a, const struct port *p,
-			const char *chain)
+int lw_add_dispatch(struct lowering *l, int idx, const struct addr *a,
+		    const struct sport_port *p, const char *chain)
 {
 	struct rs_elem *e = lw_elem(l, idx);
 	size_t off;
@@ -187,7 +188,7 @@ int lw_add_dispatch(struct lowering *l, int idx, const struct addr *a, const str
 }
 
 /* An element "PROTO . NODEPORT" [: goto CHAIN] in set idx. */
-int lw_add_nodeport(struct lowering *l, int idx, const struct port *p, const char *chain)
+int lw_add_nodeport(struct lowering *l, int idx, const struct sport_port *p, const char *chain)
 {
 	struct rs_elem *e = lw_elem(l, idx);
 
@@ -220,7 +221,7 @@ static int hairpin_shard(struct lowering *l, int fam, unsigned int n)
 	if ((idx = add_fam_set(l, FAM4, name, false, false, 2, ip, ip)) < 0)
 		return -1;
 	l->rs->sets[idx].family = rs_fam(fam);
-	if (!(c = rs_add_chain(l->rs, chain)) ||
+	if (!(c = lw_add_chain(l, chain, 1)) ||
 	    !lw_add_rule(c, RS_MASQ_HAIRPIN, fam, lw_set_name(l, idx)) ||
 	    !(e = lw_elem(l, f->hairpin_shards)))
 		return -1;
@@ -235,81 +236,211 @@ static size_t addr_len(int fam)
 }
 
 /*
- * v: the addresses in byte order.  An IPv6 address is sorted by its low
- * eight bytes, then, stably, by its high eight.
+ * Move the n addresses into shard order (by their last byte), in place:
+ * one American flag pass.  start[s] is shard s's first address, start[s + 1]
+ * its end.  In place: a copy of 100k addresses was a fault per 4 KiB.
  */
-static void sort_addrs(const uint8_t *addrs, struct keyed *v, size_t n, int fam)
+static void bucket_addrs(uint8_t *addrs, size_t n, size_t len,
+			 size_t start[HAIRPIN_SHARDS + 1])
 {
-	size_t len = addr_len(fam);
+	size_t next[HAIRPIN_SHARDS] = { 0 }, sum = 0;
+	uint8_t tmp[16];
 
 	for (size_t i = 0; i < n; i++)
-		v[i] = (struct keyed){ fam == FAM6 ? load_be64(addrs + i * len + 8)
-						   : load_be32(addrs + i * len), (uint32_t)i };
+		next[addrs[i * len + len - 1]]++;
+	for (int s = 0; s < HAIRPIN_SHARDS; s++) {
+		size_t k = next[s];
+
+		start[s] = next[s] = sum;
+		sum += k;
+	}
+	start[HAIRPIN_SHARDS] = n;
+	for (int s = 0; s < HAIRPIN_SHARDS; s++)
+		while (next[s] < start[s + 1]) {
+			uint8_t *a = addrs + next[s] * len, *b;
+			unsigned int t = a[len - 1];
+
+			if (t == (unsigned int)s) {
+				next[s]++;
+				continue;
+			}
+			b = addrs + next[t]++ * len;
+			memcpy(tmp, b, len);
+			memcpy(b, a, len);
+			memcpy(a, tmp, len);
+		}
+}
+
+/*
+ * v: the n addresses at addrs in byte order.  An IPv6 address is sorted by
+ * its low eight bytes, then, stably, by its high eight.
+ */
+static void sort_addrs(const uint8_t *addrs, struct keyed *v, size_t n, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = (struct keyed){ len == 16 ? load_be64(addrs + i * len + 8)
+						 : load_be32(addrs + i * len), (uint32_t)i };
 	keyed_sort(v, v + n, n);
-	if (fam != FAM6)
+	if (len != 16)
 		return;
 	for (size_t i = 0; i < n; i++)
 		v[i].key = load_be64(addrs + v[i].idx * len);
 	keyed_sort(v, v + n, n);
 }
 
-/* Drop repeated addresses from sorted v; count each shard's.  The count left. */
-static size_t unique_addrs(const uint8_t *addrs, struct keyed *v, size_t n, int fam,
-			   size_t count[HAIRPIN_SHARDS])
+/* Sorted v: how many different addresses. */
+static size_t count_unique(const uint8_t *addrs, const struct keyed *v, size_t n, size_t len)
 {
-	size_t len = addr_len(fam), kept = 0;
+	size_t k = 0;
 
+	for (size_t i = 0; i < n; i++)
+		k += !i || memcmp(addrs + v[i - 1].idx * len, addrs + v[i].idx * len, len);
+	return k;
+}
+
+/* Shard s's pairs, n addresses at addrs sorted by v, each once; 0 or -1. */
+static int make_shard_elems(struct hairpin_elems *h, unsigned int s, const uint8_t *addrs,
+			    const struct keyed *v, size_t n, size_t len)
+{
+	size_t k = count_unique(addrs, v, n, len);
+	struct rs_elem *e = calloc(k, sizeof(*e));
+
+	if (!e)
+		return -1;
+	h->elems[s] = e;
+	h->n[s] = k;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *a = addrs + v[i].idx * len;
 
-		if (kept && !memcmp(addrs + v[kept - 1].idx * len, a, len))
+		if (i && !memcmp(addrs + v[i - 1].idx * len, a, len))
 			continue;
-		count[a[len - 1]]++;
-		v[kept++] = v[i];
+		memcpy(e->key, a, len);
+		memcpy(e->key + len, a, len);
+		e++;
 	}
-	return kept;
+	return 0;
 }
 
 /*
  * The hairpin pairs of one family, each address once and in order: the
  * shard sets come out sorted and free of repeats, rs_finish's work done.
+ * The shards are sorted one by one: a sort of all addresses at once
+ * needed 32 bytes of scratch per address.  Touches only h and addrs.
  */
-static int add_hairpin_fam(struct lowering *l, int fam)
+static int make_hairpin_elems(struct hairpin_elems *h, uint8_t *addrs, size_t n, size_t len)
 {
-	size_t n = l->nep_addrs[fam], len = addr_len(fam), count[HAIRPIN_SHARDS] = { 0 };
-	const uint8_t *addrs = l->ep_addrs[fam];
-	struct rs_elem *next[HAIRPIN_SHARDS];
-	struct keyed *v = malloc((2 * n + 1) * sizeof(*v));
+	size_t start[HAIRPIN_SHARDS + 1], most = 0;
+	struct keyed *v;
+	int rc = 0;
 
-	if (!v)
+	bucket_addrs(addrs, n, len, start);
+	for (int s = 0; s < HAIRPIN_SHARDS; s++)
+		if (start[s + 1] - start[s] > most)
+			most = start[s + 1] - start[s];
+	if (!(v = malloc((2 * most + 1) * sizeof(*v))))
 		return -1;
-	sort_addrs(addrs, v, n, fam);
-	n = unique_addrs(addrs, v, n, fam, count);
-	/* shards in order: the hairpin-shards map comes out sorted too */
-	for (unsigned int s = 0; s < HAIRPIN_SHARDS; s++) {
-		int idx;
+	for (unsigned int s = 0; s < HAIRPIN_SHARDS && !rc; s++) {
+		size_t m = start[s + 1] - start[s];
+		const uint8_t *a = addrs + start[s] * len;
 
-		if (!count[s])
+		if (!m)
 			continue;
-		if ((idx = hairpin_shard(l, fam, s)) < 0 ||
-		    !(next[s] = rs_add_elems(&l->rs->sets[idx], count[s]))) {
-			free(v);
-			return -1;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		const uint8_t *a = addrs + v[i].idx * len;
-		struct rs_elem *e = next[a[len - 1]]++;
-
-		memcpy(e->key, a, len);
-		memcpy(e->key + len, a, len);
+		sort_addrs(a, v, m, len);
+		rc = make_shard_elems(h, s, a, v, m, len);
 	}
 	free(v);
+	return rc;
+}
+
+static void *hairpin_worker(void *arg)
+{
+	struct hairpin_job *job = arg;
+
+	job->rc = 0;
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		if (job->used[fam] && make_hairpin_elems(&job->h[fam], job->addrs[fam],
+							 job->n[fam], addr_len(fam)))
+			job->rc = -1;
+	return NULL;
+}
+
+/*
+ * Below this many endpoint addresses a thread costs more than it saves
+ * (runtime/update.c lowers a few services at a time).
+ */
+#define HAIRPIN_THREAD_MIN 16384
+
+/*
+ * The hairpin elements need only the endpoint addresses: with many, they
+ * are made by a second thread while this one places and lowers the
+ * service ports.  At 10k services x 10 endpoints they took 3.5 ms here;
+ * beside this thread, they cost it ~1.5 (the threads' page faults wait
+ * for each other: 2 threads faulting 8 MB each take as long as one
+ * faulting 16 MB on the 2-vCPU VM measured).
+ */
+void lw_start_hairpin(struct lowering *l)
+{
+	struct hairpin_job *job = &l->hairpin;
+
+	for (int fam = FAM4; fam < NFAMILIES; fam++) {
+		job->used[fam] = l->fam[fam].used;
+		job->addrs[fam] = l->ep_addrs[fam];
+		job->n[fam] = l->nep_addrs[fam];
+	}
+	job->started = job->n[FAM4] + job->n[FAM6] >= HAIRPIN_THREAD_MIN &&
+		       !pthread_create(&job->thread, NULL, hairpin_worker, job);
+}
+
+/* Wait for the hairpin elements, or make them here.  0 or -1. */
+static int join_hairpin(struct lowering *l)
+{
+	struct hairpin_job *job = &l->hairpin;
+
+	if (!job->started)
+		hairpin_worker(job);
+	else if (pthread_join(job->thread, NULL))
+		job->rc = -1;
+	job->started = false;
+	return job->rc;
+}
+
+/* Elements no set took: on error paths. */
+void lw_free_hairpin(struct lowering *l)
+{
+	if (l->hairpin.started)
+		join_hairpin(l);
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		for (int s = 0; s < HAIRPIN_SHARDS; s++)
+			free(l->hairpin.h[fam].elems[s]);
+}
+
+/* The made elements go to their shard sets, in shard order (hairpin-shards comes out sorted). */
+static int add_hairpin_fam(struct lowering *l, int fam)
+{
+	struct hairpin_elems *h = &l->hairpin.h[fam];
+
+	for (unsigned int s = 0; s < HAIRPIN_SHARDS; s++) {
+		struct rs_set *set;
+		int idx;
+
+		if (!h->n[s])
+			continue;
+		if ((idx = hairpin_shard(l, fam, s)) < 0)
+			return -1;
+		set = &l->rs->sets[idx];
+		free(set->elems);
+		set->elems = h->elems[s];
+		set->nelems = set->cap = h->n[s];
+		h->elems[s] = NULL;
+		h->n[s] = 0;
+	}
 	return 0;
 }
 
 int lw_add_hairpin(struct lowering *l)
 {
+	if (join_hairpin(l))
+		return -1;
 	for (int fam = FAM4; fam < NFAMILIES; fam++)
 		if (l->fam[fam].used && add_hairpin_fam(l, fam))
 			return -1;

@@ -7,6 +7,24 @@
 #include <arpa/inet.h>
 
 #include "ruleset.h"
+#include "util.h"
+
+/*
+ * ruleset_sort.c: rs_sort_chains in two steps.  rs_chain_order reads only
+ * the chains' names and hooks, so that a second thread may take it while
+ * this one computes fingerprints: v[k].idx is the k-th chain in canonical
+ * order (2 * nchains pairs; NULL when out of memory).
+ * rs_apply_chain_order moves the chains there (v's indices change).
+ */
+struct keyed *rs_chain_order(const struct rs_ruleset *rs);
+void rs_apply_chain_order(struct rs_ruleset *rs, struct keyed *v);
+
+/*
+ * ruleset.c: rs_finish, told which sets (by their index now) have their
+ * elements sorted and free of repeats already, as the lowering makes the
+ * big ones: checking costs a pass over them.  in_order may be NULL.
+ */
+int rs_finish_known(struct rs_ruleset *rs, const bool *in_order);
 
 /* rs_elem_cmp's order (its sign), inlined: big-endian words compare as bytes do. */
 static inline int rs_elem_order(const struct rs_set *set, const struct rs_elem *a,

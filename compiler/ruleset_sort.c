@@ -167,13 +167,19 @@ static uint64_t name_chunk(const char *s, size_t depth)
 	return k;
 }
 
+#define NAME_INSERTION_MAX 64
+
 /* Sort v (indices into names) by the names from depth on, stably: eight bytes a level. */
 static void sort_names_from(const char **names, struct keyed *v, struct keyed *tmp,
 			    size_t n, size_t depth)
 {
 	for (size_t i = 0; i < n; i++)
 		v[i].key = name_chunk(names[v[i].idx], depth);
-	keyed_sort(v, tmp, n);
+	/* most groups below the first level are small: a radix pass costs them more */
+	if (n <= NAME_INSERTION_MAX)
+		keyed_insertion_sort(v, n);
+	else
+		keyed_sort(v, tmp, n);
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && v[j].key == v[i].key; j++)
 			;
@@ -184,25 +190,24 @@ static void sort_names_from(const char **names, struct keyed *v, struct keyed *t
 }
 
 /*
- * Sort n items (of size bytes, each with a name at name_off) by name,
- * those for which late() holds after the others.  0, or -1.
+ * The name order of n items (of size bytes, each with a name at name_off),
+ * those for which late() holds after the others: v[k].idx is the k-th
+ * item's index.  Reads only the names (and what late() reads).  v: 2n
+ * pairs, the caller's to free; NULL when out of memory.
  */
-static int sort_by_name(void *items, size_t n, size_t size, size_t name_off,
-			bool (*late)(const void *item))
+static struct keyed *name_order(const void *items, size_t n, size_t size, size_t name_off,
+				bool (*late)(const void *item))
 {
-	char *base = items, *tmp;
-	const char **names;
-	struct keyed *v;
+	const char *base = items;
+	const char **names = malloc((n + 1) * sizeof(*names));
+	struct keyed *v = malloc((2 * n + 1) * sizeof(*v));
 	size_t nearly = 0, k = 0;
-	int rc = -1;
 
-	if (n < 2)
-		return 0;
-	names = malloc(n * sizeof(*names));
-	v = malloc(2 * n * sizeof(*v));
-	tmp = malloc(size);
-	if (!names || !v || !tmp)
-		goto out;
+	if (!names || !v) {
+		free(names);
+		free(v);
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++) {
 		names[i] = *(char *const *)(base + i * size + name_off);
 		nearly += !late || !late(base + i * size);
@@ -214,15 +219,30 @@ static int sort_by_name(void *items, size_t n, size_t size, size_t name_off,
 	for (size_t i = 0; i < n; i++)
 		if (late && late(base + i * size))
 			v[k++].idx = (uint32_t)i;
-	sort_names_from(names, v, v + n, nearly, 0);
-	sort_names_from(names, v + nearly, v + n, n - nearly, 0);
-	permute(items, size, v, n, tmp);
-	rc = 0;
-out:
+	if (n > 1) {
+		sort_names_from(names, v, v + n, nearly, 0);
+		sort_names_from(names, v + nearly, v + n, n - nearly, 0);
+	}
 	free(names);
+	return v;
+}
+
+/* Sort n items by name, those for which late() holds after the others.  0, or -1. */
+static int sort_by_name(void *items, size_t n, size_t size, size_t name_off,
+			bool (*late)(const void *item))
+{
+	struct keyed *v;
+	char *tmp;
+
+	if (n < 2)
+		return 0;
+	v = name_order(items, n, size, name_off, late);
+	tmp = malloc(size);
+	if (v && tmp)
+		permute(items, size, v, n, tmp);
 	free(v);
 	free(tmp);
-	return rc;
+	return v && tmp ? 0 : -1;
 }
 
 int rs_sort_by_name(void *items, size_t n, size_t size, size_t name_off)
@@ -240,4 +260,17 @@ int rs_sort_chains(struct rs_ruleset *rs)
 	/* regular chains first, then base chains; each group by name */
 	return sort_by_name(rs->chains, rs->nchains, sizeof(*rs->chains),
 			    offsetof(struct rs_chain, name), is_base_chain);
+}
+
+struct keyed *rs_chain_order(const struct rs_ruleset *rs)
+{
+	return name_order(rs->chains, rs->nchains, sizeof(*rs->chains),
+			  offsetof(struct rs_chain, name), is_base_chain);
+}
+
+void rs_apply_chain_order(struct rs_ruleset *rs, struct keyed *v)
+{
+	struct rs_chain tmp;
+
+	permute(rs->chains, sizeof(*rs->chains), v, rs->nchains, &tmp);
 }

@@ -33,17 +33,22 @@ static inline int vec_grow(void **ptr, size_t *cap, size_t size)
 #define FNV64_OFFSET 0xcbf29ce484222325ull
 #define FNV64_PRIME  0x100000001b3ull
 
-/* FNV-1a, 64 bits: stable across runs and machines (it names things). */
-static inline uint64_t hash64(const void *data, size_t len)
+/* FNV-1a on from h, the hash of what came before: hash64(a . b) = hash64_more(hash64(a), b). */
+static inline uint64_t hash64_more(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	uint64_t h = FNV64_OFFSET;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
 		h *= FNV64_PRIME;
 	}
 	return h;
+}
+
+/* FNV-1a, 64 bits: stable across runs and machines (it names things). */
+static inline uint64_t hash64(const void *data, size_t len)
+{
+	return hash64_more(FNV64_OFFSET, data, len);
 }
 
 /*

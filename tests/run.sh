@@ -60,5 +60,28 @@ awk 'BEGIN{RS="";ORS="\n\n"} {b[NR]=$0} END{for(i=NR;i>=1;i--) print b[i]}' exam
 "$svcc" compile "$tmp/rev.svc" > "$tmp/b.nft"
 if cmp -s "$tmp/a.nft" "$tmp/b.nft"; then ok; else bad "output depends on block order"; fi
 
+# big: 2,000 services x 10 endpoints, enough for the lowering's second
+# thread (hairpin elements, chain order): every endpoint once in the
+# endpoint maps and once as its own hairpin pair in the right shard, and
+# the output still independent of block order
+awk 'BEGIN { print "cluster { pod-cidr 10.244.0.0/16; }"
+	for (i = 0; i < 2000; i++) {
+		printf "service ns/big-%d {\n    vip 10.96.%d.%d;\n    port 80/tcp -> 8080;\n", i, int(i / 250), i % 250 + 1
+		for (j = 0; j < 10; j++) { e = i * 10 + j; printf "    endpoint 10.244.%d.%d;\n", int(e / 250), e % 250 + 1 }
+		print "}"
+	} }' > "$tmp/big.svc"
+awk 'BEGIN{RS="";ORS="\n\n"} {b[NR]=$0} END{for(i=NR;i>=1;i--) print b[i]}' "$tmp/big.svc" > "$tmp/bigrev.svc"
+"$svcc" compile "$tmp/big.svc" > "$tmp/big.nft" && "$svcc" compile "$tmp/bigrev.svc" > "$tmp/bigrev.nft"
+awk '/^add element inet svcc hairpin-[0-9]+ /{ split($5, nm, "-"); s = nm[2]; h = 1; next }
+     /^add element inet svcc endpoints-/{ h = 0; m = 1; next }
+     /^}/{ h = m = 0 }
+     h { sub(/,$/, ""); split($1, a, "."); if ($1 == $3 && a[4] == s) hp[$1]++; else badhp++ }
+     m { sub(/,$/, ""); ep[$3]++ }
+     END { for (e in ep) { n++; if (ep[e] != 1 || hp[e] != 1) wrong++ }
+	   for (e in hp) nh++
+	   print n + 0, nh + 0, wrong + badhp }' "$tmp/big.nft" > "$tmp/big.count"
+if [ "$(cat "$tmp/big.count")" = "20000 20000 0" ] && cmp -s "$tmp/big.nft" "$tmp/bigrev.nft"; then ok; else
+	bad "big config: endpoints, hairpin pairs, wrong: $(cat "$tmp/big.count")"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
