@@ -60,6 +60,7 @@ struct parse_state {
 	size_t nlines;		/* lines the scanner has seen */
 	size_t cursor;		/* the line ps_line() found last, from 0 */
 	int last_token;		/* what the scanner returned last */
+	span eof_at;		/* where end of file is, when a ';' match took the last break */
 	size_t errors;		/* ctx's error count before this source */
 	ast_block_fn *fn;
 	void *fn_arg;
