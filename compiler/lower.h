@@ -112,7 +112,8 @@ struct placed {
 
 /* Hairpin elements of one family, made apart from the ruleset: by shard. */
 struct hairpin_elems {
-	struct rs_elem *elems[HAIRPIN_SHARDS];	/* sorted, each address once */
+	void *elems[HAIRPIN_SHARDS];	/* packed as the shard sets' (rs_elem_at); sorted,
+					 * each address once */
 	size_t n[HAIRPIN_SHARDS];
 };
 

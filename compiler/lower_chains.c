@@ -138,38 +138,42 @@ int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g
 	return 0;
 }
 
-/* g's elements, whole (the set's room is not zeroed): keys offset .. offset + nkeys - 1 */
-static struct rs_elem *fill_endpoint_elems(const struct lowering *l, const struct sport *sp,
-					   const struct group *g, struct rs_elem *e)
+/*
+ * g's elements, whole (the set's room is not zeroed), from the i-th of set:
+ * keys offset .. offset + nkeys - 1.  Returns the index after them.
+ */
+static size_t fill_endpoint_elems(const struct lowering *l, const struct sport *sp,
+				  const struct group *g, const struct rs_set *set, size_t i)
 {
 	size_t len = data_len(sp->fam);
 	const uint8_t *d = l->elem_data + g->data;
 	uint32_t key = g->offset;	/* the last slot's keys end at 2^32: count, don't compare */
 
-	for (uint32_t k = 0; k < g->nkeys; k++, key++, e++, d += len) {
-		memset(e, 0, sizeof(*e));
+	for (uint32_t k = 0; k < g->nkeys; k++, key++, i++, d += len) {
+		struct rs_elem *e = rs_elem_at(set, i);
+
+		memset(e, 0, set->stride);
 		memcpy(e->key, &key, 4);
-		memcpy(e->data, d, len);
+		memcpy(rs_elem_data(set, e), d, len);
 	}
-	return e;
+	return i;
 }
 
 /* Map map's elements: the groups placed[i .. j) are in offset order.  0 or -1. */
 static int fill_map(struct lowering *l, int map, size_t i, size_t j)
 {
 	struct rs_set *set = &l->rs->sets[map];
-	struct rs_elem *e;
-	size_t n = 0;
+	size_t n = 0, e;
 
 	for (size_t k = i; k < j; k++)
 		n += l->placed[k].g->emitted ? l->placed[k].g->nkeys : 0;
 	if (!n || rs_reserve_elems(set, n))
 		return n ? -1 : 0;
-	e = set->elems + set->nelems;
+	e = set->nelems;
 	set->nelems += n;
 	for (size_t k = i; k < j; k++)
 		if (l->placed[k].g->emitted)
-			e = fill_endpoint_elems(l, l->placed[k].sp, l->placed[k].g, e);
+			e = fill_endpoint_elems(l, l->placed[k].sp, l->placed[k].g, set, e);
 	return 0;
 }
 

@@ -303,20 +303,22 @@ static int make_shard_elems(struct hairpin_elems *h, unsigned int s, const uint8
 			    const struct keyed *v, size_t n, size_t len)
 {
 	size_t k = count_unique(addrs, v, n, len);
-	struct rs_elem *e = calloc(k, sizeof(*e));
+	size_t stride = RS_ELEM_SIZE(2 * len, 0);	/* the shard set's: key ADDR . ADDR */
+	char *p = calloc(k, stride);
 
-	if (!e)
+	if (!p)
 		return -1;
-	h->elems[s] = e;
+	h->elems[s] = p;
 	h->n[s] = k;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *a = addrs + v[i].idx * len;
+		struct rs_elem *e = (struct rs_elem *)p;
 
 		if (i && !memcmp(addrs + v[i - 1].idx * len, a, len))
 			continue;
 		memcpy(e->key, a, len);
 		memcpy(e->key + len, a, len);
-		e++;
+		p += stride;
 	}
 	return 0;
 }

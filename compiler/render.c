@@ -257,7 +257,7 @@ int rs_render_elem(const struct rs_set *set, const struct rs_elem *e, FILE *out)
 	off = 0;
 	for (int i = 0; i < set->ndata; i++) {
 		fputs(i ? " . " : " : ", out);
-		render_field(set->data[i], e->data + off, out);
+		render_field(set->data[i], rs_elem_data(set, e) + off, out);
 		off += rs_field_len(set->data[i]);
 	}
 	return ok(out);
@@ -284,7 +284,7 @@ static int render_all_elems(const struct rs_ruleset *rs, const struct rs_set *se
 	fprintf(out, "add element inet %s %s {", rs->table, set->name);
 	for (size_t i = 0; i < set->nelems; i++) {
 		fputs(i ? ",\n\t" : "\n\t", out);
-		rs_render_elem(set, &set->elems[i], out);
+		rs_render_elem(set, rs_elem_at(set, i), out);
 	}
 	fputs("\n}\n", out);
 	return ok(out);

@@ -61,10 +61,10 @@ struct rs_elem *rs_add_elem(struct rs_set *set)
 {
 	struct rs_elem *e;
 
-	if (VEC_RESERVE(set->elems, set->nelems, set->cap))
+	if (set->nelems == set->cap && vec_grow(&set->elems, &set->cap, set->stride))
 		return NULL;
-	e = &set->elems[set->nelems++];
-	memset(e, 0, sizeof(*e));
+	e = rs_elem_at(set, set->nelems++);
+	memset(e, 0, set->stride);
 	return e;
 }
 
@@ -74,19 +74,19 @@ struct rs_elem *rs_add_elems(struct rs_set *set, size_t n)
 
 	if (rs_reserve_elems(set, n))
 		return NULL;
-	e = &set->elems[set->nelems];
-	memset(e, 0, n * sizeof(*e));
+	e = rs_elem_at(set, set->nelems);
+	memset(e, 0, n * set->stride);
 	set->nelems += n;
 	return e;
 }
 
 int rs_reserve_elems(struct rs_set *set, size_t n)
 {
-	struct rs_elem *v;
+	void *v;
 
 	if (set->nelems + n <= set->cap)
 		return 0;
-	if (!(v = realloc(set->elems, (set->nelems + n) * sizeof(*v))))
+	if (!(v = realloc(set->elems, (set->nelems + n) * set->stride)))
 		return -1;
 	set->elems = v;
 	set->cap = set->nelems + n;
@@ -133,6 +133,7 @@ void rs_set_layout(struct rs_set *set)
 	set->data_len = 0;
 	for (int i = 0; i < set->ndata; i++)
 		set->data_len += rs_field_len(set->data[i]);
+	set->stride = RS_ELEM_SIZE(set->key_len, set->data_len);
 }
 
 size_t rs_field_len(enum rs_ftype t)
@@ -304,16 +305,16 @@ static void dedup_elems(struct rs_set *set)
 	size_t kept = 0;
 
 	for (size_t i = 0; i < set->nelems; i++) {
-		struct rs_elem *e = &set->elems[i];
+		struct rs_elem *e = rs_elem_at(set, i);
 
 		if (kept) {
-			struct rs_elem *last = &set->elems[kept - 1];
+			struct rs_elem *last = rs_elem_at(set, kept - 1);
 
 			if (set->interval ? prefix_contains(set, last, e) : !rs_elem_order(set, last, e))
 				continue;
 		}
 		if (kept != i)
-			set->elems[kept] = *e;
+			rs_elem_copy(set, rs_elem_at(set, kept), e);
 		kept++;
 	}
 	set->nelems = kept;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define RS_MARK_MASQ 0x4000u	/* packet mark bit: masquerade this connection */
 
@@ -40,15 +41,37 @@ enum rs_ftype {
 #define RS_DATA_MAX 20	/* ipv6 . port */
 
 /*
- * One element.  key/data hold the kernel's register layout: each field
- * padded to a multiple of 4 bytes, concatenated.  Only the first
- * set->key_len / set->data_len bytes are meaningful; the rest is zero.
+ * One element, stored packed: a set's elements lie set->stride bytes apart
+ * (rs_elem_at), each with set->key_len bytes of key, then set->data_len
+ * bytes of data, in the kernel's register layout: each field padded to a
+ * multiple of 4 bytes (padding zero), concatenated.  Packed because a
+ * 10k-service ruleset has ~200k elements of 8-12 bytes of key and data,
+ * which fixed-size key and data arrays would triple.
+ *
+ * Copy an element with rs_elem_copy (stride bytes), never by assignment:
+ * that copies the header only.
  */
 struct rs_elem {
-	uint8_t key[RS_KEY_MAX];
-	uint8_t data[RS_DATA_MAX];
-	uint8_t prefix;		/* interval sets: prefix length of the last key field */
 	const char *chain;	/* verdict maps: "goto chain"; owned by the ruleset */
+	uint8_t prefix;		/* interval sets: prefix length of the last key field */
+	/* key_len bytes of key, then data_len of data; word-aligned, as the
+	 * fields are 32-bit registers (no element grows by it: strides round to 8) */
+	_Alignas(uint32_t) uint8_t key[];
+};
+
+/* Bytes per element: the header, key and data, rounded up for the chain pointer. */
+#define RS_ELEM_SIZE(key_len, data_len) \
+	((offsetof(struct rs_elem, key) + (key_len) + (data_len) + _Alignof(struct rs_elem) - 1) & \
+	 ~(_Alignof(struct rs_elem) - 1))
+#define RS_ELEM_MAX RS_ELEM_SIZE(RS_KEY_MAX, RS_DATA_MAX)
+
+/*
+ * Room for one element of any set, for a temporary on the stack (a key to
+ * look up).  bytes comes first, so that "= { 0 }" zeroes all of it.
+ */
+union rs_elem_buf {
+	uint8_t bytes[RS_ELEM_MAX];
+	struct rs_elem e;
 };
 
 struct rs_set {
@@ -72,9 +95,11 @@ struct rs_set {
 	uint32_t timeout, size;
 	bool interval;		/* "flags interval": the last key field of each
 				 * element is a prefix of elem.prefix bits */
-	uint8_t key_len;	/* bytes used in rs_elem.key */
-	uint8_t data_len;	/* bytes used in rs_elem.data */
-	struct rs_elem *elems;	/* sorted by rs_elem_cmp */
+	uint8_t key_len;	/* bytes of key in an element */
+	uint8_t data_len;	/* bytes of data, after the key */
+	size_t stride;		/* bytes per element: RS_ELEM_SIZE(key_len, data_len) */
+	void *elems;		/* nelems elements, stride bytes apart (rs_elem_at),
+				 * sorted by rs_elem_cmp */
 	size_t nelems, cap;
 	/*
 	 * Runtime models only (0 in compiled rulesets): the sum of the
@@ -185,6 +210,25 @@ struct rs_ruleset {
 	bool chains_unread;
 };
 
+/* The i-th element of s. */
+static inline struct rs_elem *rs_elem_at(const struct rs_set *s, size_t i)
+{
+	return (struct rs_elem *)((char *)s->elems + i * s->stride);
+}
+
+/* The data of element e of s: after its key. */
+static inline uint8_t *rs_elem_data(const struct rs_set *s, const struct rs_elem *e)
+{
+	return (uint8_t *)e->key + s->key_len;
+}
+
+/* Copy an element of s (the whole stride, not just the header). */
+static inline void rs_elem_copy(const struct rs_set *s, struct rs_elem *dst,
+				const struct rs_elem *src)
+{
+	memcpy(dst, src, s->stride);
+}
+
 /* The k-th set to create. */
 static inline const struct rs_set *rs_set_to_create(const struct rs_ruleset *rs, size_t k)
 {
@@ -205,7 +249,7 @@ int rs_reserve_elems(struct rs_set *set, size_t n);
 struct rs_elem *rs_add_elems(struct rs_set *set, size_t n);
 struct rs_chain *rs_add_chain(struct rs_ruleset *rs, const char *name);
 struct rs_rule *rs_add_rule(struct rs_chain *c);	/* zeroed */
-/* Derive key_len/data_len from the field types. */
+/* Derive key_len, data_len and stride from the field types. */
 void rs_set_layout(struct rs_set *set);
 int rs_elem_cmp(const struct rs_set *set, const struct rs_elem *a, const struct rs_elem *b);
 /* Sort n items of size bytes by the string at name_off in each (strcmp order), stably. 0 or -1. */

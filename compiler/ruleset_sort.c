@@ -55,7 +55,7 @@ static void permute(void *items, size_t size, struct keyed *v, size_t n, void *t
 static bool elems_sorted(const struct rs_set *set)
 {
 	for (size_t i = 1; i < set->nelems; i++)
-		if (rs_elem_order(set, &set->elems[i - 1], &set->elems[i]) > 0)
+		if (rs_elem_order(set, rs_elem_at(set, i - 1), rs_elem_at(set, i)) > 0)
 			return false;
 	return true;
 }
@@ -68,14 +68,14 @@ static bool elems_sorted(const struct rs_set *set)
  */
 static size_t varying_bytes(const struct rs_set *set, uint8_t pos[RS_KEY_MAX + 1])
 {
-	const struct rs_elem *first = &set->elems[0];
+	const struct rs_elem *first = rs_elem_at(set, 0);
 	uint8_t diff[RS_KEY_MAX] = { 0 }, pdiff = 0;
 	size_t n = 0;
 
 	for (size_t i = 1; i < set->nelems; i++) {
-		const struct rs_elem *e = &set->elems[i];
+		const struct rs_elem *e = rs_elem_at(set, i);
 
-		for (size_t j = 0; j < RS_KEY_MAX; j++)
+		for (size_t j = 0; j < set->key_len; j++)
 			diff[j] |= e->key[j] ^ first->key[j];
 		pdiff |= e->prefix ^ first->prefix;
 	}
@@ -108,7 +108,7 @@ static int keyed_elem_cmp(const void *a, const void *b, void *arg)
 {
 	const struct keyed *x = a, *y = b;
 	const struct rs_set *set = arg;
-	int d = rs_elem_order(set, &set->elems[x->idx], &set->elems[y->idx]);
+	int d = rs_elem_order(set, rs_elem_at(set, x->idx), rs_elem_at(set, y->idx));
 
 	return d ? d : (x->idx > y->idx) - (x->idx < y->idx);	/* stable */
 }
@@ -130,7 +130,7 @@ int rs_sort_elems(struct rs_set *set)
 	size_t n = set->nelems, npos = 0;
 	uint8_t pos[RS_KEY_MAX + 1];
 	struct keyed *v;
-	struct rs_elem tmp;
+	union rs_elem_buf tmp;
 
 	if (elems_sorted(set))
 		return 0;
@@ -139,11 +139,11 @@ int rs_sort_elems(struct rs_set *set)
 	if (set->key[0] != RS_F_U32 && set->key[0] != RS_F_MARK)
 		npos = varying_bytes(set, pos);
 	for (size_t i = 0; i < n; i++)
-		v[i] = (struct keyed){ elem_sort_key(set, &set->elems[i], pos, npos), (uint32_t)i };
+		v[i] = (struct keyed){ elem_sort_key(set, rs_elem_at(set, i), pos, npos), (uint32_t)i };
 	keyed_sort(v, v + n, n);
 	if (npos > 8)
 		sort_ties(set, v, n);
-	permute(set->elems, sizeof(*set->elems), v, n, &tmp);
+	permute(set->elems, set->stride, v, n, &tmp);
 	free(v);
 	return 0;
 }

@@ -191,7 +191,7 @@ static size_t lower_bound_u32(const struct rs_set *s, uint32_t k)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (u32_key(&s->elems[mid]) < k)
+		if (u32_key(rs_elem_at(s, mid)) < k)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -230,7 +230,7 @@ static int vmap_targets(const struct rs_ruleset *rs, const struct rs_rule *r, st
 	n = v->nelems;
 	start = lower_bound_u32(v, r->offset);
 	for (size_t k = 0; k < n; k++) {
-		const struct rs_elem *e = &v->elems[(start + k) % n];
+		const struct rs_elem *e = rs_elem_at(v, (start + k) % n);
 
 		if (u32_key(e) - r->offset >= r->mod)
 			break;
@@ -381,10 +381,11 @@ static const struct rs_elem *dispatch_find(const struct rs_set *d, const struct 
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = rs_elem_cmp(d, &d->elems[mid], key);
+		const struct rs_elem *e = rs_elem_at(d, mid);
+		int c = rs_elem_cmp(d, e, key);
 
 		if (!c)
-			return &d->elems[mid];
+			return e;
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -399,11 +400,12 @@ static const struct rs_elem *dispatch_find(const struct rs_set *d, const struct 
  * address).  False if d is neither kind, or of the other family.
  */
 static bool dispatch_key(const struct rs_set *d, const struct rs_set *map, const struct rs_elem *e,
-			 struct rs_elem *key)
+			 union rs_elem_buf *buf)
 {
 	size_t alen = map->key[0] == RS_F_IPV6 ? 16 : 4;
+	struct rs_elem *key = &buf->e;
 
-	memset(key, 0, sizeof(*key));
+	memset(buf, 0, sizeof(*buf));
 	if (d->nkey == 3 && d->key[0] == map->key[0] && d->key[1] == RS_F_PROTO &&
 	    d->key[2] == RS_F_PORT) {
 		memcpy(key->key, e->key + alen, alen);
@@ -428,9 +430,9 @@ static bool destination_keeps(const struct aff_model *m, const struct rs_set *ma
 	for (size_t i = 0; i < m->ndispatch; i++) {
 		const struct rs_set *d = m->dispatch[i];
 		const struct rs_elem *hit;
-		struct rs_elem key;
+		union rs_elem_buf key;
 
-		if (dispatch_key(d, map, e, &key) && (hit = dispatch_find(d, &key)) &&
+		if (dispatch_key(d, map, e, &key) && (hit = dispatch_find(d, &key.e)) &&
 		    hit->chain && leads_to(m, hit->chain, t, 0))
 			return true;
 	}
@@ -535,7 +537,7 @@ bool aff_is_stale(const struct aff_check *c, const struct rs_set *map, const str
 
 	if (!c->m)
 		return false;
-	memcpy(t.data, e->data, map->data_len);
+	memcpy(t.data, rs_elem_data(map, e), map->data_len);
 	if (!has_target(c->m->all, c->m->nall, &t))
 		return true;	/* no service chooses it */
 	if (!c->all_suspect && !has_target(c->suspects, c->nsuspects, &t))
@@ -553,12 +555,13 @@ void aff_check_free(struct aff_check *c)
 	free(c);
 }
 
-/* The stale elements of every map, map after map. */
+/* The stale elements of every map, map after map, each packed as its map's. */
 struct stale {
 	const struct aff_check *c;
-	struct rs_elem *v;
-	size_t n, cap;
-	size_t *first;		/* per map: its first element in v */
+	unsigned char *v;
+	size_t n;		/* elements */
+	size_t len, cap;	/* bytes */
+	size_t *first;		/* per map: the byte offset of its first element in v */
 };
 
 static int keep_stale(const struct rs_set *map, const struct rs_elem *e, void *arg)
@@ -567,9 +570,9 @@ static int keep_stale(const struct rs_set *map, const struct rs_elem *e, void *a
 
 	if (!aff_is_stale(st->c, map, e))
 		return 0;
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? 2 * st->cap : 64;
-		struct rs_elem *p = realloc(st->v, cap * sizeof(*p));
+	if (st->len + map->stride > st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 64 * RS_ELEM_MAX;
+		unsigned char *p = realloc(st->v, cap);
 
 		if (!p) {
 			errno = ENOMEM;
@@ -578,7 +581,9 @@ static int keep_stale(const struct rs_set *map, const struct rs_elem *e, void *a
 		st->v = p;
 		st->cap = cap;
 	}
-	st->v[st->n++] = *e;
+	rs_elem_copy(map, (struct rs_elem *)(st->v + st->len), e);
+	st->len += map->stride;
+	st->n++;
 	return 0;
 }
 
@@ -586,13 +591,13 @@ static int dump_stale(struct nl *nl, struct stale *st)
 {
 	const struct aff_check *c = st->c;
 
-	st->n = 0;
+	st->n = st->len = 0;
 	for (size_t i = 0; i < c->nmaps; i++) {
-		st->first[i] = st->n;
+		st->first[i] = st->len;
 		if (nl_dump_elems(nl, c->m->rs->table, c->maps[i], keep_stale, st))
 			return -1;
 	}
-	st->first[c->nmaps] = st->n;
+	st->first[c->nmaps] = st->len;
 	return 0;
 }
 
@@ -604,7 +609,7 @@ static struct tx *delete_tx(const struct stale *st)
 
 	for (size_t i = 0; tx && i < c->nmaps; i++) {
 		if (tx_add_del_elems(tx, c->m->rs, c->maps[i], st->v + st->first[i],
-				     st->first[i + 1] - st->first[i])) {
+				     (st->first[i + 1] - st->first[i]) / c->maps[i]->stride)) {
 			tx_free(tx);
 			tx = NULL;
 		}

@@ -57,10 +57,10 @@ struct rs_ruleset *rs_clone(const struct rs_ruleset *rs)
 		dst->elems = NULL;
 		dst->nelems = dst->cap = 0;
 		if (src->nelems) {
-			dst->elems = malloc(src->nelems * sizeof(*dst->elems));
+			dst->elems = malloc(src->nelems * src->stride);
 			if (!dst->elems)
 				goto fail;
-			memcpy(dst->elems, src->elems, src->nelems * sizeof(*dst->elems));
+			memcpy(dst->elems, src->elems, src->nelems * src->stride);
 			dst->nelems = dst->cap = src->nelems;
 		}
 	}
@@ -80,8 +80,11 @@ struct rs_ruleset *rs_clone(const struct rs_ruleset *rs)
 	for (size_t i = 0; i < c->nsets; i++) {
 		struct rs_set *s = &c->sets[i];
 
-		for (size_t k = 0; s->verdict && k < s->nelems; k++)
-			s->elems[k].chain = own(&chains, cnames, s->elems[k].chain, &err);
+		for (size_t k = 0; s->verdict && k < s->nelems; k++) {
+			struct rs_elem *e = rs_elem_at(s, k);
+
+			e->chain = own(&chains, cnames, e->chain, &err);
+		}
 	}
 	for (size_t i = 0; i < rs->nchains; i++) {
 		const struct rs_chain *src = &rs->chains[i];

@@ -84,14 +84,15 @@ static void elem_target(const struct rs_set *s, const struct rs_elem *e, struct 
 
 	memset(t, 0, sizeof(*t));
 	t->family = n == 16 ? AF_INET6 : AF_INET;
-	memcpy(t->addr, e->data, n);
-	memcpy(&t->port, e->data + n, 2);
+	memcpy(t->addr, rs_elem_data(s, e), n);
+	memcpy(&t->port, rs_elem_data(s, e) + n, 2);
 }
 
 /* Same key and same endpoint: the element names no removed endpoint. */
 static bool elem_same(const struct rs_set *s, const struct rs_elem *a, const struct rs_elem *b)
 {
-	return !rs_elem_cmp(s, a, b) && !memcmp(a->data, b->data, s->data_len);
+	return !rs_elem_cmp(s, a, b) &&
+	       !memcmp(rs_elem_data(s, a), rs_elem_data(s, b), s->data_len);
 }
 
 /* "meta l4proto udp dnat ip to ADDR:PORT": an affinity service's endpoint */
@@ -162,12 +163,13 @@ static int add_candidates(struct tvec *cand, const struct rs_set *s, const struc
 	if (ns && ns->elems == s->elems && ns->nelems == s->nelems)
 		return 0;	/* lent the new set's elements (runtime.c's view): the same */
 	for (size_t i = 0; i < s->nelems; i++) {
-		const struct rs_elem *e = &s->elems[i];
+		const struct rs_elem *e = rs_elem_at(s, i);
 		struct ct_target t;
 
-		while (ns && j < ns->nelems && rs_elem_cmp(s, &ns->elems[j], e) < 0)
+		/* the same key and data layout: checked above */
+		while (ns && j < ns->nelems && rs_elem_cmp(s, rs_elem_at(ns, j), e) < 0)
 			j++;
-		if (ns && j < ns->nelems && elem_same(s, e, &ns->elems[j]))
+		if (ns && j < ns->nelems && elem_same(s, e, rs_elem_at(ns, j)))
 			continue;
 		elem_target(s, e, &t);
 		if (tvec_push(cand, &t))
@@ -211,7 +213,7 @@ int ct_stale_udp(const struct rs_ruleset *old, const struct rs_ruleset *new_rs,
 		for (size_t k = 0; k < ns->nelems; k++) {
 			struct ct_target t;
 
-			elem_target(ns, &ns->elems[k], &t);
+			elem_target(ns, rs_elem_at(ns, k), &t);
 			strike(&cand, used, &t);
 		}
 	}

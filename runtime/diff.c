@@ -201,7 +201,7 @@ static bool elem_data_eq(const struct rs_set *s, const struct rs_elem *a, const 
 {
 	if (s->verdict)
 		return str_eq(a->chain, b->chain);
-	return !memcmp(a->data, b->data, s->data_len);
+	return !memcmp(rs_elem_data(s, a), rs_elem_data(s, b), s->data_len);
 }
 
 /*
@@ -218,9 +218,11 @@ static bool same_elems(const struct rs_set *os, const struct rs_set *ns)
 static int lent_rebound(struct diff *d, const struct rs_set *s, bool count)
 {
 	for (size_t i = 0; i < s->nelems; i++) {
-		if (!target_dies(d, &s->elems[i]))
+		const struct rs_elem *e = rs_elem_at(s, i);
+
+		if (!target_dies(d, e))
 			continue;
-		if (tx_push_elem(d->tx, &s->elems[i]))
+		if (tx_push_elem(d->tx, e))
 			return -1;
 		d->tx->changed += count;
 	}
@@ -453,14 +455,15 @@ static int emit_deletions(struct diff *d)
 			continue;
 		}
 		while (a < os->nelems) {
-			const struct rs_elem *oe = &os->elems[a];
-			int c = b < ns->nelems ? rs_elem_cmp(os, oe, &ns->elems[b]) : -1;
+			const struct rs_elem *oe = rs_elem_at(os, a);
+			const struct rs_elem *ne = b < ns->nelems ? rs_elem_at(ns, b) : NULL;
+			int c = ne ? rs_elem_cmp(os, oe, ne) : -1;
 
 			if (c > 0) {
 				b++;
 				continue;
 			}
-			if (c < 0 || !elem_data_eq(os, oe, &ns->elems[b]) || target_dies(d, oe)) {
+			if (c < 0 || !elem_data_eq(os, oe, ne) || target_dies(d, oe)) {
 				if (tx_push_elem(tx, oe))
 					return -1;
 				tx->deleted += c < 0;
@@ -585,10 +588,10 @@ static int emit_additions(struct diff *d)
 		}
 		/* not for concatenated ranges: nft sends them no end element */
 		op->zero_end = ns->interval && ns->nkey == 1 && (!os || !os->nelems) &&
-			       !key_is_zero(ns, &ns->elems[0]);
+			       !key_is_zero(ns, rs_elem_at(ns, 0));
 		while (b < ns->nelems) {
-			const struct rs_elem *ne = &ns->elems[b];
-			const struct rs_elem *oe = os && a < os->nelems ? &os->elems[a] : NULL;
+			const struct rs_elem *ne = rs_elem_at(ns, b);
+			const struct rs_elem *oe = os && a < os->nelems ? rs_elem_at(os, a) : NULL;
 			int c = oe ? rs_elem_cmp(ns, oe, ne) : 1;
 
 			if (c < 0) {
@@ -692,14 +695,14 @@ struct tx *tx_new(const char *table)
 }
 
 int tx_add_del_elems(struct tx *tx, const struct rs_ruleset *rs, const struct rs_set *set,
-		     const struct rs_elem *elems, size_t n)
+		     const void *elems, size_t n)
 {
 	if (!n)
 		return 0;
 	if (!tx_begin_elems(tx, TX_DEL_ELEMS, rs, set))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (tx_push_elem(tx, &elems[i])) {
+		if (tx_push_elem(tx, (const struct rs_elem *)((const char *)elems + i * set->stride))) {
 			tx_end_elems(tx);
 			return -1;
 		}

@@ -409,7 +409,7 @@ static void put_kelem(struct nlmsghdr *nlh, uint16_t *nr, const struct rs_set *s
 		mnl_attr_nest_end(nlh, n);
 	} else if (with_data && s->ndata) {
 		n = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
-		mnl_attr_put(nlh, NFTA_DATA_VALUE, s->data_len, e->data);
+		mnl_attr_put(nlh, NFTA_DATA_VALUE, s->data_len, rs_elem_data(s, e));
 		mnl_attr_nest_end(nlh, n);
 	}
 	if (open) {

@@ -413,7 +413,7 @@ static int elem_one(struct rb *rb, struct rs_set *s, const struct nlattr *el)
 		return -1;
 	memcpy(e->key, mnl_attr_get_payload(key), s->key_len);
 	if (data && mnl_attr_get_payload_len(data) == s->data_len)
-		memcpy(e->data, mnl_attr_get_payload(data), s->data_len);
+		memcpy(rs_elem_data(s, e), mnl_attr_get_payload(data), s->data_len);
 	if (verdict) {
 		const struct nlattr *ch = nested_value(verdict, NFTA_VERDICT_CHAIN);
 		size_t i = ch ? nameidx_get(&rb->chains, attr_str(ch)) : (size_t)-1;
@@ -803,11 +803,11 @@ struct elem_dump {
 	int err;
 };
 
-/* One element of a dump: its key and data, laid out as rs_elem holds them. */
+/* One element of a dump: its key and data, laid out as the set's elements are. */
 static int dump_one(struct elem_dump *d, const struct nlattr *el)
 {
 	const struct nlattr *a, *key = NULL, *val = NULL;
-	struct rs_elem e;
+	union rs_elem_buf e;
 
 	mnl_attr_for_each_nested(a, el) {
 		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_KEY)
@@ -818,10 +818,10 @@ static int dump_one(struct elem_dump *d, const struct nlattr *el)
 	if (!key || mnl_attr_get_payload_len(key) != d->s->key_len)
 		return 0;	/* not of this set's type: nothing svcc could name */
 	memset(&e, 0, sizeof(e));
-	memcpy(e.key, mnl_attr_get_payload(key), d->s->key_len);
+	memcpy(e.e.key, mnl_attr_get_payload(key), d->s->key_len);
 	if (val && mnl_attr_get_payload_len(val) == d->s->data_len)
-		memcpy(e.data, mnl_attr_get_payload(val), d->s->data_len);
-	return d->cb(d->s, &e, d->arg);
+		memcpy(rs_elem_data(d->s, &e.e), mnl_attr_get_payload(val), d->s->data_len);
+	return d->cb(d->s, &e.e, d->arg);
 }
 
 static int dump_cb(const struct nlmsghdr *nlh, void *data)

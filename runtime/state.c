@@ -54,7 +54,7 @@ uint64_t st_elem_hash(const struct rs_set *s, const struct rs_elem *e)
 	if (s->verdict)
 		h ^= hash_words(e->chain ? e->chain : "", e->chain ? strlen(e->chain) : 0);
 	else
-		h = fold_words(h, e->data, s->data_len);
+		h = fold_words(h, rs_elem_data(s, e), s->data_len);
 	return mix64(h);
 }
 
@@ -63,7 +63,7 @@ uint64_t st_set_hash(const struct rs_set *s)
 	uint64_t sum = 0;
 
 	for (size_t i = 0; i < s->nelems; i++)
-		sum += st_elem_hash(s, &s->elems[i]);
+		sum += st_elem_hash(s, rs_elem_at(s, i));
 	return sum;
 }
 
@@ -134,9 +134,9 @@ static const struct rs_elem *entry(const struct rs_ruleset *map, uint32_t key)
 		size_t mid = lo + (hi - lo) / 2;
 		uint32_t k;
 
-		memcpy(&k, s->elems[mid].key, 4);
+		memcpy(&k, rs_elem_at(s, mid)->key, 4);
 		if (k == key)
-			return &s->elems[mid];
+			return rs_elem_at(s, mid);
 		if (k < key)
 			lo = mid + 1;
 		else
@@ -145,12 +145,18 @@ static const struct rs_elem *entry(const struct rs_ruleset *map, uint32_t key)
 	return NULL;
 }
 
+/* An entry's value: after its 4-byte key (the map's layout, as is_map checks). */
+static const uint8_t *entry_data(const struct rs_elem *e)
+{
+	return e->key + 4;
+}
+
 static uint64_t entry_value(const struct rs_elem *e)
 {
 	uint32_t hi, lo;
 
-	memcpy(&hi, e->data, 4);
-	memcpy(&lo, e->data + 4, 4);
+	memcpy(&hi, entry_data(e), 4);
+	memcpy(&lo, entry_data(e) + 4, 4);
 	return (uint64_t)hi << 32 | lo;
 }
 
@@ -300,8 +306,8 @@ static int put_entry(struct rs_set *s, uint32_t key, uint64_t value)
 	if (!e)
 		return -1;
 	memcpy(e->key, &key, 4);
-	memcpy(e->data, &hi, 4);
-	memcpy(e->data + 4, &lo, 4);
+	memcpy(rs_elem_data(s, e), &hi, 4);
+	memcpy(rs_elem_data(s, e) + 4, &lo, 4);
 	return 0;
 }
 
@@ -327,13 +333,13 @@ static struct rs_ruleset *map_after(const struct fps *f, const char *table, uint
 		    put_entry(s, st_key(f->v[i].name), f->v[i].sum))
 			goto fail;
 	if (s->nelems > 1)
-		qsort(s->elems, s->nelems, sizeof(*s->elems), key_cmp);
+		qsort(s->elems, s->nelems, s->stride, key_cmp);
 	for (size_t i = 0; i < s->nelems; i++) {
-		bool dup = (i > 0 && !key_cmp(&s->elems[i - 1], &s->elems[i])) ||
-			   (i + 1 < s->nelems && !key_cmp(&s->elems[i], &s->elems[i + 1]));
+		bool dup = (i > 0 && !key_cmp(rs_elem_at(s, i - 1), rs_elem_at(s, i))) ||
+			   (i + 1 < s->nelems && !key_cmp(rs_elem_at(s, i), rs_elem_at(s, i + 1)));
 
-		if (!dup)
-			s->elems[w++] = s->elems[i];
+		if (!dup && w++ != i)
+			rs_elem_copy(s, rs_elem_at(s, w - 1), rs_elem_at(s, i));
 	}
 	s->nelems = w;
 	return map;
@@ -344,7 +350,7 @@ fail:
 
 static bool entry_eq(const struct rs_elem *a, const struct rs_elem *b)
 {
-	return !memcmp(a->key, b->key, 4) && !memcmp(a->data, b->data, 8);
+	return !memcmp(a->key, b->key, 4) && !memcmp(entry_data(a), entry_data(b), 8);
 }
 
 /* Elements of one map not in the other (by key and value), as one op. */
@@ -356,12 +362,12 @@ static int elems_not_in(struct tx *tx, enum tx_kind kind, const struct rs_rulese
 	if (!tx_begin_elems(tx, kind, from, s))
 		return -1;
 	for (size_t i = 0; i < s->nelems; i++) {
+		const struct rs_elem *e = rs_elem_at(s, i), *o;
 		uint32_t key;
-		const struct rs_elem *o;
 
-		memcpy(&key, s->elems[i].key, 4);
+		memcpy(&key, e->key, 4);
 		o = other ? entry(other, key) : NULL;
-		if ((!o || !entry_eq(o, &s->elems[i])) && tx_push_elem(tx, &s->elems[i]))
+		if ((!o || !entry_eq(o, e)) && tx_push_elem(tx, e))
 			return -1;
 	}
 	tx_end_elems(tx);

@@ -71,12 +71,13 @@ struct tx *tx_delete_table(const char *table);
 /* An empty transaction, for operations put in by hand. */
 struct tx *tx_new(const char *table);
 /*
- * Append the deletion of n elements of set (of ruleset rs; elements are
- * borrowed, as every operation's).  Returns 0, or -1 on ENOMEM (tx holds
- * the operation with the elements pushed so far).
+ * Append the deletion of n elements of set (of ruleset rs), packed at
+ * elems as set's are (set->stride apart; borrowed, as every operation's
+ * elements).  Returns 0, or -1 on ENOMEM (tx holds the operation with the
+ * elements pushed so far).
  */
 int tx_add_del_elems(struct tx *tx, const struct rs_ruleset *rs, const struct rs_set *set,
-		     const struct rs_elem *elems, size_t n);
+		     const void *elems, size_t n);
 /*
  * Operations by hand: tx_push_op appends one (zeroed but for kind and rs);
  * element ops go tx_begin_elems, tx_push_elem per element, tx_end_elems

@@ -287,12 +287,18 @@ static enum kind set_kind(const struct rs_set *s)
 	return K_FIXED;
 }
 
+/* The i-th of elements packed stride bytes apart (a set's copies, not a set). */
+static struct rs_elem *elem_in(const void *v, size_t stride, size_t i)
+{
+	return (struct rs_elem *)((const char *)v + i * stride);
+}
+
 /* The hairpin key of an endpoint element: from its data, or its chain's dnat. */
 static bool elem_target(const struct rs_ruleset *rs, const struct rs_set *s, enum kind k,
 			const struct rs_elem *e, uint8_t out[17])
 {
 	size_t alen = s->family == RS_IPV6 ? 16 : 4;
-	const uint8_t *a = e->data;
+	const uint8_t *a = rs_elem_data(s, e);
 
 	if (k == K_AFFEP) {
 		const struct rs_chain *c = e->chain ? rs_chain_find(rs, e->chain) : NULL;
@@ -310,9 +316,9 @@ static bool elem_target(const struct rs_ruleset *rs, const struct rs_set *s, enu
 	return true;
 }
 
-/* Count elems (n of set s of rs) into t by their address, sign each. */
+/* Count elems (n of set s of rs, packed as s's) into t by their address, sign each. */
 static int hp_count(struct htab *t, const struct rs_ruleset *rs, const struct rs_set *s,
-		    const struct rs_elem *elems, size_t n, long sign)
+		    const void *elems, size_t n, long sign)
 {
 	enum kind k = set_kind(s);
 
@@ -323,7 +329,7 @@ static int hp_count(struct htab *t, const struct rs_ruleset *rs, const struct rs
 		struct hp *h;
 		int err = 0;
 
-		if (!elem_target(rs, s, k, &elems[i], key))
+		if (!elem_target(rs, s, k, elem_in(elems, s->stride, i), key))
 			continue;
 		if (!(h = htab_get(t, key, 17))) {
 			if (!(h = calloc(1, sizeof(*h))))
@@ -409,9 +415,11 @@ int svcc_runtime_apply_config(struct svcc_runtime *rt, const struct svcc_config 
 
 /* ---- the update -------------------------------------------------------- */
 
+/* Elements of one set, packed as the set's. */
 struct elems {
-	struct rs_elem *v;
+	void *v;
 	size_t n, cap;
+	size_t stride;		/* the set's */
 };
 
 /* A group's slot in an endpoint or affinity-endpoints map. */
@@ -451,27 +459,26 @@ static int push_elem(struct elems *es, const struct rs_elem *e)
 {
 	if (es->n == es->cap) {
 		size_t cap = es->cap ? 2 * es->cap : 8;
-		struct rs_elem *v = realloc(es->v, cap * sizeof(*v));
+		void *v = realloc(es->v, cap * es->stride);
 
 		if (!v)
 			return -1;
 		es->v = v;
 		es->cap = cap;
 	}
-	es->v[es->n++] = *e;
+	memcpy(elem_in(es->v, es->stride, es->n++), e, es->stride);
 	return 0;
 }
 
 /* First element of s not less than e (rs_elem_cmp order). */
-static size_t lower_bound(const struct rs_set *s, const struct rs_elem *v, size_t n,
-			  const struct rs_elem *e)
+static size_t lower_bound(const struct rs_set *s, const struct rs_elem *e)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = 0, hi = s->nelems;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (rs_elem_cmp(s, &v[mid], e) < 0)
+		if (rs_elem_cmp(s, rs_elem_at(s, mid), e) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -481,13 +488,12 @@ static size_t lower_bound(const struct rs_set *s, const struct rs_elem *v, size_
 
 static bool has_key_u32(const struct rs_set *s, uint32_t key)
 {
-	struct rs_elem e;
+	union rs_elem_buf e = { 0 };
 	size_t i;
 
-	memset(&e, 0, sizeof(e));
-	memcpy(e.key, &key, 4);
-	i = lower_bound(s, s->elems, s->nelems, &e);
-	return i < s->nelems && !rs_elem_cmp(s, &s->elems[i], &e);
+	memcpy(e.e.key, &key, 4);
+	i = lower_bound(s, &e.e);
+	return i < s->nelems && !rs_elem_cmp(s, rs_elem_at(s, i), &e.e);
 }
 
 static size_t set_idx(const struct rs_ruleset *rs, const char *name)
@@ -616,7 +622,7 @@ static int old_ranges(struct upd *u)
 			const struct rs_rule *r = &c->rules[k];
 			size_t si = numgen_rule(r) ? set_idx(u->model, r->set) : NONE;
 			const struct rs_set *s;
-			struct rs_elem e;
+			union rs_elem_buf e = { 0 };
 			size_t j;
 
 			if (si == NONE)
@@ -625,15 +631,15 @@ static int old_ranges(struct upd *u)
 			if (push_slot(&u->oslots, &u->noslots, &u->oslots_cap, s->name,
 				      r->offset >> 16))
 				return -1;
-			memset(&e, 0, sizeof(e));
-			memcpy(e.key, &r->offset, 4);
-			for (j = lower_bound(s, s->elems, s->nelems, &e); j < s->nelems; j++) {
+			memcpy(e.e.key, &r->offset, 4);
+			for (j = lower_bound(s, &e.e); j < s->nelems; j++) {
+				const struct rs_elem *x = rs_elem_at(s, j);
 				uint32_t key;
 
-				memcpy(&key, s->elems[j].key, 4);
+				memcpy(&key, x->key, 4);
 				if ((uint64_t)key >= (uint64_t)r->offset + r->mod)
 					break;
-				if (push_elem(&u->olds[si], &s->elems[j]))
+				if (push_elem(&u->olds[si], x))
 					return -1;
 			}
 		}
@@ -656,7 +662,7 @@ static int old_dispatch(struct upd *u, const struct usvc *s)
 		for (size_t j = 0; j < nsets * 2; j++) {
 			bool v6 = j % 2;
 			char name[40];
-			struct rs_elem e;
+			union rs_elem_buf e = { 0 };
 			size_t si, off = 0, a;
 			const struct rs_set *set;
 
@@ -666,18 +672,19 @@ static int old_dispatch(struct upd *u, const struct usvc *s)
 			if ((si = set_idx(u->model, name)) == NONE)
 				continue;
 			set = &u->model->sets[si];
-			memset(&e, 0, sizeof(e));
 			if (k->family) {
-				memcpy(e.key, k->addr, k->family == 6 ? 16 : 4);
+				memcpy(e.e.key, k->addr, k->family == 6 ? 16 : 4);
 				off = k->family == 6 ? 16 : 4;
 			}
-			off += put_proto(e.key + off, k->proto);
-			off += put_port(e.key + off, k->port);
+			off += put_proto(e.e.key + off, k->proto);
+			off += put_port(e.e.key + off, k->port);
 			/* firewall-allow: every source range of the key */
-			for (a = lower_bound(set, set->elems, set->nelems, &e); a < set->nelems; a++) {
-				if (memcmp(set->elems[a].key, e.key, off))
+			for (a = lower_bound(set, &e.e); a < set->nelems; a++) {
+				const struct rs_elem *x = rs_elem_at(set, a);
+
+				if (memcmp(x->key, e.e.key, off))
 					break;
-				if (push_elem(&u->olds[si], &set->elems[a]))
+				if (push_elem(&u->olds[si], x))
 					return -1;
 			}
 		}
@@ -696,10 +703,15 @@ static void sort_unique(const struct rs_set *s, struct elems *es)
 
 	if (es->n < 2)
 		return;
-	qsort_r(es->v, es->n, sizeof(*es->v), elem_sort_cmp, (void *)s);
-	for (size_t i = 0; i < es->n; i++)
-		if (!kept || rs_elem_cmp(s, &es->v[kept - 1], &es->v[i]))
-			es->v[kept++] = es->v[i];
+	qsort_r(es->v, es->n, es->stride, elem_sort_cmp, (void *)s);
+	for (size_t i = 0; i < es->n; i++) {
+		const struct rs_elem *e = elem_in(es->v, es->stride, i);
+
+		if (kept && !rs_elem_cmp(s, elem_in(es->v, es->stride, kept - 1), e))
+			continue;
+		if (kept++ != i)
+			memcpy(elem_in(es->v, es->stride, kept - 1), e, es->stride);
+	}
 	es->n = kept;
 }
 
@@ -763,9 +775,12 @@ static bool slots_ok(struct upd *u)
 /* The element of vmap set s that leads to chain, or NULL. */
 static const struct rs_elem *vmap_elem(const struct rs_set *s, const char *chain)
 {
-	for (size_t i = 0; s && i < s->nelems; i++)
-		if (s->elems[i].chain && !strcmp(s->elems[i].chain, chain))
-			return &s->elems[i];
+	for (size_t i = 0; s && i < s->nelems; i++) {
+		const struct rs_elem *e = rs_elem_at(s, i);
+
+		if (e->chain && !strcmp(e->chain, chain))
+			return e;
+	}
 	return NULL;
 }
 
@@ -824,7 +839,7 @@ static int hairpin_elems(struct upd *u)
 		const struct hp *cur;
 		long before;
 		char name[24];
-		struct rs_elem e;
+		union rs_elem_buf e = { 0 };
 		size_t si, alen;
 		int fam, err = 0;
 
@@ -837,19 +852,18 @@ static int hairpin_elems(struct upd *u)
 		fam = d->k[0];
 		alen = fam == FAM6 ? 16 : 4;
 		snprintf(name, sizeof(name), "hairpin%s-%u", fam == FAM6 ? "6" : "", d->k[alen]);
-		memset(&e, 0, sizeof(e));
-		memcpy(e.key, d->k + 1, alen);
-		memcpy(e.key + alen, d->k + 1, alen);
+		memcpy(e.e.key, d->k + 1, alen);
+		memcpy(e.e.key + alen, d->k + 1, alen);
 		if ((si = set_idx(u->model, name)) == NONE) {
 			size_t mi = before > 0 ? NONE : new_shard(u, name, fam, &err);
 
 			if (mi == NONE)
 				return 1;	/* cannot be: apply whole */
-			if (err || push_elem(&u->mnews[mi], &e))
+			if (err || push_elem(&u->mnews[mi], &e.e))
 				return -1;
 			continue;
 		}
-		if (push_elem(before > 0 ? &u->olds[si] : &u->news[si], &e))
+		if (push_elem(before > 0 ? &u->olds[si] : &u->news[si], &e.e))
 			return -1;
 	}
 	for (size_t si = 0; si < u->model->nsets; si++) {
@@ -933,8 +947,9 @@ static int plan(struct upd *u)
 		if (k == K_EPMAP || k == K_AFFEP || k == K_DISPATCH) {
 			struct elems *es = si != NONE ? &u->news[si] : &u->mnews[i];
 
+			/* es is packed as the model's set: of the same type */
 			for (size_t j = 0; j < s->nelems; j++)
-				if (push_elem(es, &s->elems[j]))
+				if (push_elem(es, rs_elem_at(s, j)))
 					return -1;
 		}
 		if (hp_count(&u->hp, m, s, s->elems, s->nelems, 1))
@@ -1077,7 +1092,7 @@ static int prepare(struct upd *u)
 		u->sets_v[i] = *ns;
 		u->sets_v[i].elems = NULL;
 		u->sets_v[i].nelems = u->sets_v[i].cap = 0;
-		if (ns->nelems && !(u->sets_v[i].elems = malloc(ns->nelems * sizeof(*ns->elems))))
+		if (ns->nelems && !(u->sets_v[i].elems = malloc(ns->nelems * ns->stride)))
 			return -1;
 		u->sets_v[i].cap = ns->nelems;
 		if (!(u->sets_v[i].name = strdup(ns->name)))
@@ -1090,7 +1105,7 @@ static int prepare(struct upd *u)
 
 		ngone += u->gone[si];
 		if (!u->gone[si] && need > s->cap) {
-			struct rs_elem *v = realloc(s->elems, (need + need / 2) * sizeof(*v));
+			void *v = realloc(s->elems, (need + need / 2) * s->stride);
 
 			if (!v)
 				return -1;
@@ -1113,19 +1128,21 @@ static void patch_elems(struct upd *u, struct rs_set *s, const struct elems *o,
 			const struct elems *ne)
 {
 	for (size_t i = 0; i < o->n; i++) {
-		size_t j = lower_bound(s, s->elems, s->nelems, &o->v[i]);
+		const struct rs_elem *oe = elem_in(o->v, o->stride, i);
+		size_t j = lower_bound(s, oe);
 
-		if (j < s->nelems && !rs_elem_cmp(s, &s->elems[j], &o->v[i])) {
-			memmove(&s->elems[j], &s->elems[j + 1], (s->nelems - j - 1) * sizeof(*s->elems));
+		if (j < s->nelems && !rs_elem_cmp(s, rs_elem_at(s, j), oe)) {
+			memmove(rs_elem_at(s, j), rs_elem_at(s, j + 1), (s->nelems - j - 1) * s->stride);
 			s->nelems--;
 		}
 	}
 	for (size_t i = 0; i < ne->n; i++) {
-		size_t j = lower_bound(s, s->elems, s->nelems, &ne->v[i]);
+		const struct rs_elem *e = elem_in(ne->v, ne->stride, i);
+		size_t j = lower_bound(s, e);
 
-		memmove(&s->elems[j + 1], &s->elems[j], (s->nelems - j) * sizeof(*s->elems));
-		s->elems[j] = ne->v[i];
-		s->elems[j].chain = model_chain(u->model, ne->v[i].chain);
+		memmove(rs_elem_at(s, j + 1), rs_elem_at(s, j), (s->nelems - j) * s->stride);
+		rs_elem_copy(s, rs_elem_at(s, j), e);
+		rs_elem_at(s, j)->chain = model_chain(u->model, e->chain);
 		s->nelems++;
 	}
 }
@@ -1432,6 +1449,10 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 	    !(u.gone = calloc(u.model->nsets + 1, sizeof(*u.gone))) ||
 	    !(u.mnews = calloc(u.m->nsets + 1, sizeof(*u.mnews))))
 		goto oom;
+	for (size_t i = 0; i < u.model->nsets; i++)
+		u.olds[i].stride = u.news[i].stride = u.model->sets[i].stride;
+	for (size_t i = 0; i < u.m->nsets; i++)
+		u.mnews[i].stride = u.m->sets[i].stride;
 	r = plan(&u);
 	if (r > 0) {
 		upd_fini(&u);

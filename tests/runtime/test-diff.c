@@ -79,8 +79,8 @@ static struct rs_ruleset *build(int n, int eps, int extra_ep_of, uint32_t mark)
 
 			e = rs_add_elem(&rs->sets[1]);
 			memcpy(e->key, &key, 4);
-			memcpy(e->data, &addr, 4);
-			memcpy(e->data + 4, &port, 2);
+			memcpy(rs_elem_data(&rs->sets[1], e), &addr, 4);
+			memcpy(rs_elem_data(&rs->sets[1], e) + 4, &port, 2);
 		}
 	}
 	c = rs_add_chain(rs, "services");
@@ -159,8 +159,8 @@ static void test_identical_is_empty(void)
 	/* the clone's names are its own */
 	CHECK(c->chains[0].rules[0].set != a->chains[0].rules[0].set);
 	CHECK(!strcmp(c->chains[0].rules[0].set, a->chains[0].rules[0].set));
-	CHECK(rs_set_find(c, "service-ips")->elems[0].chain ==
-	      rs_chain_find(c, rs_set_find(a, "service-ips")->elems[0].chain)->name);
+	CHECK(rs_elem_at(rs_set_find(c, "service-ips"), 0)->chain ==
+	      rs_chain_find(c, rs_elem_at(rs_set_find(a, "service-ips"), 0)->chain)->name);
 	free(text);
 	tx_free(tx);
 	tx_free(tx2);
@@ -304,7 +304,7 @@ static struct rs_ruleset *build_firewall(uint8_t allow_prefix, int svc_mod)
 	allow->interval = true;
 	rs_set_layout(allow);
 	e = rs_add_elem(allow);
-	memcpy(e->key, rs->sets[0].elems[0].key, 12);
+	memcpy(e->key, rs_elem_at(&rs->sets[0], 0)->key, 12);
 	e->key[12] = 10;
 	e->prefix = allow_prefix;
 	c = rs_add_chain(rs, "svc-0");
@@ -512,30 +512,35 @@ static struct rs_ruleset *build_affinity(const uint8_t *eps, int n, uint32_t map
 	return build_aff(&sv, 1, map_timeout);
 }
 
+#define AFF_KEY_LEN 12	/* affinity-tcp: key ipv4 . ipv4 . port, then data ipv4 . port */
+
 /* An element of affinity-tcp: client 192.168.0.<client> of vip 10.96.0.<vip>:80
  * on endpoint 10.244.1.<ep>:8080 */
-static struct rs_elem aff_elem_to(uint8_t client, uint8_t vip, uint8_t ep)
+static union rs_elem_buf aff_elem_to(uint8_t client, uint8_t vip, uint8_t ep)
 {
-	struct rs_elem e = { .key = { 192, 168, 0, client, 10, 96, 0, vip, 0, 80 },
-			     .data = { 10, 244, 1, ep, 0x1f, 0x90 } };
+	const uint8_t key[] = { 192, 168, 0, client, 10, 96, 0, vip, 0, 80 };
+	const uint8_t data[] = { 10, 244, 1, ep, 0x1f, 0x90 };
+	union rs_elem_buf b = { 0 };
 
-	return e;
+	memcpy(b.e.key, key, sizeof(key));
+	memcpy(b.e.key + AFF_KEY_LEN, data, sizeof(data));
+	return b;
 }
 
-static struct rs_elem aff_elem(uint8_t client, uint8_t ep)
+static union rs_elem_buf aff_elem(uint8_t client, uint8_t ep)
 {
 	return aff_elem_to(client, 10, ep);
 }
 
 /* ... of NodePort 192.168.50.1:<port> */
-static struct rs_elem aff_elem_np(uint8_t client, uint16_t port, uint8_t ep)
+static union rs_elem_buf aff_elem_np(uint8_t client, uint16_t port, uint8_t ep)
 {
-	struct rs_elem e = aff_elem_to(client, 0, ep);
+	union rs_elem_buf b = aff_elem_to(client, 0, ep);
 
-	e.key[4] = 192; e.key[5] = 168; e.key[6] = 50; e.key[7] = 1;
-	e.key[8] = (uint8_t)(port >> 8);
-	e.key[9] = (uint8_t)port;
-	return e;
+	b.e.key[4] = 192; b.e.key[5] = 168; b.e.key[6] = 50; b.e.key[7] = 1;
+	b.e.key[8] = (uint8_t)(port >> 8);
+	b.e.key[9] = (uint8_t)port;
+	return b;
 }
 
 /*
@@ -548,12 +553,13 @@ static void test_dynamic_set(void)
 	struct rs_ruleset *a = build_affinity(eps, 2, 10800), *b = build_affinity(eps, 2, 10800);
 	struct rs_ruleset *c = build_affinity(eps, 2, 3600);
 	struct rs_set *dyn = rs_set_find(a, "affinity-tcp");
+	union rs_elem_buf on5 = aff_elem(1, 5), on6 = aff_elem(2, 6);
 	struct tx *tx;
 
-	CHECK(a && b && c && dyn);
+	CHECK(a && b && c && dyn && dyn->key_len == AFF_KEY_LEN);
 	/* remembered clients, as if read back */
-	*rs_add_elem(dyn) = aff_elem(1, 5);
-	*rs_add_elem(dyn) = aff_elem(2, 6);
+	rs_elem_copy(dyn, rs_add_elem(dyn), &on5.e);
+	rs_elem_copy(dyn, rs_add_elem(dyn), &on6.e);
 	tx = tx_diff(a, b);
 	CHECK(tx && tx_empty(tx));
 	tx_free(tx);
@@ -632,7 +638,7 @@ static void test_affinity_stale(void)
 	struct rs_ruleset *fewer = build_affinity(a_only, 1, 10800);
 	struct rs_ruleset *more = build_affinity(abc, 3, 10800);
 	struct rs_ruleset *readback = strip_rules(rs_clone(old));
-	struct rs_elem on5 = aff_elem(1, 5), on6 = aff_elem(2, 6), on9 = aff_elem(3, 9);
+	union rs_elem_buf on5 = aff_elem(1, 5), on6 = aff_elem(2, 6), on9 = aff_elem(3, 9);
 	struct aff_check *c = NULL;
 
 	CHECK(old && same && moved && fewer && more && readback);
@@ -649,8 +655,8 @@ static void test_affinity_stale(void)
 	CHECK(aff_check_new(old, true, fewer, &c) == 0 && c && c->nmaps == 1);
 	if (c && c->nmaps == 1) {
 		CHECK(!strcmp(c->maps[0]->name, "affinity-tcp") && c->nsuspects == 1);
-		CHECK(aff_is_stale(c, c->maps[0], &on6) && !aff_is_stale(c, c->maps[0], &on5));
-		CHECK(aff_is_stale(c, c->maps[0], &on9));	/* nobody's endpoint */
+		CHECK(aff_is_stale(c, c->maps[0], &on6.e) && !aff_is_stale(c, c->maps[0], &on5.e));
+		CHECK(aff_is_stale(c, c->maps[0], &on9.e));	/* nobody's endpoint */
 	}
 	aff_check_free(c);
 	/* read back: no rules; every affinity map, but only if a chain changed */
@@ -658,11 +664,11 @@ static void test_affinity_stale(void)
 	aff_check_free(c);
 	CHECK(aff_check_new(readback, false, fewer, &c) == 0 && c && c->nmaps == 1 && c->all_suspect);
 	if (c && c->nmaps == 1)
-		CHECK(aff_is_stale(c, c->maps[0], &on6) && !aff_is_stale(c, c->maps[0], &on5));
+		CHECK(aff_is_stale(c, c->maps[0], &on6.e) && !aff_is_stale(c, c->maps[0], &on5.e));
 	aff_check_free(c);
 	CHECK(aff_check_new(readback, false, more, &c) == 0 && c && c->nmaps == 1);
 	if (c && c->nmaps == 1)
-		CHECK(!aff_is_stale(c, c->maps[0], &on6) && !aff_is_stale(c, c->maps[0], &on5));
+		CHECK(!aff_is_stale(c, c->maps[0], &on6.e) && !aff_is_stale(c, c->maps[0], &on5.e));
 	aff_check_free(c);
 	/* nothing to look into: nothing sent (no netlink socket needed) */
 	CHECK(aff_check_new(old, true, same, &c) == 0);
@@ -693,10 +699,10 @@ static void test_affinity_shared(void)
 	const struct aff_svc after[] = { { 10, a, 1, 30080 }, { 11, bc, 2, 0 } };
 	struct rs_ruleset *old = build_aff(before, 2, 10800), *new_rs = build_aff(after, 2, 10800);
 	struct rs_ruleset *readback = strip_rules(rs_clone(old));
-	struct rs_elem s0_on5 = aff_elem_to(1, 10, 5), s0_on6 = aff_elem_to(2, 10, 6);
-	struct rs_elem s1_on6 = aff_elem_to(3, 11, 6), s1_on7 = aff_elem_to(4, 11, 7);
-	struct rs_elem np_on6 = aff_elem_np(5, 30080, 6), np_on5 = aff_elem_np(6, 30080, 5);
-	struct rs_elem gone_on6 = aff_elem_to(7, 12, 6), np_other = aff_elem_np(8, 30081, 6);
+	union rs_elem_buf s0_on5 = aff_elem_to(1, 10, 5), s0_on6 = aff_elem_to(2, 10, 6);
+	union rs_elem_buf s1_on6 = aff_elem_to(3, 11, 6), s1_on7 = aff_elem_to(4, 11, 7);
+	union rs_elem_buf np_on6 = aff_elem_np(5, 30080, 6), np_on5 = aff_elem_np(6, 30080, 5);
+	union rs_elem_buf gone_on6 = aff_elem_to(7, 12, 6), np_other = aff_elem_np(8, 30081, 6);
 	struct rs_ruleset *olds[] = { old, readback };
 
 	CHECK(old && new_rs && readback);
@@ -710,14 +716,14 @@ static void test_affinity_shared(void)
 			continue;
 		}
 		m = c->maps[0];
-		CHECK(aff_is_stale(c, m, &s0_on6));	/* s0 lost 6 */
-		CHECK(!aff_is_stale(c, m, &s0_on5));
-		CHECK(!aff_is_stale(c, m, &s1_on6));	/* s1 still has 6 */
-		CHECK(!aff_is_stale(c, m, &s1_on7));
-		CHECK(aff_is_stale(c, m, &np_on6));	/* s0's NodePort: goto svc-s0 */
-		CHECK(!aff_is_stale(c, m, &np_on5));
-		CHECK(aff_is_stale(c, m, &gone_on6));	/* no such destination */
-		CHECK(aff_is_stale(c, m, &np_other));
+		CHECK(aff_is_stale(c, m, &s0_on6.e));	/* s0 lost 6 */
+		CHECK(!aff_is_stale(c, m, &s0_on5.e));
+		CHECK(!aff_is_stale(c, m, &s1_on6.e));	/* s1 still has 6 */
+		CHECK(!aff_is_stale(c, m, &s1_on7.e));
+		CHECK(aff_is_stale(c, m, &np_on6.e));	/* s0's NodePort: goto svc-s0 */
+		CHECK(!aff_is_stale(c, m, &np_on5.e));
+		CHECK(aff_is_stale(c, m, &gone_on6.e));	/* no such destination */
+		CHECK(aff_is_stale(c, m, &np_other.e));
 		aff_check_free(c);
 	}
 	rs_free(old);
@@ -746,8 +752,28 @@ static void test_scale(void)
 	rs_free(b);
 }
 
+/* Elements are packed: the big sets' take 24 bytes, not RS_ELEM_MAX. */
+static void test_elem_stride(void)
+{
+	struct rs_ruleset *rs = build(2, 3, -1, 0x4000);
+
+	CHECK(rs);
+	if (!rs)
+		return;
+	CHECK(rs_set_find(rs, "service-ips")->stride == 24);	/* 12 bytes of key, a chain */
+	CHECK(rs_set_find(rs, "endpoints-0")->stride == 24);	/* 4 of key, 8 of data */
+	CHECK(rs_set_find(rs, "pod-cidrs")->stride == 16);
+	CHECK(sizeof(union rs_elem_buf) >= RS_ELEM_MAX);
+	/* the second endpoint element: its own key and data, a stride on */
+	CHECK(rs_elem_at(rs_set_find(rs, "endpoints-0"), 1)->key[0] == 1 &&
+	      rs_elem_data(rs_set_find(rs, "endpoints-0"),
+			   rs_elem_at(rs_set_find(rs, "endpoints-0"), 1))[3] == 1);
+	rs_free(rs);
+}
+
 int main(void)
 {
+	test_elem_stride();
 	test_full_load_order();
 	test_identical_is_empty();
 	test_many_chains_rewritten();
