@@ -45,6 +45,7 @@ struct diff {
 	/* the names of the old chains deleted (gone or re-created), while few */
 	const char *dying[DYING_MAX];
 	size_t ndying;
+	bool sets_recreated;	/* any: else rules' sets need no look */
 };
 
 struct tx_op *tx_push_op(struct tx *tx, enum tx_kind kind, const struct rs_ruleset *rs)
@@ -309,7 +310,8 @@ static bool set_recreated(const struct diff *d, const char *name)
  */
 static bool refers_to_recreated(const struct diff *d, const struct rs_rule *r)
 {
-	return set_recreated(d, r->set) || set_recreated(d, r->set2) || chain_dies(d, r->target);
+	return (d->sets_recreated && (set_recreated(d, r->set) || set_recreated(d, r->set2))) ||
+	       chain_dies(d, r->target);
 }
 
 /* Decide what happens to every set and chain, before emitting anything. */
@@ -347,6 +349,7 @@ static int classify(struct diff *d)
 	/* An equal chain has the same rules in the old ruleset as in the new. */
 	for (i = 0; i < n->nsets; i++)
 		recreated += d->nset_st[i] == ST_RECREATE;
+	d->sets_recreated = recreated > 0;
 	for (i = 0; i < n->nchains; i++)
 		recreated += d->nchain_st[i] == ST_RECREATE;
 	for (i = 0; recreated && i < n->nchains; i++) {
