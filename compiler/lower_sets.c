@@ -430,6 +430,8 @@ static int add_hairpin_fam(struct lowering *l, int fam)
 		if ((idx = hairpin_shard(l, fam, s)) < 0)
 			return -1;
 		set = &l->rs->sets[idx];
+		if (set->stride != RS_ELEM_SIZE(2 * addr_len(fam), 0))
+			return -1;	/* made for another layout: cannot be */
 		free(set->elems);
 		set->elems = h->elems[s];
 		set->nelems = set->cap = h->n[s];
