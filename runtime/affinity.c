@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 
 #include "affinity.h"
+#include "state.h"
 #include "util.h"
 #include "nl.h"
 #include "tx.h"
@@ -620,8 +621,10 @@ static struct tx *delete_tx(const struct stale *st)
 }
 
 /* One round: dump, delete.  1: an entry vanished meanwhile, try again. */
-static int forget_once(struct nl *nl, struct stale *st, uint32_t *genid, unsigned long *deleted)
+static int forget_once(struct nl *nl, struct stale *st, uint32_t *genid, unsigned long *deleted,
+		       const struct rs_ruleset *kmap, struct rs_ruleset **kmap_next)
 {
+	struct rs_ruleset *next = NULL;
 	struct nl_result res;
 	struct tx *tx;
 	int ret = -1;
@@ -630,26 +633,33 @@ static int forget_once(struct nl *nl, struct stale *st, uint32_t *genid, unsigne
 		return -1;
 	if (!st->n)
 		return 0;
-	if (!(tx = delete_tx(st)))
+	if (!(tx = delete_tx(st)) || st_append_genid(tx, kmap, *genid, &next)) {
+		tx_free(tx);
 		return -1;
+	}
 	if (nl_send_tx(nl, tx, genid, &res) == 0) {
 		*genid = res.genid;
 		*deleted = st->n;
+		*kmap_next = next;
+		next = NULL;
 		ret = 0;
 	} else if (res.err == ENOENT && res.op) {
 		ret = 1;
 	}
 	tx_free(tx);
+	rs_free(next);
 	return ret;
 }
 
 int aff_forget_stale(struct nl *nl, const struct aff_check *c, uint32_t *genid,
-		     unsigned long *deleted)
+		     unsigned long *deleted, const struct rs_ruleset *kmap,
+		     struct rs_ruleset **kmap_next)
 {
 	struct stale st = { .c = c };
 	int ret = 0, err = 0;
 
 	*deleted = 0;
+	*kmap_next = NULL;
 	if (!c || !c->nmaps)
 		return 0;
 	if (!(st.first = calloc(c->nmaps + 1, sizeof(*st.first)))) {
@@ -658,7 +668,7 @@ int aff_forget_stale(struct nl *nl, const struct aff_check *c, uint32_t *genid,
 	}
 	for (int i = 0; i < FORGET_TRIES; i++) {
 		errno = 0;
-		ret = forget_once(nl, &st, genid, deleted);
+		ret = forget_once(nl, &st, genid, deleted, kmap, kmap_next);
 		err = errno;
 		if (ret <= 0)
 			break;

@@ -12,7 +12,7 @@
  *	unsigned long n;
  *
  *	if (!aff_check_new(old, old_rules, new_rs, &c)) {
- *		aff_forget_stale(nl, c, &genid, &n);
+ *		aff_forget_stale(nl, c, &genid, &n, NULL, &next);
  *		aff_check_free(c);
  *	}
  */
@@ -71,11 +71,14 @@ bool aff_is_stale(const struct aff_check *c, const struct rs_set *map,
  * generation *genid (updated on success).  An entry that times out
  * between the dump and the delete fails the batch (ENOENT): dump and try
  * again, a few times.  Nothing stale: no batch.  *deleted counts the
- * entries deleted.  Returns 0, or -1 with errno (ERESTART: the ruleset
- * changed since *genid).
+ * entries deleted.  kmap: the set-fingerprints map the last batch wrote
+ * (NULL: none known true): the batch moves its key 0 along, and
+ * *kmap_next gets the map after it (NULL if no batch went).  Returns 0,
+ * or -1 with errno (ERESTART: the ruleset changed since *genid).
  */
 int aff_forget_stale(struct nl *nl, const struct aff_check *c, uint32_t *genid,
-		     unsigned long *deleted);
+		     unsigned long *deleted, const struct rs_ruleset *kmap,
+		     struct rs_ruleset **kmap_next);
 
 void aff_check_free(struct aff_check *c);
 

@@ -69,10 +69,12 @@ void rt_flush_stale_udp(struct svcc_runtime *rt, const struct rs_ruleset *old,
 void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *old,
 			      bool old_rules, const struct rs_ruleset *now)
 {
+	const struct rs_ruleset *kmap = rt->fpmap_true ? rt->fpmap : NULL;
+	struct rs_ruleset *next = NULL;
 	struct aff_check *c = NULL;
 
 	if (aff_check_new(old, old_rules, now, &c) ||
-	    aff_forget_stale(&rt->nl, c, &rt->genid, &rt->stats.affinity_deleted)) {
+	    aff_forget_stale(&rt->nl, c, &rt->genid, &rt->stats.affinity_deleted, kmap, &next)) {
 		int err = errno;
 
 		if (err == ERESTART)
@@ -81,6 +83,8 @@ void rt_forget_stale_affinity(struct svcc_runtime *rt, const struct rs_ruleset *
 			     "removed endpoints keep going there until their entries time out",
 			     strerror(err));
 	}
+	if (next)
+		rt_keep_fpmap(rt, next);	/* it vouches on, at the cleanup's generation */
 	aff_check_free(c);
 }
 

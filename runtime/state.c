@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clone.h"
 #include "nameidx.h"
 #include "state.h"
 #include "util.h"
@@ -428,6 +429,35 @@ out:
 	nameidx_fini(&f.idx);
 	free(f.v);
 	return ret;
+}
+
+int st_append_genid(struct tx *tx, const struct rs_ruleset *kmap, uint32_t genid,
+		    struct rs_ruleset **next)
+{
+	const struct rs_elem *old = entry(kmap, 0);
+	struct rs_set *s;
+	uint32_t lo = 0;
+
+	*next = NULL;
+	if (++genid == 0)	/* the kernel skips 0 */
+		genid = 1;
+	if (!old || !st_map_ok(&kmap->sets[0]))
+		return 0;
+	if (!(*next = rs_clone(kmap)))
+		goto fail;
+	s = &(*next)->sets[0];
+	/* entry 0 sorts first */
+	memcpy(rs_elem_data(s, rs_elem_at(s, 0)), &genid, 4);
+	memcpy(rs_elem_data(s, rs_elem_at(s, 0)) + 4, &lo, 4);
+	if (elems_not_in(tx, TX_DEL_ELEMS, kmap, *next) ||
+	    elems_not_in(tx, TX_ADD_ELEMS, *next, kmap))
+		goto fail;
+	return 0;
+fail:
+	rs_free(*next);
+	*next = NULL;
+	errno = ENOMEM;
+	return -1;
 }
 
 void st_stamp(struct rs_ruleset *rs, const struct rs_ruleset *map)

@@ -67,6 +67,15 @@ bool st_map_genid(const struct rs_ruleset *map, uint32_t *genid);
  */
 int st_append(struct tx *tx, const struct rs_ruleset *model, const struct rs_ruleset *kmap,
 	      bool kmap_true, uint32_t genid, struct rs_ruleset **next);
+/*
+ * For a batch of dynamic sets' elements alone (the affinity cleanup), sent
+ * at genid right after the one that wrote kmap: move key 0 to the
+ * generation tx commits as, so that kmap goes on vouching for the table.
+ * *next gets the map after tx (NULL: kmap has no key 0, nothing appended);
+ * tx points into it: free it after tx.  0 or -1.
+ */
+int st_append_genid(struct tx *tx, const struct rs_ruleset *kmap, uint32_t genid,
+		    struct rs_ruleset **next);
 /* Give every set of rs its fingerprint: from map if there, else computed. */
 void st_stamp(struct rs_ruleset *rs, const struct rs_ruleset *map);
 

@@ -675,8 +675,9 @@ static void test_affinity_stale(void)
 	{
 		uint32_t gen = 7;
 		unsigned long n = 1;
+		struct rs_ruleset *map = NULL;
 
-		CHECK(aff_forget_stale(NULL, c, &gen, &n) == 0 && n == 0 && gen == 7);
+		CHECK(aff_forget_stale(NULL, c, &gen, &n, NULL, &map) == 0 && !map && n == 0 && gen == 7);
 	}
 	aff_check_free(c);
 	rs_free(old);
