@@ -36,6 +36,9 @@ void rs_free(struct rs_ruleset *rs)
 		free(rs->chains[i].name);
 		free(rs->chains[i].rules);
 	}
+	for (size_t i = 0; i < rs->nkept_names; i++)
+		free(rs->kept_names[i]);
+	free(rs->kept_names);
 	free(rs->sets);
 	free(rs->chains);
 	free(rs->create_order);
@@ -105,6 +108,17 @@ struct rs_chain *rs_add_chain(struct rs_ruleset *rs, const char *name)
 		return NULL;
 	rs->nchains++;
 	return c;
+}
+
+const char *rs_keep_name(struct rs_ruleset *rs, const char *name)
+{
+	char *copy;
+
+	if (VEC_RESERVE(rs->kept_names, rs->nkept_names, rs->kept_names_cap) ||
+	    !(copy = strdup(name)))
+		return NULL;
+	rs->kept_names[rs->nkept_names++] = copy;
+	return copy;
 }
 
 struct rs_rule *rs_add_rule(struct rs_chain *c)

@@ -208,6 +208,10 @@ struct rs_ruleset {
 	/* Runtime models only: the chains were not read back (the set-fingerprints
 	 * map vouched for them); chains is empty. */
 	bool chains_unread;
+	/* Runtime models only: the names verdicts point at while chains is empty
+	 * (rs_keep_name): owned here, freed with the ruleset. */
+	char **kept_names;
+	size_t nkept_names, kept_names_cap;
 };
 
 /* The i-th element of s. */
@@ -248,6 +252,8 @@ int rs_reserve_elems(struct rs_set *set, size_t n);
 /* n > 0 zeroed elements at the end: the first, or NULL */
 struct rs_elem *rs_add_elems(struct rs_set *set, size_t n);
 struct rs_chain *rs_add_chain(struct rs_ruleset *rs, const char *name);
+/* A copy of name the ruleset owns, for a verdict to a chain it has not read.  NULL: no memory. */
+const char *rs_keep_name(struct rs_ruleset *rs, const char *name);
 struct rs_rule *rs_add_rule(struct rs_chain *c);	/* zeroed */
 /* Derive key_len, data_len and stride from the field types. */
 void rs_set_layout(struct rs_set *set);

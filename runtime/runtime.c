@@ -193,25 +193,88 @@ static bool same_layout(const struct rs_set *a, const struct rs_set *b)
 /* More desired chains than this to ask for by name: read them all instead. */
 #define ASK_MAX 1024
 
+/* Push name to v[*n] unless there already (a handful: a walk). */
+static void ask_once(const char **v, size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(v[i], name))
+			return;
+	v[(*n)++] = name;
+}
+
+/*
+ * Chains the kernel has and the desired ruleset has not (a service gone),
+ * in the groups short[] whose answers fell short of the map's sum: the
+ * verdict maps the view read back name them (as kept names, the chains
+ * being unread).  Asked for by name and added to the view's k chains
+ * (room for ASK_MAX more), their hashes to ksum.  0, or -1.
+ */
+static int view_gone_chains(struct svcc_runtime *rt, const struct rs_ruleset *want,
+			    struct view *v, const bool *short_g, uint64_t *ksum, size_t *k)
+{
+	const char *ask[ASK_MAX];
+	struct nl_chain *got;
+	size_t nask = 0;
+
+	for (size_t i = 0; i < v->rs.nsets; i++) {
+		const struct rs_set *s = &v->rs.sets[i], *w = rs_set_find(want, s->name);
+
+		if (!s->verdict || s->unread || (w && w->elems == s->elems))
+			continue;	/* lent: the desired elements name desired chains */
+		for (size_t j = 0; j < s->nelems; j++) {
+			const char *name = rs_elem_at(s, j)->chain;
+
+			if (!name || !short_g[st_chain_group(name)] || rs_chain_find(want, name))
+				continue;
+			if (nask == ASK_MAX)
+				return 0;	/* too many: the caller reads them all */
+			ask_once(ask, &nask, name);
+		}
+	}
+	if (!nask)
+		return 0;
+	if (!(got = calloc(nask, sizeof(*got))) || nl_get_chains(&rt->nl, rt->table, ask, nask, got)) {
+		rt_report_errno(rt, "read-back", got ? errno : ENOMEM);
+		free(got);
+		return -1;
+	}
+	rt->chains_read += nask;
+	for (size_t a = 0; a < nask; a++) {
+		struct rs_chain kc = got[a].c;
+		unsigned g;
+
+		if (!got[a].exists)
+			continue;
+		kc.name = (char *)ask[a];	/* the model keeps the string */
+		ksum[st_chain_group(kc.name)] += st_chain_hash(&kc, &g);
+		v->rs.chains[(*k)++] = kc;
+	}
+	free(got);
+	return 0;
+}
+
 /*
  * The kernel's chains, unread, from the desired ones: a group whose sum the
  * map holds has exactly the desired chains; in another, each desired chain
  * is asked for, and when the answers do not add up to the group's sum the
- * kernel has chains the desired ruleset has not.  Returns 0, 1 when the
- * chains must be read whole, or -1.
+ * kernel has chains the desired ruleset has not: those the verdicts read
+ * back name are asked for too.  Returns 0, 1 when the chains must be read
+ * whole, or -1.
  */
 static int view_chains(struct svcc_runtime *rt, const struct rs_ruleset *want, struct view *v)
 {
 	size_t n = want->nchains, nask = 0, k = 0;
 	uint64_t dsum[ST_CHAIN_GROUPS] = { 0 }, ksum[ST_CHAIN_GROUPS] = { 0 };
 	uint64_t msum[ST_CHAIN_GROUPS] = { 0 };
-	bool differs[ST_CHAIN_GROUPS], known[ST_CHAIN_GROUPS];
+	bool differs[ST_CHAIN_GROUPS], known[ST_CHAIN_GROUPS], short_g[ST_CHAIN_GROUPS];
+	bool any_short = false;
 	uint8_t *group = malloc(n + 1);
 	const char **ask = malloc((n + 1) * sizeof(*ask));
 	struct nl_chain *got = NULL;
 	int ret = -1;
 
-	if (!group || !ask || !(v->rs.chains = malloc((n + 1) * sizeof(*v->rs.chains)))) {
+	if (!group || !ask ||
+	    !(v->rs.chains = malloc((n + ASK_MAX + 1) * sizeof(*v->rs.chains)))) {
 		rt_report_errno(rt, "apply", ENOMEM);
 		goto out;
 	}
@@ -256,6 +319,12 @@ static int view_chains(struct svcc_runtime *rt, const struct rs_ruleset *want, s
 		}
 		a++;
 	}
+	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++) {
+		short_g[g] = differs[g] && known[g] && ksum[g] != msum[g];
+		any_short |= short_g[g];
+	}
+	if (any_short && view_gone_chains(rt, want, v, short_g, ksum, &k))
+		goto out;
 	ret = 0;
 	for (unsigned g = 0; g < ST_CHAIN_GROUPS; g++)
 		if (differs[g] && (!known[g] || ksum[g] != msum[g]))

@@ -76,9 +76,19 @@ uint32_t st_key(const char *name)
 	return k ? k : 1;
 }
 
+static uint64_t chain_name_hash(const char *name)
+{
+	return mix64(hash_words(name, strlen(name)));
+}
+
+unsigned st_chain_group(const char *name)
+{
+	return (unsigned)(chain_name_hash(name) >> 56);
+}
+
 uint64_t st_chain_hash(const struct rs_chain *c, unsigned *group)
 {
-	uint64_t h = mix64(hash_words(c->name, strlen(c->name)));
+	uint64_t h = chain_name_hash(c->name);
 	uint64_t how = (uint64_t)c->hook << 40 | (uint64_t)c->nat << 32 | (uint32_t)c->priority;
 
 	*group = (unsigned)(h >> 56);

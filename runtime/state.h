@@ -41,6 +41,8 @@ uint32_t st_key(const char *name);
  */
 #define ST_CHAIN_GROUPS	256
 uint64_t st_chain_hash(const struct rs_chain *c, unsigned *group);
+/* The group of the chain of this name. */
+unsigned st_chain_group(const char *name);
 /* The entry of chain group g in map: true and *sum, or false. */
 bool st_map_group(const struct rs_ruleset *map, unsigned g, uint64_t *sum);
 

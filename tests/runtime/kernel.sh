@@ -367,6 +367,20 @@ if [ "$(sets_read "$tmp/fp4.v")" = 0 ] && grep -q ' 0 messages' "$tmp/fp4.v"; th
 if [ "$(canon "$tmp/fp.nl")" = "$(canon "$tmp/fp-fresh.nl")" ]; then ok; else
 	bad "fingerprints after a history differ from a fresh apply's"; diff "$tmp/fp.nl" "$tmp/fp-fresh.nl" | head; fi
 
+# A service gone, then back: its chain's group is asked for by name, and the
+# chain gone too, named by the service-ips element read back; not every chain
+# is read, and the table equals a fresh apply's.
+awk '/^service shop\/cart /{ skip = 1 } !skip { print } skip && /^}/{ skip = 0 }' "$tmp/fp-b.svc" > "$tmp/fp-d.svc"
+ns "'$drv' apply '$tmp/fp-b.svc' && '$drv' apply '$tmp/fp-d.svc' -v 2> '$tmp/fp6.v' && $list > '$tmp/fp-d.nl' &&
+    '$drv' apply '$tmp/fp-b.svc' -v 2> '$tmp/fp7.v' && $list > '$tmp/fp-b.nl'" || bad "service gone and back"
+ns "'$drv' apply '$tmp/fp-d.svc' && $list > '$tmp/fp-d-fresh.nl'" || bad "service gone, fresh"
+c6=$(chains_read "$tmp/fp6.v") c7=$(chains_read "$tmp/fp7.v")
+if ! grep -q 'shop/cart' "$tmp/fp-d.svc" && [ "${c6:-0}" -ge 1 ] && [ "$c6" -lt "$nchains" ] &&
+   [ "${c7:-0}" -ge 1 ] && [ "$c7" -lt "$nchains" ] && ! grep -q 'shop/cart' "$tmp/fp-d.nl" &&
+   [ "$(canon "$tmp/fp-d.nl")" = "$(canon "$tmp/fp-d-fresh.nl")" ] &&
+   [ "$(canon "$tmp/fp-b.nl")" = "$(canon "$tmp/fp-fresh.nl")" ]; then ok; else
+	bad "service gone ($c6 chains read) and back ($c7), of $nchains: $(cat "$tmp/fp6.v" "$tmp/fp7.v")"; fi
+
 # svcc_runtime_update: random updates of a 2,000-service config keep the model
 # and the kernel as a whole apply would (tests/runtime/test-update.c)
 upd=$(realpath "$build/tests/runtime/test-update")
