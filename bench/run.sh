@@ -36,8 +36,9 @@ fi
 
 # __apply_change SVCC DIR REPS: inside one namespace, full `svcc apply` of DIR/a.svc; then REPS times:
 # DIR/b.svc (one endpoint of one service differs: a change), b.svc again (nothing to do), a.svc (the
-# change back); then REPS times DIR/d.svc (that endpoint removed) and a.svc (added back).  Each a
-# one-shot process that reads the table back first.  See apply_change_hook.
+# change back); then REPS times DIR/d.svc (that endpoint removed) and a.svc (added back), and
+# DIR/e.svc (one service more) and a.svc (it removed).  Each a one-shot process that reads the table
+# back first.  See apply_change_hook.
 if [ "${1:-}" = __apply_change ]; then
 	svcc=$2 dir=$3 reps=$4 self=$0
 	sh "$self" __time "$dir/full" "$svcc" apply -v "$dir/a.svc"
@@ -52,6 +53,12 @@ if [ "${1:-}" = __apply_change ]; then
 	while [ "$i" -le "$reps" ]; do
 		sh "$self" __time "$dir/rm-$i-d" "$svcc" apply -v "$dir/d.svc"
 		sh "$self" __time "$dir/rm-$i-a" "$svcc" apply -v "$dir/a.svc"
+		i=$((i + 1))
+	done
+	i=1
+	while [ "$i" -le "$reps" ]; do
+		sh "$self" __time "$dir/svc-$i-e" "$svcc" apply -v "$dir/e.svc"
+		sh "$self" __time "$dir/svc-$i-a" "$svcc" apply -v "$dir/a.svc"
 		i=$((i + 1))
 	done
 	# the kernel must hold exactly a.svc's ruleset now: a dry run plans nothing
@@ -188,11 +195,15 @@ apply_change_hook() {
 		/^service / { s++ }
 		s == target + 1 && /^ *endpoint / && !done { done = 1; next }
 		{ print }' "$C/a.svc" >"$C/d.svc"
+	# and one service more
+	{ cat "$C/a.svc"; printf 'service bench/added {\n    vip 10.111.222.33;\n    port 80/tcp -> 8080;\n    endpoint 10.244.250.1;\n    endpoint 10.244.250.2;\n}\n'; } >"$C/e.svc"
 	$NETNS sh "$SELF" __apply_change "$SVCC" "$C" "$CHG_REPS" || return 1
 	median $(ls "$C"/chg-* | grep -v '\.log$') >"$C/change"
 	median $(ls "$C"/noop-* | grep -v '\.log$') >"$C/noop"
 	median $(ls "$C"/rm-* | grep -v '\.log$') >"$C/remove"
 	cp "$C/rm-1-d.log" "$C/remove.log"
+	median $(ls "$C"/svc-* | grep -v '\.log$') >"$C/service"
+	cp "$C/svc-1-e.log" "$C/service.log"
 	cp "$C/chg-1-b.log" "$C/change.log"
 	cp "$C/noop-1.log" "$C/noop.log"
 	cp "$C/full.log" "$C/first.log"
@@ -323,7 +334,7 @@ echo
 # value of key $1 in lib-change's output, column c (2: the median); times rounded to 0.1 ms
 lv() { awk -v k="$1" -v c="${2:-2}" '$1 == k { print ($c ~ /\./) ? sprintf("%.1f", $c) : $c }' "$W/lib.out"; }
 if [ "$CHGOK" = 1 ]; then
-	echo "One endpoint of one service ($(cat "$W/chg/target")) changed at 10k x 10, through the one-shot \`svcc apply\` (reads the table back first); one namespace, medians of $((CHG_REPS * 2)) changes (there and back), $CHG_REPS no-ops, and $((CHG_REPS * 2)) removals and additions of that endpoint:"
+	echo "One endpoint of one service ($(cat "$W/chg/target")) changed at 10k x 10, through the one-shot \`svcc apply\` (reads the table back first); one namespace, medians of $((CHG_REPS * 2)) changes (there and back), $CHG_REPS no-ops, $((CHG_REPS * 2)) removals and additions of that endpoint, and as many of a service:"
 	echo
 	echo "| operation | wall | user | sys | full apply / this | -v report |"
 	echo "|---|---|---|---|---|---|"
@@ -334,6 +345,8 @@ if [ "$CHGOK" = 1 ]; then
 | $(div "$full" "$(f chg/noop 1)")x | $(vline "$W/chg/noop.log") |"
 	echo "| one endpoint removed, and added back (its chain's round robin changes: rewritten) | $(ms chg/remove) ms | $(f chg/remove 2) s | $(f chg/remove 3) s \
 | $(div "$full" "$(f chg/remove 1)")x | $(vline "$W/chg/remove.log") |"
+	echo "| one service added, and removed (reference: kube-proxy's partial sync, 141 ms to add one) | $(ms chg/service) ms | $(f chg/service 2) s | $(f chg/service 3) s \
+| $(div "$full" "$(f chg/service 1)")x | $(vline "$W/chg/service.log") |"
 	echo
 	chg=$(f chg/change 1)
 	echo "- change under 100 ms: **$(awk -v a="$chg" 'BEGIN { print (a < 0.1) ? "yes" : "NO" }')**; \
