@@ -11,6 +11,8 @@
  *    context is freed or svcc_ctx_clear() is called.
  *  - No global state.  A handle may be used by one thread at a time;
  *    distinct handles may be used from distinct threads concurrently.
+ *    svcc_compile() of a big config runs part of its work on a thread of
+ *    its own, joined before it returns (link with -pthread).
  *  - Out of memory is an error return (errno ENOMEM), never an abort.
  */
 #ifndef SVCC_H
