@@ -49,18 +49,17 @@ if [ "${1:-}" = __apply_change ]; then
 		sh "$self" __time "$dir/chg-$i-a" "$svcc" apply -v "$dir/a.svc"
 		i=$((i + 1))
 	done
-	i=1
-	while [ "$i" -le "$reps" ]; do
-		sh "$self" __time "$dir/rm-$i-d" "$svcc" apply -v "$dir/d.svc"
-		sh "$self" __time "$dir/rm-$i-a" "$svcc" apply -v "$dir/a.svc"
-		i=$((i + 1))
-	done
-	i=1
-	while [ "$i" -le "$reps" ]; do
-		sh "$self" __time "$dir/svc-$i-e" "$svcc" apply -v "$dir/e.svc"
-		sh "$self" __time "$dir/svc-$i-a" "$svcc" apply -v "$dir/a.svc"
-		i=$((i + 1))
-	done
+	# there_and_back LABEL X: REPS times X.svc, then a.svc again
+	there_and_back() {
+		i=1
+		while [ "$i" -le "$reps" ]; do
+			sh "$self" __time "$dir/$1-$i-$2" "$svcc" apply -v "$dir/$2.svc"
+			sh "$self" __time "$dir/$1-$i-a" "$svcc" apply -v "$dir/a.svc"
+			i=$((i + 1))
+		done
+	}
+	there_and_back rm d
+	there_and_back svc e
 	# the kernel must hold exactly a.svc's ruleset now: a dry run plans nothing
 	"$svcc" apply -n "$dir/a.svc" >"$dir/final-plan"
 	exit 0
