@@ -2,7 +2,7 @@
 /*
  * gen-config: synthetic cluster configs for svcc's benchmark.
  *
- *   gen-config [--kube-proxy] [--table NAME] N E [SEED]
+ *   gen-config [--kube-proxy | --features] [--table NAME] N E [SEED]
  *
  * Default: a .svc config of N services x E endpoints.  With --kube-proxy: nft text shaped like
  * kube-proxy's nftables proxier for the *same* N x E services (the baseline named in issues 2/3):
@@ -20,7 +20,10 @@
  * Services: names "namespace/app-role-i", vips a permutation of 10.96.0.0/12 (unique for N up to ~1M),
  * one TCP port each, every 5th service also a UDP port, endpoints in 10.244.0.0/16 (distinct within a
  * service; they wrap around across services after ~65k endpoints, like pods backing several services).
- * The output depends only on N, E and SEED.
+ * With --features (.svc only): every 10th service also a NodePort (from 30000, while the range lasts),
+ * every 20th an external IP (198.18.0.0/15), every 50th client-ip affinity: the machinery svcc adds for
+ * them (maps nodeports and no-endpoint-nodeports, ext- chains, affinity maps and per-endpoint chains).
+ * The output depends only on N, E, SEED and --features.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -107,7 +110,21 @@ static void ip4(char *buf, size_t n, uint32_t a)
 	snprintf(buf, n, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255, a & 255);
 }
 
-static void gen_svc(unsigned long n, unsigned e)
+#define NODEPORTS (32767u - 30000u + 1u)
+
+/* --features: a NodePort, an external IP, client-ip affinity, for some services. */
+static void gen_features(const struct svc *s, unsigned long i)
+{
+	if (i % 10 == 3 && i / 10 < NODEPORTS)
+		printf("    nodeport %s %lu;\n", s->tcp->name, 30000 + i / 10);
+	if (i % 20 == 7)
+		printf("    external-ip 198.%lu.%lu.%lu;\n", 18 + (i / 20) / 65536 % 2,
+		       (i / 20) / 256 % 256, (i / 20) % 256);
+	if (i % 50 == 11)
+		printf("    affinity client-ip;\n");
+}
+
+static void gen_svc(unsigned long n, unsigned e, int features)
 {
 	char vip[16], ep[16];
 	struct svc s;
@@ -123,6 +140,8 @@ static void gen_svc(unsigned long n, unsigned e)
 		       s.tcp->name, s.tcp->port, s.tcp->target);
 		if (s.udp)
 			printf("    port %s-udp %u/udp -> %u;\n", s.udp->name, s.udp->port, s.udp->target);
+		if (features)
+			gen_features(&s, i);
 		for (unsigned j = 0; j < e; j++) {
 			ep_addr(ep, sizeof ep, &s, j);
 			printf("    endpoint %s;\n", ep);
@@ -235,7 +254,7 @@ static void gen_kube_proxy(const char *t, unsigned long n, unsigned e)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: gen-config [--kube-proxy] [--table NAME] SERVICES ENDPOINTS [SEED]\n");
+	fprintf(stderr, "usage: gen-config [--kube-proxy | --features] [--table NAME] SERVICES ENDPOINTS [SEED]\n");
 	return 2;
 }
 
@@ -248,7 +267,7 @@ static int num(const char *s, unsigned long max, unsigned long *out)
 
 int main(int argc, char **argv)
 {
-	int kube_proxy = 0;
+	int kube_proxy = 0, features = 0;
 	const char *table = "kube-proxy";
 	unsigned long n, e, sd = 1;
 	int i = 1;
@@ -256,12 +275,14 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (!strcmp(argv[i], "--kube-proxy"))
 			kube_proxy = 1;
+		else if (!strcmp(argv[i], "--features"))
+			features = 1;
 		else if (!strcmp(argv[i], "--table") && i + 1 < argc)
 			table = argv[++i];
 		else
 			return usage();
 	}
-	if (argc - i < 2 || argc - i > 3 || !num(argv[i], VIP_N, &n) || !num(argv[i + 1], 10000, &e) ||
+	if (argc - i < 2 || argc - i > 3 || (kube_proxy && features) || !num(argv[i], VIP_N, &n) || !num(argv[i + 1], 10000, &e) ||
 	    (argc - i == 3 && !num(argv[i + 2], ~0ul, &sd)))
 		return usage();
 
@@ -273,7 +294,7 @@ int main(int argc, char **argv)
 	if (kube_proxy)
 		gen_kube_proxy(table, n, (unsigned)e);
 	else
-		gen_svc(n, (unsigned)e);
+		gen_svc(n, (unsigned)e, features);
 	if (fflush(stdout) || ferror(stdout)) {
 		perror("gen-config: write");
 		return 1;

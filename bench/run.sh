@@ -15,7 +15,7 @@
 #        SIZES="1000 10 10000 10 50000 10 50000 5" (services endpoints pairs; must include 10000 10)
 #        CHG_REPS=5 (one-shot endpoint changes there and back, and no-ops; medians reported)
 #        LIB_ITER=20 (endpoint changes through the library; medians reported)
-# Default run: about 2 min on 2 cores; --profile adds about 10 s, --slow about 150 s.
+# Default run: about 2 min on 2 cores (the NodePort/affinity variant included); --profile adds about 10 s, --slow about 150 s.
 #
 # Prints Markdown tables on stdout; progress goes to stderr.  Every kernel load happens in a fresh,
 # empty, private network namespace (`unshare -n`); the machine's own ruleset is never touched.
@@ -182,7 +182,11 @@ median() { cat "$@" | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) /
 apply_change_hook() {
 	C=$W/${3:-chg}
 	mkdir -p "$C"
-	cp "$W/${1}x$2.svc" "$C/a.svc" 2>/dev/null || "$GEN" "$1" "$2" >"$C/a.svc"
+	if [ -n "${4:-}" ]; then
+		"$GEN" "$4" "$1" "$2" >"$C/a.svc"	# gen-config flags: --features
+	else
+		cp "$W/${1}x$2.svc" "$C/a.svc" 2>/dev/null || "$GEN" "$1" "$2" >"$C/a.svc"
+	fi
 	# change the first endpoint of the middle service (0-based index N/2) to an address it does not have
 	awk -v target=$(( $1 / 2 )) -v namef="$C/target" '
 		/^service / { s++; if (s == target + 1) print $2 >namef }
@@ -212,7 +216,7 @@ lib_hook() {
 	$NETNS "$BENCH/lib-change" --iter "$LIB_ITER" --service "$(cat "$W/chg/target")" "$W/chg/a.svc" \
 		>"$W/lib.out" 2>"$W/lib.err"
 }
-APPLY=0 LIBOK=0 CHGOK=0 CHG50=0
+APPLY=0 LIBOK=0 CHGOK=0 CHG50=0 CHGF=0
 if have_apply; then
 	APPLY=1
 	for id in $ROWS; do
@@ -224,6 +228,8 @@ if have_apply; then
 	if apply_change_hook 10000 10; then CHGOK=1; else log "one-shot change test failed"; fi
 	log "svcc apply: one endpoint changed at 50k x 5 (one-shot)"
 	if apply_change_hook 50000 5 chg50; then CHG50=1; else log "one-shot change test at 50k failed"; fi
+	log "svcc apply: one endpoint changed at 10k x 10 with NodePorts, external IPs, affinity (one-shot)"
+	if apply_change_hook 10000 10 chgf --features; then CHGF=1; else log "one-shot change test with features failed"; fi
 	if [ "$LIB" = 1 ] && [ -s "$W/chg/target" ]; then
 		log "library: one endpoint changed at 10k x 10 (bench/lib-change, $LIB_ITER changes)"
 		if lib_hook; then LIBOK=1
@@ -357,6 +363,10 @@ netlink messages: **$(vfield "$W/chg/change.log" msgs)**; kernel left holding ex
 + apply $(vfield "$W/chg/change.log" ms) ms (the changed sets read, chains asked for by group, diff, batch, ACKs) (+ process start, and exit: closing the netlink socket waits for the kernel to free what the batch replaced)"
 	[ "$CHG50" = 1 ] && echo "- at 50k x 5 ($(cat "$W/chg50/target")): full apply $(ms chg50/full) ms, \
 **one endpoint changed $(ms chg50/change) ms** ($(vline "$W/chg50/change.log")), no-op $(ms chg50/noop) ms"
+	[ "$CHGF" = 1 ] && echo "- with features (\`gen-config --features\`: every 10th service a NodePort, every 20th an external IP, \
+every 50th client-ip affinity), 10k x 10: full apply $(ms chgf/full) ms; **one endpoint changed $(ms chgf/change) ms, \
+$(div "$(f chgf/full 1)" "$(f chgf/change 1)")x** ($(vline "$W/chgf/change.log")); no-op $(ms chgf/noop) ms; \
+an endpoint removed $(ms chgf/remove) ms; a service added $(ms chgf/service) ms"
 else
 	echo "One endpoint changed at 10k x 10 through the one-shot \`svcc apply\`: **failed**: \`$(tail -3 "$(ls -t "$W"/chg/*.log | head -1)" | tr '\n' ' ' | cut -c1-300)\`"
 fi
