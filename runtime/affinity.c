@@ -93,22 +93,27 @@ static void tvec_sort(struct tvec *t)
 	t->n = n;
 }
 
+/* The endpoints the update rules of chain c (may be NULL) write, into t. */
+static int push_chain_targets(const struct rs_chain *c, struct tvec *t)
+{
+	for (size_t k = 0; c && k < c->nrules; k++) {
+		struct aff_target x;
+
+		if (!is_update(&c->rules[k]))
+			continue;
+		rule_target(&c->rules[k], &x);
+		if (tvec_push(t, &x))
+			return -1;
+	}
+	return 0;
+}
+
 /* Every target of rs. */
 static int all_targets(const struct rs_ruleset *rs, struct tvec *t)
 {
-	for (size_t i = 0; i < rs->nchains; i++) {
-		const struct rs_chain *c = &rs->chains[i];
-
-		for (size_t k = 0; k < c->nrules; k++) {
-			struct aff_target x;
-
-			if (!is_update(&c->rules[k]))
-				continue;
-			rule_target(&c->rules[k], &x);
-			if (tvec_push(t, &x))
-				return -1;
-		}
-	}
+	for (size_t i = 0; i < rs->nchains; i++)
+		if (push_chain_targets(&rs->chains[i], t))
+			return -1;
 	tvec_sort(t);
 	return 0;
 }
@@ -203,18 +208,7 @@ static size_t lower_bound_u32(const struct rs_set *s, uint32_t k)
 /* The endpoints the update rules of chain name write. */
 static int chain_targets(const struct rs_ruleset *rs, const char *name, struct tvec *t)
 {
-	const struct rs_chain *c = name ? rs_chain_find(rs, name) : NULL;
-
-	for (size_t k = 0; c && k < c->nrules; k++) {
-		struct aff_target x;
-
-		if (!is_update(&c->rules[k]))
-			continue;
-		rule_target(&c->rules[k], &x);
-		if (tvec_push(t, &x))
-			return -1;
-	}
-	return 0;
+	return push_chain_targets(name ? rs_chain_find(rs, name) : NULL, t);
 }
 
 /*
