@@ -107,8 +107,9 @@ struct svcc_service *svcc_config_find_service(struct svcc_config *cfg, const cha
 int svcc_config_add_service(struct svcc_config *cfg, const char *name, struct svcc_service **out)
 {
 	struct svcc_service *svc;
+	size_t len, max;
 
-	if (!name || !*name) {
+	if (!name || !*name || service_name_too_long(name, &len, &max)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -145,11 +146,21 @@ size_t svcc_config_service_count(const struct svcc_config *cfg)
 	return cfg->nservices;
 }
 
+/* Is a one of svc's endpoints? */
+static bool is_endpoint(const struct svcc_service *svc, const struct addr *a)
+{
+	for (size_t i = 0; i < svc->neps; i++)
+		if (!addr_cmp(&svc->eps[i].addr, a))
+			return true;
+	return false;
+}
+
 int svcc_service_set_vip(struct svcc_service *svc, const char *text)
 {
 	struct addr a;
 
-	if (!text || addr_parse(text, &a)) {
+	if (!text || addr_parse(text, &a) ||
+	    addr_unusable(a.family, a.bytes, USE_SERVICE) != ADDR_UNICAST || is_endpoint(svc, &a)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -176,7 +187,8 @@ int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *por
 			.target = ports[i].target_port ? ports[i].target_port : ports[i].port,
 		};
 
-		if (!p.port || !valid_proto(ports[i].proto)) {
+		if (!p.port || !valid_proto(ports[i].proto) ||
+		    (p.name && strlen(p.name) > K8S_PORT_NAME_MAX)) {
 			errno = EINVAL;
 			goto fail;
 		}
@@ -200,7 +212,11 @@ int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpo
 	if (n && !v)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
+		const struct addr *a = &v[i].addr;
+
 		if (!eps[i].addr || addr_parse(eps[i].addr, &v[i].addr) ||
+		    addr_unusable(a->family, a->bytes, USE_ENDPOINT) != ADDR_UNICAST ||
+		    (svc->has_vip[addr_fam(a)] && !addr_cmp(&svc->vip[addr_fam(a)], a)) ||
 		    eps[i].weight > SVCC_MAX_WEIGHT ||
 		    (eps[i].flags & ~(SVCC_EP_LOCAL | SVCC_EP_TERMINATING))) {
 			free(v);

@@ -42,6 +42,10 @@ struct checker {
 	const struct svcc_service **owners;	/* who claimed keys[i] */
 	size_t nkeys;
 	struct ep_set seen;
+	struct index_set vips;		/* into vip_owners, by address */
+	const struct svcc_service **vip_owners;
+	const struct addr **vip_addrs;
+	size_t nvips;
 	bool nomem;
 };
 
@@ -89,6 +93,38 @@ static uint32_t *key_slot(const struct checker *k, const struct key *key)
 			return &t->v[i];
 }
 
+/* The vip slot for a: free, or the one that has a. */
+static uint32_t *vip_slot(const struct checker *k, const struct addr *a)
+{
+	const struct index_set *t = &k->vips;
+
+	for (size_t i = bytes_hash((const uint8_t *)a, sizeof(*a)) & t->mask;;
+	     i = (i + 1) & t->mask)
+		if (!t->v[i] || !memcmp(k->vip_addrs[t->v[i] - 1], a, sizeof(*a)))
+			return &t->v[i];
+}
+
+/* Every service's vips, for endpoints that are one; the first service keeps a vip. */
+static void index_vips(struct checker *k)
+{
+	for (size_t i = 0; i < k->cfg->nservices; i++) {
+		const struct svcc_service *svc = k->cfg->services[i];
+
+		for (int fam = FAM4; fam < NFAMILIES; fam++) {
+			uint32_t *slot;
+
+			if (!svc->has_vip[fam])
+				continue;
+			slot = vip_slot(k, &svc->vip[fam]);
+			if (*slot)
+				continue;
+			k->vip_owners[k->nvips] = svc;
+			k->vip_addrs[k->nvips] = &svc->vip[fam];
+			*slot = (uint32_t)++k->nvips;
+		}
+	}
+}
+
 static void addr_text(const struct addr *a, char buf[64])
 {
 	if (addr_format(a, buf, 64))
@@ -98,6 +134,30 @@ static void addr_text(const struct addr *a, char buf[64])
 static bool has_any_vip(const struct svcc_service *svc)
 {
 	return svc->has_vip[FAM4] || svc->has_vip[FAM6];
+}
+
+/*
+ * Names nftables or Kubernetes would refuse.  nftables' limit first: the
+ * kernel refuses the whole batch.  Within Kubernetes' it cannot be reached
+ * (valid.h), but names from text or code need not be within those.
+ */
+static void check_name(struct checker *k, const struct svcc_service *svc)
+{
+	char kind[8], suffix[64];
+	size_t len = lw_longest_chain(svc, NULL, NULL), max;
+	const char *why;
+
+	if (len > NFT_NAME_MAX) {
+		lw_longest_chain(svc, kind, suffix);
+		diag_error(k->ctx, svc->loc, "service name '%s' is too long for nftables: chain "
+			   "%s-NAME%s would be %zu bytes, and a name is at most %d (NFT_NAME_MAXLEN)",
+			   svc->name, kind, suffix, len, NFT_NAME_MAX);
+		return;
+	}
+	why = service_name_too_long(svc->name, &len, &max);
+	if (why)
+		diag_error(k->ctx, svc->loc, "service name '%s' is too long: %s, at most %zu "
+			   "characters, and this one has %zu", svc->name, why, max, len);
 }
 
 static void check_vips(struct checker *k, const struct svcc_service *svc)
@@ -293,6 +353,17 @@ static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 			diag_error(k->ctx, e->loc, "endpoint %s is IPv%d but service '%s' has no IPv%d vip",
 				   a, e->addr.family, svc->name, e->addr.family);
 		}
+		if (k->nvips) {
+			uint32_t *slot = vip_slot(k, &e->addr);
+
+			if (*slot) {
+				const struct svcc_service *owner = k->vip_owners[*slot - 1];
+
+				addr_text(&e->addr, a);
+				diag_error(k->ctx, e->loc, "endpoint %s of service '%s' is the vip of "
+					   "service '%s'", a, svc->name, owner->name);
+			}
+		}
 		if (seen_before(&k->seen, svc, i)) {
 			addr_text(&e->addr, a);
 			diag_error(k->ctx, e->loc, "duplicate endpoint %s in service '%s'", a, svc->name);
@@ -334,24 +405,30 @@ int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg)
 	}
 	k.keys = malloc((nkeys ? nkeys : 1) * sizeof(*k.keys));
 	k.owners = malloc((nkeys ? nkeys : 1) * sizeof(*k.owners));
-	if (!k.keys || !k.owners || index_set_init(&k.taken, nkeys)) {
-		free(k.keys);
-		free(k.owners);
-		free(k.taken.v);
-		diag_error(ctx, LOC_NONE, "out of memory");
-		return -1;
+	k.vip_owners = malloc((2 * cfg->nservices + 1) * sizeof(*k.vip_owners));
+	k.vip_addrs = malloc((2 * cfg->nservices + 1) * sizeof(*k.vip_addrs));
+	if (!k.keys || !k.owners || !k.vip_owners || !k.vip_addrs ||
+	    index_set_init(&k.taken, nkeys) || index_set_init(&k.vips, 2 * cfg->nservices)) {
+		k.nomem = true;
+		goto out;
 	}
+	index_vips(&k);
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct svcc_service *svc = cfg->services[i];
 
+		check_name(&k, svc);
 		check_vips(&k, svc);
 		check_ports(&k, svc);
 		check_endpoints(&k, svc);
 		check_extras(&k, svc);
 	}
+out:
 	if (k.nomem)
 		diag_error(ctx, LOC_NONE, "out of memory");
 	free(k.taken.v);
+	free(k.vips.v);
+	free(k.vip_owners);
+	free(k.vip_addrs);
 	free(k.seen.idx);
 	free(k.seen.stamp);
 	free(k.keys);

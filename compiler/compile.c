@@ -8,11 +8,25 @@
 #include "internal.h"
 #include "model.h"
 
-static bool has_nul(struct svcc_ctx *ctx, const char *name, const char *text, size_t len)
+/*
+ * The scanner stops at a NUL (its end of buffer): the first one is an error
+ * at its line and column.  text is the source kept by ctx, file its name.
+ */
+static bool has_nul(struct svcc_ctx *ctx, const char *file, const char *text, size_t len)
 {
-	if (!memchr(text, '\0', len))
+	const char *nul = memchr(text, '\0', len), *line = text, *nl;
+	int n = 1;
+
+	if (!nul)
 		return false;
-	diag_error(ctx, LOC_NONE, "%s: source contains a NUL byte", name);
+	while ((nl = memchr(line, '\n', (size_t)(nul - line)))) {
+		line = nl + 1;
+		n++;
+	}
+	diag_error(ctx, ((struct loc){ .file = file, .line = n, .line_text = line,
+				       .first_col = (int)(nul - line) + 1,
+				       .last_col = (int)(nul - line) + 1 }),
+		   "a NUL byte in the source");
 	return true;
 }
 
@@ -22,13 +36,13 @@ int svcc_parse_string(struct svcc_ctx *ctx, const char *name, const char *text, 
 	const char *file;
 	char *kept;
 
-	if (has_nul(ctx, name, text, len))
-		return -1;
 	kept = diag_keep_source(ctx, name, text, len, &file);
 	if (!kept) {
 		diag_error(ctx, LOC_NONE, "out of memory");
 		return -1;
 	}
+	if (has_nul(ctx, file, kept, len))
+		return -1;
 	return resolve(ctx, file, kept, len, out);
 }
 
@@ -84,16 +98,14 @@ int svcc_parse_file(struct svcc_ctx *ctx, const char *path, struct svcc_config *
 		return -1;
 	}
 	fclose(f);
-	if (has_nul(ctx, path, text, len)) {
-		free(text);
-		return -1;
-	}
 	/* ctx keeps the buffer as it is: no copy of a big file */
 	kept = diag_adopt_source(ctx, path, text, len, &file);
 	if (!kept) {
 		diag_error(ctx, LOC_NONE, "out of memory");
 		return -1;
 	}
+	if (has_nul(ctx, file, kept, len))
+		return -1;
 	return resolve(ctx, file, kept, len, out);
 }
 

@@ -25,6 +25,7 @@
 
 #include "import_k8s.h"
 #include "util.h"
+#include "valid.h"
 
 enum { EXIT_INPUT = 1, EXIT_USAGE = 2 };
 
@@ -102,6 +103,12 @@ static bool ip_mask(struct ip *ip)
 		}
 	}
 	return changed;
+}
+
+/* Kubernetes' own validation: ADDR_UNICAST if it takes ip as that. */
+static enum addr_class ip_unusable(const struct ip *ip, enum addr_use use)
+{
+	return addr_unusable(ip->fam == AF_INET ? 4 : 6, ip->b, use);
 }
 
 /* IPv4 before IPv6, then by value: the canonical order. */
@@ -187,6 +194,12 @@ struct svc {
 	size_t neps, eps_cap;
 };
 
+/* A clusterIP, and whose: no endpoint may be one. */
+struct vip {
+	struct ip ip;
+	const struct svc *svc;
+};
+
 struct imp {
 	FILE *out, *err;
 	const char *svc_file, *eps_file, *node;
@@ -194,6 +207,8 @@ struct imp {
 	json_t *svc_json, *eps_json;
 	struct svc *svcs;
 	size_t nsvcs, svcs_cap;
+	struct vip *vips;		/* every service's clusterIPs, by ip_cmp */
+	size_t nvips;
 };
 
 static void svc_free(struct svc *s)
@@ -465,9 +480,12 @@ static int check_list(struct imp *im, json_t *root, const char *file, const char
 	return 0;
 }
 
-/* metadata.namespace and .name into w; false: warned, skip the item. */
+/*
+ * metadata.namespace and .name into w; false: warned, skip the item.  A
+ * service's are within Kubernetes' limits (those of valid.h).
+ */
 static bool object_name(struct imp *im, const char *file, json_t *item, size_t idx,
-			struct where *w)
+			bool service, struct where *w)
 {
 	json_t *meta = member(item, "metadata");
 	const char *ns = json_string_value(member(meta, "namespace"));
@@ -487,7 +505,28 @@ static bool object_name(struct imp *im, const char *file, json_t *item, size_t i
 	}
 	w->ns = ns ? ns : DEFAULT_NAMESPACE;
 	w->name = name;
+	if (service && strlen(w->ns) > K8S_LABEL_MAX) {
+		warn(im, w, "metadata.namespace is too long: %s, at most %d characters, and this "
+		     "one has %zu (skipped)", K8S_NAMESPACE_RULE, K8S_LABEL_MAX, strlen(w->ns));
+		return false;
+	}
+	if (service && strlen(name) > K8S_LABEL_MAX) {
+		warn(im, w, "metadata.name is too long: %s, at most %d characters, and this one "
+		     "has %zu (skipped)", K8S_SERVICE_NAME_RULE, K8S_LABEL_MAX, strlen(name));
+		return false;
+	}
 	return true;
+}
+
+/* A port's name or a named targetPort: an IANA_SVC_NAME.  false: warned. */
+static bool port_name_fits(struct imp *im, const struct where *w, const char *at,
+			   const char *what, const char *name, const char *then)
+{
+	if (strlen(name) <= K8S_PORT_NAME_MAX)
+		return true;
+	warn(im, w, "%s.%s '%s' is too long: an IANA_SVC_NAME is at most %d characters (%s)",
+	     at, what, name, K8S_PORT_NAME_MAX, then);
+	return false;
 }
 
 /* ---- Services ----------------------------------------------------------- */
@@ -525,6 +564,11 @@ static int parse_vips(struct imp *im, struct svc *s, const struct where *w, json
 		if (!text || ip_parse(text, false, &ip)) {
 			warn(im, w, "%s: invalid address '%s' (ignored)", at, show(v, buf));
 			continue;
+		}
+		if (ip_unusable(&ip, USE_SERVICE) != ADDR_UNICAST) {
+			warn(im, w, "%s: %s is %s, which Kubernetes does not take as a clusterIP "
+			     "(skipped)", at, text, addr_class_name(ip_unusable(&ip, USE_SERVICE)));
+			return 1;
 		}
 		if (s->has_vip[fam_index(ip.fam)]) {
 			warn(im, w, "%s: a second %s address (ignored)", at, fam_name(ip.fam));
@@ -591,8 +635,10 @@ static void parse_target(struct imp *im, struct sport *sp, const struct where *w
 	if (get_int(v, 1, 65535, &n))
 		sp->target = (int)n;
 	else if (name && is_port_name(name)) {
-		sp->target = 0;
-		sp->target_name = name;
+		if (port_name_fits(im, w, at, "targetPort", name, "ignored")) {
+			sp->target = 0;
+			sp->target_name = name;
+		}
 	} else
 		warn(im, w, "%s.targetPort: '%s' is neither a port number nor a port name (ignored)",
 		     at, show(v, buf));
@@ -620,6 +666,8 @@ static int parse_port(struct imp *im, struct svc *s, const struct where *w, size
 		     at, show(name, buf));
 		return 1;
 	}
+	if (!port_name_fits(im, w, at, "name", sp->name, "port skipped"))
+		return 1;
 	if (!*sp->name && nports > 1) {
 		warn(im, w, "%s: a port of a service with several ports needs a name (port skipped)", at);
 		return 1;
@@ -700,6 +748,11 @@ static int add_addr(struct imp *im, struct svc *s, const struct where *w, const 
 	if (!s->has_vip[fam_index(ip.fam)]) {
 		warn(im, w, "%s: %s is %s, the service has no %s clusterIP (ignored)", at,
 		     trimmed, fam_name(ip.fam), fam_name(ip.fam));
+		return 0;
+	}
+	if (!prefix && ip_unusable(&ip, USE_SERVICE) != ADDR_UNICAST) {
+		warn(im, w, "%s: %s is %s, which Kubernetes does not take as a service address "
+		     "(ignored)", at, trimmed, addr_class_name(ip_unusable(&ip, USE_SERVICE)));
 		return 0;
 	}
 	if (prefix && ip_mask(&ip))
@@ -873,7 +926,7 @@ static int parse_service(struct imp *im, json_t *item, size_t idx)
 	json_t *spec = member(item, "spec");
 	int rc;
 
-	if (!object_name(im, im->svc_file, item, idx, &w))
+	if (!object_name(im, im->svc_file, item, idx, true, &w))
 		return 0;
 	s.ns = w.ns;
 	s.name = w.name;
@@ -924,6 +977,26 @@ static void sort_services(struct imp *im)
 	im->nsvcs = k;
 }
 
+static int vip_cmp(const void *a, const void *b)
+{
+	return ip_cmp(&((const struct vip *)a)->ip, &((const struct vip *)b)->ip);
+}
+
+/* The clusterIPs of the services kept, sorted for endpoint_addr(). */
+static int index_vips(struct imp *im)
+{
+	im->vips = malloc((2 * im->nsvcs + 1) * sizeof(*im->vips));
+	if (!im->vips)
+		return nomem(im);
+	for (size_t i = 0; i < im->nsvcs; i++)
+		for (int f = 0; f < 2 && !im->svcs[i].skip; f++)
+			if (im->svcs[i].has_vip[f])
+				im->vips[im->nvips++] = (struct vip){ im->svcs[i].vip[f], &im->svcs[i] };
+	if (im->nvips > 1)
+		qsort(im->vips, im->nvips, sizeof(*im->vips), vip_cmp);
+	return 0;
+}
+
 static int parse_services(struct imp *im)
 {
 	json_t *it;
@@ -933,7 +1006,7 @@ static int parse_services(struct imp *im)
 		if (parse_service(im, it, i))
 			return -1;
 	sort_services(im);
-	return 0;
+	return index_vips(im);
 }
 
 static struct svc *find_service(struct imp *im, const char *ns, const char *name)
@@ -1070,6 +1143,7 @@ static bool endpoint_addr(struct imp *im, struct slice *c, const char *at, json_
 {
 	json_t *addrs = member(e, "addresses");
 	const char *text = json_string_value(json_array_get(addrs, 0));
+	const struct vip *vip;
 
 	if (!text) {
 		warn(im, &c->w, "%s: no addresses (skipped)", at);
@@ -1085,6 +1159,17 @@ static bool endpoint_addr(struct imp *im, struct slice *c, const char *at, json_
 	}
 	if (ip->fam != c->fam) {
 		warn(im, &c->w, "%s: %s is not an %s address (skipped)", at, text, fam_name(c->fam));
+		return false;
+	}
+	if (ip_unusable(ip, USE_ENDPOINT) != ADDR_UNICAST) {
+		warn(im, &c->w, "%s: %s is %s, which Kubernetes does not take as an endpoint "
+		     "(skipped)", at, text, addr_class_name(ip_unusable(ip, USE_ENDPOINT)));
+		return false;
+	}
+	vip = bsearch(&(struct vip){ .ip = *ip }, im->vips, im->nvips, sizeof(*im->vips), vip_cmp);
+	if (vip) {
+		warn(im, &c->w, "%s: %s is the clusterIP of service %s/%s (skipped)", at, text,
+		     vip->svc->ns, vip->svc->name);
 		return false;
 	}
 	return true;
@@ -1147,7 +1232,7 @@ static int parse_slice(struct imp *im, json_t *item, size_t idx)
 	const char *svc_name = json_string_value(member(labels, SERVICE_NAME_LABEL));
 	size_t i;
 
-	if (!object_name(im, im->eps_file, item, idx, &c.w))
+	if (!object_name(im, im->eps_file, item, idx, false, &c.w))
 		return 0;
 	if (!svc_name || !*svc_name) {
 		warn(im, &c.w, "no label " SERVICE_NAME_LABEL " (skipped)");
@@ -1527,6 +1612,7 @@ static void imp_free(struct imp *im)
 	for (size_t i = 0; i < im->nsvcs; i++)
 		svc_free(&im->svcs[i]);
 	free(im->svcs);
+	free(im->vips);
 	free(im->pod_cidrs.v);
 	free(im->svc_cidrs.v);
 	free(im->node_ips.v);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Which endpoints each service port uses, and where their keys go. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,64 @@ size_t lw_sport_name(struct lowering *l, const struct sport *sp, const char *kin
 	p = mempcpy(p, d, (size_t)(digits + sizeof(digits) - d));
 	p = stpcpy(p, suffix);
 	return (size_t)(p - l->name);
+}
+
+static size_t ndigits(size_t n)
+{
+	size_t d = 1;
+
+	while (n >= 10) {
+		n /= 10;
+		d++;
+	}
+	return d;
+}
+
+/*
+ * The length of the longest chain name lw_sport_name() makes for svc: the
+ * svc-, ext- and aff- chains of its ports in each family.  An aff- chain's
+ * index is below its group's endpoint count, at most the family's.  With
+ * kind and suffix, which one ("svc6", "/sctp/65535/local/12"), for messages.
+ */
+size_t lw_longest_chain(const struct svcc_service *svc, char kind[8], char suffix[64])
+{
+	size_t longest = 0, neps[NFAMILIES] = { 0 }, at_port = 0;
+	bool local = svc->internal_local || svc->external_local;
+	int at_fam = FAM4;
+
+	for (size_t i = 0; i < svc->neps; i++)
+		neps[addr_fam(&svc->eps[i].addr)]++;
+	for (int fam = FAM4; fam < NFAMILIES; fam++) {
+		/* "svc" and "ext" are as long as "aff"; then "[6]-NAME" */
+		size_t base = 3 + (fam == FAM6) + 1 + strlen(svc->name);
+
+		if (!svc->has_vip[fam])
+			continue;
+		if (svc->affinity_timeout && neps[fam])
+			base += (local ? 6 : 0) + 1 + ndigits(neps[fam] - 1);
+		for (size_t j = 0; j < svc->nports; j++) {
+			const struct port *p = &svc->ports[j];
+			size_t len = base + 1 + strlen(proto_name(p->proto)) + 1 + ndigits(p->port);
+
+			if (len > longest) {
+				longest = len;
+				at_fam = fam;
+				at_port = j;
+			}
+		}
+	}
+	if (longest && kind) {
+		const struct port *p = &svc->ports[at_port];
+		bool aff = svc->affinity_timeout && neps[at_fam];
+
+		snprintf(kind, 8, "%s%s", aff ? "aff" : "svc", at_fam == FAM6 ? "6" : "");
+		if (aff)
+			snprintf(suffix, 64, "/%s/%u%s/%zu", proto_name(p->proto), p->port,
+				 local ? "/local" : "", neps[at_fam] - 1);
+		else
+			snprintf(suffix, 64, "/%s/%u", proto_name(p->proto), p->port);
+	}
+	return longest;
 }
 
 static bool to_place(const struct group *g)

@@ -127,6 +127,87 @@ bool cidr_contains(const struct cidr *c, const struct addr *a)
 	return c->addr.family == a->family && same_prefix(c->addr.bytes, a->bytes, c->plen);
 }
 
+/* ::ffff:a.b.c.d is a.b.c.d to the kernel's IPv4 and to Kubernetes (Go's To4) */
+static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+enum addr_class addr_classify(int family, const uint8_t *b)
+{
+	static const uint8_t zero[16];
+
+	if (family == 6 && !memcmp(b, v4_mapped, 12))
+		return addr_classify(4, b + 12);
+	if (family == 4) {
+		if (!memcmp(b, zero, 4))
+			return ADDR_UNSPECIFIED;
+		if (b[0] == 127)
+			return ADDR_LOOPBACK;
+		if (b[0] == 169 && b[1] == 254)
+			return ADDR_LINK_LOCAL;
+		if (b[0] == 224 && b[1] == 0 && b[2] == 0)
+			return ADDR_LL_MULTICAST;
+		if ((b[0] & 0xf0) == 224)
+			return ADDR_MULTICAST;
+		if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
+			return ADDR_BROADCAST;
+		return ADDR_UNICAST;
+	}
+	if (!memcmp(b, zero, 16))
+		return ADDR_UNSPECIFIED;
+	if (!memcmp(b, zero, 15) && b[15] == 1)
+		return ADDR_LOOPBACK;
+	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+		return ADDR_LINK_LOCAL;
+	if (b[0] == 0xff && b[1] == 0x02)
+		return ADDR_LL_MULTICAST;
+	if (b[0] == 0xff)
+		return ADDR_MULTICAST;
+	return ADDR_UNICAST;
+}
+
+enum addr_class addr_unusable(int family, const uint8_t *bytes, enum addr_use use)
+{
+	enum addr_class c = addr_classify(family, bytes);
+
+	/* a vip or an external address on a link-local network is Kubernetes' business */
+	if (use == USE_SERVICE && c == ADDR_LINK_LOCAL)
+		return ADDR_UNICAST;
+	return c;
+}
+
+const char *addr_class_name(enum addr_class c)
+{
+	switch (c) {
+	case ADDR_UNICAST:	return "a unicast address";
+	case ADDR_UNSPECIFIED:	return "an unspecified address";
+	case ADDR_LOOPBACK:	return "a loopback address";
+	case ADDR_LINK_LOCAL:	return "a link-local address";
+	case ADDR_LL_MULTICAST:	return "a link-local multicast address";
+	case ADDR_MULTICAST:	return "a multicast address";
+	case ADDR_BROADCAST:	return "the broadcast address";
+	}
+	return "?";
+}
+
+/*
+ * Within Kubernetes' limits, no chain named after a service can pass
+ * nftables': "aff6-" NS "/" NAME "/sctp/65535/local/65535".
+ */
+_Static_assert(5 + K8S_LABEL_MAX + 1 + K8S_LABEL_MAX + 11 + 12 <= NFT_NAME_MAX,
+	       "a Kubernetes service name makes a chain name nftables rejects");
+
+const char *service_name_too_long(const char *name, size_t *len, size_t *max)
+{
+	const char *slash = strchr(name, '/');
+
+	*max = K8S_LABEL_MAX;
+	if (slash && (*len = (size_t)(slash - name)) > K8S_LABEL_MAX)
+		return K8S_NAMESPACE_RULE;
+	*len = strlen(slash ? slash + 1 : name);
+	if (*len > K8S_LABEL_MAX)
+		return K8S_SERVICE_NAME_RULE;
+	return NULL;
+}
+
 const char *proto_name(uint8_t proto)
 {
 	switch (proto) {

@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "htab.h"
+#include "valid.h"
 
 struct addr {
 	uint8_t family;		/* 4 or 6 */
@@ -128,6 +129,10 @@ int resolve(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
 
 /* check.c: the meaning of the whole; every error goes to ctx. 0 or -1. */
 int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg);
+
+/* lower_place.c: the length of the longest chain name the lowering makes for
+ * svc; with kind and suffix (may be NULL), which chain it is. */
+size_t lw_longest_chain(const struct svcc_service *svc, char kind[8], char suffix[64]);
 
 /* lower.c: checked model to ruleset. */
 struct rs_ruleset;

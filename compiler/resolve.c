@@ -3,7 +3,9 @@
  * The resolve pass: read the words of the syntax tree into the typed model,
  * a block at a time as the parser finishes each.  Errors about one word (a
  * bad address, a port out of range) are found here; errors about the whole
- * (duplicates, families) in check.c.
+ * (duplicates, families) in check.c.  Errors go to ctx as they are found,
+ * in the order of the file; when there are any, the well-formed services
+ * are checked too, so that all errors are reported at once.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,10 +14,14 @@
 
 #include "ast.h"
 #include "model.h"
+#include "util.h"
 
 struct resolver {
-	struct svcc_ctx *ctx;	/* errors wait here until the syntax is known good */
+	struct svcc_ctx *ctx;
 	struct svcc_config *cfg;
+	size_t *bad;		/* indices of the services with errors, ascending */
+	size_t nbad, bad_cap;
+	bool cluster_bad;	/* a cluster statement had an error */
 	bool nomem;
 	bool masq_seen;
 };
@@ -67,6 +73,34 @@ static bool read_cidr(struct resolver *r, const struct ast_word *w, const char *
 	return true;
 }
 
+/*
+ * Addresses Kubernetes' own validation refuses as an endpoint or as a
+ * service's address (what the statement is; noun: "an endpoint").
+ */
+static bool usable_addr(struct resolver *r, const struct ast_word *w, const char *what,
+			const char *noun, const struct addr *a, enum addr_use use)
+{
+	enum addr_class c = addr_unusable(a->family, a->bytes, use);
+
+	if (c == ADDR_UNICAST)
+		return true;
+	diag_error(r->ctx, w->loc, "%s %s is %s, which Kubernetes does not take as %s",
+		   what, w->text, addr_class_name(c), noun);
+	return false;
+}
+
+/* IANA_SVC_NAME: what Kubernetes takes as a port's name, or as a named target port. */
+static bool port_name_fits(struct resolver *r, const struct ast_word *w, const char *what)
+{
+	size_t len = strlen(w->text);
+
+	if (len <= K8S_PORT_NAME_MAX)
+		return true;
+	diag_error(r->ctx, w->loc, "%s '%s' is too long: Kubernetes takes at most %d characters "
+		   "(IANA_SVC_NAME), and this one has %zu", what, w->text, K8S_PORT_NAME_MAX, len);
+	return false;
+}
+
 static void add_cidr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap,
 		     const struct ast_word *w, const char *what, bool prefix_ok)
 {
@@ -79,6 +113,7 @@ static void add_cidr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap
 static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 {
 	struct svcc_config *cfg = r->cfg;
+	size_t errors = svcc_error_count(r->ctx);
 
 	for (const struct ast_stmt *s = b->stmts; s; s = s->next) {
 		switch (s->kind) {
@@ -98,6 +133,7 @@ static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 			break;	/* the grammar allows no other statement here */
 		}
 	}
+	r->cluster_bad |= svcc_error_count(r->ctx) != errors;
 }
 
 static void resolve_masquerade(struct resolver *r, const struct ast_block *b)
@@ -197,12 +233,16 @@ static void resolve_port(struct resolver *r, struct svcc_service *svc, const str
 	if (p.name && !valid_name(p.name, false)) {
 		diag_error(r->ctx, s->name.loc, "invalid port name '%s'", p.name);
 		ok = false;
+	} else if (p.name && !port_name_fits(r, &s->name, "port name")) {
+		ok = false;
 	}
 	p.target = p.port;
 	if (s->target.text && !isdigit((unsigned char)s->target.text[0])) {
 		/* a named target: each endpoint gives its number */
 		if (!valid_name(s->target.text, false)) {
 			diag_error(r->ctx, s->target.loc, "invalid target port '%s'", s->target.text);
+			ok = false;
+		} else if (!port_name_fits(r, &s->target, "target port name")) {
 			ok = false;
 		}
 		p.target = 0;
@@ -244,7 +284,8 @@ static void resolve_endpoint(struct resolver *r, struct svcc_service *svc, const
 		return;
 	}
 	*e = (struct endpoint){ .loc = s->arg.loc, .weight = 1 };
-	ok = read_addr(r, &s->arg, "endpoint", &e->addr);
+	ok = read_addr(r, &s->arg, "endpoint", &e->addr) &&
+	     usable_addr(r, &s->arg, "endpoint", "an endpoint", &e->addr, USE_ENDPOINT);
 	for (size_t i = 0; i < s->nargs; i++) {
 		const struct ast_word *w = &s->args[i];
 
@@ -350,13 +391,18 @@ static void resolve_policy(struct resolver *r, struct svcc_service *svc, const s
 	svc->policy_loc = s->loc;
 }
 
+/* An address the service answers on besides its vips. */
 static void add_addr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap,
-		     const struct ast_word *w, const char *what)
+		     const struct ast_word *w, const char *what, const char *noun)
 {
-	add_cidr(r, v, n, cap, w, what, false);
+	struct cidr c;
+
+	if (read_cidr(r, w, what, false, &c) &&
+	    usable_addr(r, w, what, noun, &c.addr, USE_SERVICE) && cidr_list_add(v, n, cap, &c))
+		nomem(r);
 }
 
-static void resolve_service(struct resolver *r, const struct ast_block *b)
+static void resolve_service_stmts(struct resolver *r, const struct ast_block *b)
 {
 	struct svcc_service *svc, *first;
 
@@ -384,7 +430,8 @@ static void resolve_service(struct resolver *r, const struct ast_block *b)
 
 		switch (s->kind) {
 		case AST_VIP:
-			if (!read_cidr(r, &s->arg, "vip", false, &c))
+			if (!read_cidr(r, &s->arg, "vip", false, &c) ||
+			    !usable_addr(r, &s->arg, "vip", "a vip", &c.addr, USE_SERVICE))
 				break;
 			fam = addr_fam(&c.addr);
 			if (svc->has_vip[fam]) {
@@ -404,11 +451,11 @@ static void resolve_service(struct resolver *r, const struct ast_block *b)
 			break;
 		case AST_EXTERNAL_IP:
 			add_addr(r, &svc->external_ips, &svc->nexternal_ips, &svc->external_ips_cap,
-				 &s->arg, "external-ip");
+				 &s->arg, "external-ip", "an external IP");
 			break;
 		case AST_LOAD_BALANCER:
 			add_addr(r, &svc->lb_ips, &svc->nlb_ips, &svc->lb_ips_cap, &s->arg,
-				 "load-balancer");
+				 "load-balancer", "a load-balancer address");
 			break;
 		case AST_SOURCE_RANGES:
 			svc->source_ranges_loc = s->loc;
@@ -434,6 +481,49 @@ static void resolve_service(struct resolver *r, const struct ast_block *b)
 			resolve_nodeport(r, svc, s);
 }
 
+/* A service with errors is left out of the checks: they could only add more. */
+static void resolve_service(struct resolver *r, const struct ast_block *b)
+{
+	size_t errors = svcc_error_count(r->ctx), n = r->cfg->nservices;
+
+	resolve_service_stmts(r, b);
+	if (svcc_error_count(r->ctx) == errors || r->cfg->nservices == n)
+		return;
+	if (VEC_RESERVE(r->bad, r->nbad, r->bad_cap))
+		nomem(r);
+	else
+		r->bad[r->nbad++] = n;
+}
+
+/*
+ * There were errors: the checks of the services read without any, to
+ * report theirs too.  A vip outside the service-cidrs that were read may
+ * be inside one that was not: that check waits for a clean cluster block.
+ */
+static void check_well_formed(struct resolver *r, bool syntax_errors)
+{
+	const struct svcc_config *cfg = r->cfg;
+	struct svcc_config view = *cfg;
+	size_t b = 0;
+
+	view.services = malloc((cfg->nservices + 1) * sizeof(*view.services));
+	if (!view.services) {
+		nomem(r);
+		return;
+	}
+	view.nservices = 0;
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		if (b < r->nbad && r->bad[b] == i)
+			b++;
+		else
+			view.services[view.nservices++] = cfg->services[i];
+	}
+	if (syntax_errors || r->cluster_bad)
+		view.nservice_cidrs = 0;
+	check_config(r->ctx, &view);
+	free(view.services);
+}
+
 /* An ast_block_fn: blocks come in the order of the file. */
 static void resolve_block(void *arg, const struct ast_block *b)
 {
@@ -450,26 +540,29 @@ static void resolve_block(void *arg, const struct ast_block *b)
 int resolve(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
 	    struct svcc_config **out)
 {
-	struct resolver r = { .ctx = svcc_ctx_new(), .cfg = svcc_config_new() };
-	int rc = -1;
+	struct resolver r = { .ctx = ctx, .cfg = svcc_config_new() };
+	size_t errors = svcc_error_count(ctx);
+	int rc = -1, parsed;
 
-	if (!r.ctx || !r.cfg) {
+	if (!r.cfg) {
 		diag_error(ctx, LOC_NONE, "out of memory");
-		goto out;
+		return -1;
 	}
-	/* A syntax error anywhere: only the syntax errors are reported. */
-	if (ast_parse(ctx, file, text, len, resolve_block, &r))
+	parsed = ast_parse(ctx, file, text, len, resolve_block, &r);
+	if (parsed == -2)
 		goto out;
-	if (r.nomem)
-		diag_error(r.ctx, LOC_NONE, "out of memory");
-	if (!svcc_error_count(r.ctx)) {
+	if (!r.nomem && svcc_error_count(ctx) == errors) {
 		*out = r.cfg;
 		r.cfg = NULL;
 		rc = 0;
+		goto out;
 	}
-	diag_move(ctx, r.ctx);
+	if (!r.nomem)
+		check_well_formed(&r, parsed != 0);
+	if (r.nomem)
+		diag_error(ctx, LOC_NONE, "out of memory");
 out:
 	svcc_config_free(r.cfg);
-	svcc_ctx_free(r.ctx);
+	free(r.bad);
 	return rc;
 }

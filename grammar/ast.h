@@ -60,10 +60,11 @@ struct ast_block {
 typedef void ast_block_fn(void *arg, const struct ast_block *b);
 
 /*
- * parse.c: text to tree; every syntax error goes to ctx.  0 or -1.  text is
+ * parse.c: text to tree; every syntax error goes to ctx.  0, -1 (syntax
+ * errors) or -2 (out of memory, reported).  text is
  * a source kept by ctx (diag_keep_source): NULs at len and len + 1 and none
  * before.  The scanner writes into it while it runs, and leaves it as it was.
- * Blocks go to fn in order until the first syntax error.
+ * Blocks go to fn in order, but for those with a syntax error inside.
  */
 int ast_parse(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
 	      ast_block_fn *fn, void *arg);

@@ -68,9 +68,14 @@ size_t ps_line_far(const struct parse_state *ps, span s, size_t line, uint32_t *
 	return line;
 }
 
-void ps_block_done(struct parse_state *ps, struct ast_block *b)
+/*
+ * A block with a syntax error inside lost statements to the recovery, and
+ * goes no further; the others are well formed, and are checked whatever
+ * happened around them.
+ */
+void ps_block_done(struct parse_state *ps, struct ast_block *b, span kw)
 {
-	if (b && !ps->nomem && svcc_error_count(ps->ctx) == ps->errors)
+	if (b && !ps->nomem && (!ps->nsyntax || ps->last_syntax < span_off(kw)))
 		ps->fn(ps->fn_arg, b);
 	/* The parser may hold a word it read ahead: that one lives on. */
 	if (ps->last_token != WORD)
@@ -84,7 +89,6 @@ int ast_parse(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
 		.ctx = ctx,
 		.file = file,
 		.text = text,
-		.errors = svcc_error_count(ctx),
 		.fn = fn,
 		.fn_arg = arg,
 	};
@@ -109,10 +113,8 @@ int ast_parse(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
 	arena_free(&ps.arena);
 	if (rc == 2 || ps.nomem)
 		goto nomem;
-	if (rc != 0 || svcc_error_count(ctx) != ps.errors)
-		return -1;
-	return 0;
+	return rc != 0 || ps.nsyntax ? -1 : 0;
 nomem:
 	diag_error(ctx, LOC_NONE, "out of memory");
-	return -1;
+	return -2;
 }

@@ -61,7 +61,8 @@ struct parse_state {
 	size_t cursor;		/* the line ps_line() found last, from 0 */
 	int last_token;		/* what the scanner returned last */
 	span eof_at;		/* where end of file is, when a ';' match took the last break */
-	size_t errors;		/* ctx's error count before this source */
+	size_t nsyntax;		/* syntax errors so far */
+	uint32_t last_syntax;	/* where the last one is: blocks before it are clean */
 	ast_block_fn *fn;
 	void *fn_arg;
 	struct arena arena;
@@ -155,7 +156,14 @@ static inline char *arena_strndup(struct arena *a, const char *s, size_t len)
 	return t;
 }
 
-/* parser.y: one complete block, to fn while the source has no syntax error */
-void ps_block_done(struct parse_state *ps, struct ast_block *b);
+/* parser.y: one complete block, to fn if no syntax error is inside it (kw: its keyword) */
+void ps_block_done(struct parse_state *ps, struct ast_block *b, span kw);
+
+/* A syntax error at s: it keeps the block around it from the resolve pass. */
+static inline void ps_syntax_error(struct parse_state *ps, span s)
+{
+	ps->nsyntax++;
+	ps->last_syntax = span_off(s);
+}
 
 #endif

@@ -3,7 +3,8 @@
  * The .svc grammar.  It builds the syntax tree and nothing else: what the
  * words mean is the resolve pass's business.  Every syntax error is
  * reported; recovery skips to the end of the statement or block.  A
- * complete block goes to the resolve pass at once.
+ * complete block without a syntax error in it goes to the resolve pass at
+ * once, whatever errors other blocks have.
  */
 %define api.pure full
 %define api.prefix {svccyy}
@@ -35,6 +36,7 @@ int svccyylex(SVCCYYSTYPE *lval, SVCCYYLTYPE *lloc, void *scanner);
 static void svccyyerror(SVCCYYLTYPE *l, void *scanner, struct parse_state *ps, const char *msg)
 {
 	(void)scanner;
+	ps_syntax_error(ps, *l);
 	diag_error(ps->ctx, LOC(*l), "%s", msg);
 }
 
@@ -89,7 +91,7 @@ static void file_add(struct parse_state *ps, struct ast_block *b, SVCCYYLTYPE kw
 {
 	if (b)
 		ps_set_loc(ps, kw, &b->loc);
-	ps_block_done(ps, b);
+	ps_block_done(ps, b, kw);
 }
 
 static void stmt_add_arg(struct parse_state *ps, struct ast_stmt *s, char *text, SVCCYYLTYPE l)
@@ -241,8 +243,10 @@ port_stmt	: PORT word		{ $$ = stmt_new(ps, AST_PORT, @1); if ($$) set_word(ps, &
 				$$ = $1;
 				if ($$ && !$$->target.text)
 					set_word(ps, &$$->target, $3, @3);
-				else if ($$)
+				else if ($$) {
+					ps_syntax_error(ps, @2);
 					diag_error(ps->ctx, LOC(@2), "a port has one target");
+				}
 			}
 		;
 
@@ -312,6 +316,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
 	}
 	if (!msg)
 		return YYENOMEM;
+	ps_syntax_error(ps, *l);
 	diag_error(ps->ctx, at, "%s", msg);
 	free(msg);
 	return 0;

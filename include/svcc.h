@@ -78,7 +78,12 @@ SVCC_API int svcc_parse_string(struct svcc_ctx *ctx, const char *name, const cha
 
 /* Builder: make or update a configuration without text.  Addresses are
  * text ("10.96.0.10", "fd00::1", "10.244.0.0/16"); a malformed one fails
- * with errno EINVAL and changes nothing. */
+ * with errno EINVAL and changes nothing.  So does what Kubernetes' own
+ * validation refuses: a vip that is unspecified, loopback, multicast or
+ * broadcast; an endpoint that is any of these or link-local (unicast or
+ * multicast), or the service's own vip; a namespace or service name over
+ * 63 characters, a port name over 15.  An endpoint that is another
+ * service's vip is an error of svcc_compile. */
 SVCC_API struct svcc_config *svcc_config_new(void);
 SVCC_API void svcc_config_free(struct svcc_config *cfg);
 SVCC_API int svcc_config_add_pod_cidr(struct svcc_config *cfg, const char *cidr);
