@@ -143,21 +143,24 @@ static bool has_any_vip(const struct svcc_service *svc)
  */
 static void check_name(struct checker *k, const struct svcc_service *svc)
 {
-	char kind[8], suffix[64];
+	char kind[8], suffix[64], name[64];
 	size_t len = lw_longest_chain(svc, NULL, NULL), max;
 	const char *why;
 
+	if (len <= NFT_NAME_MAX && !service_name_too_long(svc->name, &len, &max))
+		return;
+	/* the caret shows it whole: its start is enough to say which */
+	snprintf(name, sizeof(name), strlen(svc->name) > 48 ? "%.40s..." : "%s", svc->name);
 	if (len > NFT_NAME_MAX) {
 		lw_longest_chain(svc, kind, suffix);
 		diag_error(k->ctx, svc->loc, "service name '%s' is too long for nftables: chain "
 			   "%s-NAME%s would be %zu bytes, and a name is at most %d (NFT_NAME_MAXLEN)",
-			   svc->name, kind, suffix, len, NFT_NAME_MAX);
+			   name, kind, suffix, len, NFT_NAME_MAX);
 		return;
 	}
 	why = service_name_too_long(svc->name, &len, &max);
-	if (why)
-		diag_error(k->ctx, svc->loc, "service name '%s' is too long: %s, at most %zu "
-			   "characters, and this one has %zu", svc->name, why, max, len);
+	diag_error(k->ctx, svc->loc, "service name '%s' is too long: %s, at most %zu "
+		   "characters, and this one has %zu", name, why, max, len);
 }
 
 static void check_vips(struct checker *k, const struct svcc_service *svc)

@@ -51,9 +51,12 @@ golden examples/k8s/cluster.svc examples/k8s/cluster.warnings "$svcs" "$slices" 
 golden $dir/edge.svc $dir/edge.warnings $dir/edge-services.json $dir/edge-endpointslices.json \
 	--node n1 --pod-cidr 10.244.0.0/16 --pod-cidr fd00:10:244::/56 \
 	--service-cidr 10.96.0.0/12 --node-ip 192.168.1.10
+# what Kubernetes' own validation refuses: warned about, and skipped or ignored
+golden $dir/checks.svc $dir/checks.warnings $dir/checks-services.json $dir/checks-endpointslices.json \
+	--pod-cidr 10.244.0.0/16 --pod-cidr fd00:244::/56
 
 # what it writes, svcc compiles without a word
-for f in examples/k8s/cluster.svc $dir/edge.svc; do
+for f in examples/k8s/cluster.svc $dir/edge.svc $dir/checks.svc; do
 	if "$svcc" check "$f" > "$tmp/out" 2>&1 && [ ! -s "$tmp/out" ]; then ok
 	else bad "svcc check $f"; cat "$tmp/out"; fi
 done

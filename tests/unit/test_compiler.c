@@ -104,6 +104,148 @@ static void test_builder_rejects(void)
 	svcc_config_free(cfg);
 }
 
+/* What Kubernetes' validation refuses, the builder refuses with EINVAL, changing nothing. */
+static void test_builder_rejects_what_kubernetes_does(void)
+{
+	static const char *const bad_vips[] = {
+		"0.0.0.0", "::", "127.0.0.1", "::1", "224.0.0.5", "ff02::1", "239.1.2.3",
+		"ff05::1", "255.255.255.255", "::ffff:127.0.0.1",
+	};
+	static const char *const bad_eps[] = {
+		"0.0.0.0", "::", "127.0.0.1", "::1", "169.254.3.4", "fe80::1", "224.0.0.5",
+		"ff02::1", "239.1.2.3", "ff05::1", "255.255.255.255", "::ffff:169.254.0.1",
+	};
+	char ns64[80], name63[70], long_name[160];
+	struct svcc_config *cfg = svcc_config_new();
+	struct svcc_ctx *ctx = svcc_ctx_new();
+	struct svcc_service *svc, *other, *x;
+	struct svcc_endpoint good = { .addr = "10.244.1.5" }, ep;
+	struct svcc_port p15 = { .name = "abcdefghijklmno", .port = 80, .proto = SVCC_TCP };
+	struct svcc_port p16 = { .name = "abcdefghijklmnop", .port = 81, .proto = SVCC_TCP };
+	struct svcc_ruleset *rs = NULL;
+
+	memset(ns64, 'n', 64);
+	ns64[64] = '\0';
+	memset(name63, 'm', 63);
+	name63[63] = '\0';
+	CHECK(svcc_config_add_service(cfg, "default/web", &svc) == 0);
+	CHECK(svcc_service_set_vip(svc, "10.96.0.10") == 0);
+	CHECK(svcc_service_set_vip(svc, "fd00:10:96::10") == 0);
+	CHECK(svcc_service_set_endpoints(svc, &good, 1) == 0);
+	for (size_t i = 0; i < sizeof(bad_vips) / sizeof(*bad_vips); i++) {
+		errno = 0;
+		CHECK(svcc_service_set_vip(svc, bad_vips[i]) == -1 && errno == EINVAL);
+	}
+	for (size_t i = 0; i < sizeof(bad_eps) / sizeof(*bad_eps); i++) {
+		ep = (struct svcc_endpoint){ .addr = bad_eps[i] };
+		errno = 0;
+		CHECK(svcc_service_set_endpoints(svc, &ep, 1) == -1 && errno == EINVAL);
+	}
+	/* the vip and its own endpoints */
+	ep = (struct svcc_endpoint){ .addr = "10.96.0.10" };
+	errno = 0;
+	CHECK(svcc_service_set_endpoints(svc, &ep, 1) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(svcc_service_set_vip(svc, "10.244.1.5") == -1 && errno == EINVAL);
+	/* nothing changed */
+	CHECK(svc->has_vip[FAM4] && svc->vip[FAM4].bytes[3] == 10 && svc->has_vip[FAM6]);
+	CHECK(svc->neps == 1 && svc->eps[0].addr.bytes[3] == 5);
+	/* link-local is no vip problem */
+	CHECK(svcc_config_add_service(cfg, "default/ll", &x) == 0);
+	CHECK(svcc_service_set_vip(x, "169.254.20.10") == 0);
+	CHECK(svcc_config_remove_service(cfg, "default/ll") == 0);
+	/* names: Kubernetes' limits */
+	snprintf(long_name, sizeof(long_name), "%s/web", ns64);
+	errno = 0;
+	CHECK(svcc_config_add_service(cfg, long_name, &x) == -1 && errno == EINVAL);
+	snprintf(long_name, sizeof(long_name), "default/%sm", name63);
+	errno = 0;
+	CHECK(svcc_config_add_service(cfg, long_name, &x) == -1 && errno == EINVAL);
+	errno = 0;
+	CHECK(svcc_config_add_service(cfg, ns64, &x) == -1 && errno == EINVAL);
+	CHECK(svcc_config_service_count(cfg) == 1);
+	snprintf(long_name, sizeof(long_name), "%s/%s", name63, name63);
+	CHECK(svcc_config_add_service(cfg, long_name, &x) == 0);
+	CHECK(svcc_config_remove_service(cfg, long_name) == 0);
+	CHECK(svcc_service_set_ports(svc, &p15, 1) == 0);
+	errno = 0;
+	CHECK(svcc_service_set_ports(svc, &p16, 1) == -1 && errno == EINVAL);
+	CHECK(svc->nports == 1 && svc->ports[0].port == 80);
+	/* another service's vip as an endpoint: svcc_compile says so */
+	CHECK(svcc_config_add_service(cfg, "default/api", &other) == 0);
+	CHECK(svcc_service_set_vip(other, "10.96.0.11") == 0);
+	CHECK(svcc_service_set_ports(other, &p15, 1) == 0);
+	ep = (struct svcc_endpoint){ .addr = "10.96.0.11" };
+	CHECK(svcc_service_set_endpoints(svc, &ep, 1) == 0);
+	CHECK(svcc_compile(ctx, cfg, NULL, &rs) == -1 && rs == NULL);
+	CHECK(svcc_error_count(ctx) == 1 && svcc_diag_get(ctx, 0)->file == NULL);
+	CHECK(strstr(svcc_diag_get(ctx, 0)->message,
+		     "endpoint 10.96.0.11 of service 'default/web' is the vip of service 'default/api'"));
+	svcc_ctx_free(ctx);
+	svcc_config_free(cfg);
+}
+
+/* The one classification the checker, the builder and import-k8s share. */
+static void test_addr_classify(void)
+{
+	static const struct { const char *a; enum addr_class c; } v[] = {
+		{ "0.0.0.0", ADDR_UNSPECIFIED }, { "0.0.0.1", ADDR_UNICAST },
+		{ "126.255.255.255", ADDR_UNICAST }, { "127.0.0.0", ADDR_LOOPBACK },
+		{ "127.255.255.255", ADDR_LOOPBACK }, { "128.0.0.0", ADDR_UNICAST },
+		{ "169.253.255.255", ADDR_UNICAST }, { "169.254.0.0", ADDR_LINK_LOCAL },
+		{ "169.254.255.255", ADDR_LINK_LOCAL }, { "169.255.0.0", ADDR_UNICAST },
+		{ "223.255.255.255", ADDR_UNICAST }, { "224.0.0.0", ADDR_LL_MULTICAST },
+		{ "224.0.0.255", ADDR_LL_MULTICAST }, { "224.0.1.0", ADDR_MULTICAST },
+		{ "239.255.255.255", ADDR_MULTICAST }, { "240.0.0.1", ADDR_UNICAST },
+		{ "255.255.255.254", ADDR_UNICAST }, { "255.255.255.255", ADDR_BROADCAST },
+		{ "::", ADDR_UNSPECIFIED }, { "::1", ADDR_LOOPBACK }, { "::2", ADDR_UNICAST },
+		{ "fe7f:ffff::1", ADDR_UNICAST }, { "fe80::", ADDR_LINK_LOCAL },
+		{ "febf:ffff::1", ADDR_LINK_LOCAL }, { "fec0::1", ADDR_UNICAST },
+		{ "ff02::1", ADDR_LL_MULTICAST }, { "ff02:ffff::1", ADDR_LL_MULTICAST },
+		{ "ff01::1", ADDR_MULTICAST }, { "ff0e::1", ADDR_MULTICAST },
+		{ "feff::1", ADDR_UNICAST }, { "fd00::1", ADDR_UNICAST },
+		{ "::ffff:0.0.0.0", ADDR_UNSPECIFIED }, { "::ffff:127.1.2.3", ADDR_LOOPBACK },
+		{ "::ffff:10.0.0.1", ADDR_UNICAST }, { "::127.0.0.1", ADDR_UNICAST },
+	};
+	struct addr a;
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
+		CHECK(addr_parse(v[i].a, &a) == 0);
+		if (addr_classify(a.family, a.bytes) != v[i].c)
+			fprintf(stderr, "%s: class %d, want %d\n", v[i].a,
+				addr_classify(a.family, a.bytes), v[i].c);
+		CHECK(addr_classify(a.family, a.bytes) == v[i].c);
+	}
+	CHECK(addr_parse("169.254.1.1", &a) == 0);
+	CHECK(addr_unusable(a.family, a.bytes, USE_SERVICE) == ADDR_UNICAST);
+	CHECK(addr_unusable(a.family, a.bytes, USE_ENDPOINT) == ADDR_LINK_LOCAL);
+}
+
+/* Errors of well-formed blocks beside a syntax error; a NUL byte with its place. */
+static void test_errors_beside_syntax_error(void)
+{
+	static const char text[] =
+		"service a { vip 10.96.0.1 port 80; }\n"
+		"service b { vip 10.96.0.2; port 70000/udp; }\n"
+		"service c { vip 10.96.0.3; port 80; port 80; }\n";
+	static const char nul[] = "cluster {\n  pod-cidr 10.0.0.0/8;\0 }\n";
+	struct svcc_ctx *ctx = svcc_ctx_new();
+	struct svcc_config *cfg = NULL;
+	const struct svcc_diag *d;
+
+	CHECK(svcc_parse_string(ctx, "t.svc", text, strlen(text), &cfg) == -1 && !cfg);
+	CHECK(svcc_error_count(ctx) == 3);
+	CHECK((d = svcc_diag_get(ctx, 0)) && d->line == 1 && strstr(d->message, "unexpected 'port'"));
+	CHECK((d = svcc_diag_get(ctx, 1)) && d->line == 2 && strstr(d->message, "70000"));
+	CHECK((d = svcc_diag_get(ctx, 2)) && d->line == 3 && strstr(d->message, "duplicate port"));
+	svcc_ctx_clear(ctx);
+	CHECK(svcc_parse_string(ctx, "n.svc", nul, sizeof(nul) - 1, &cfg) == -1 && !cfg);
+	CHECK(svcc_error_count(ctx) == 1);
+	CHECK((d = svcc_diag_get(ctx, 0)) && d->line == 2 && d->column == 23 &&
+	      !strcmp(d->message, "a NUL byte in the source"));
+	svcc_ctx_free(ctx);
+}
+
 /* Checks on a builder-made config report without a location. */
 static void test_check_without_location(void)
 {
@@ -228,6 +370,9 @@ int main(void)
 {
 	test_builder_matches_text();
 	test_builder_rejects();
+	test_builder_rejects_what_kubernetes_does();
+	test_addr_classify();
+	test_errors_beside_syntax_error();
 	test_check_without_location();
 	test_placement_is_stable();
 	test_htab();
