@@ -215,6 +215,8 @@ show "$bad" "$icmp" "$got"
 if command -v conntrack >/dev/null; then
 	check "sctp INITs with a bad CRC32c are invalid to the node's conntrack [invalid +$((inv1 - inv0))]" \
 		eval '((inv1 - inv0 >= 3))'
+else
+	not_ok "sctp INITs with a bad CRC32c: conntrack(8) is not installed to count them (apt-get install conntrack)"
 fi
 check "sctp to 10.96.0.41:3868 (no endpoints): ICMP port unreachable from $NODE for each INIT [${ms}ms]" eval '
 	[[ $(grep -c "^icmp 3 3 $NODE 10\.96\.0\.41 3868 4500[012]\$" <<<"$icmp") == 3 ]] && ((ms < 1000))'

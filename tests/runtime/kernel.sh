@@ -197,17 +197,25 @@ ns "'$drv' apply '$A' && $list > '$tmp/bad.before' &&
 if [ "$(cat "$tmp/bad.rc")" = 1 ] && grep -q 'error: .* is taken by service' "$tmp/bad.err" &&
    cmp -s "$tmp/bad.before" "$tmp/bad.after"; then ok; else bad "bad config: rc $(cat "$tmp/bad.rc")"; fi
 
-# 10. without CAP_NET_ADMIN: exit 3 and a plain reason
+# 10. without CAP_NET_ADMIN: exit 3 and a plain reason.  uid 65534 runs a
+# copy of the command and configs in a directory of its own: the checkout
+# may be where nobody can reach it (/root is 0700)
 if command -v setpriv > /dev/null; then
-	ns "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all '$drv' apply '$A' 2> '$tmp/perm.err'; echo \$? > '$tmp/perm.rc'"
+	nob=$(mktemp -d /tmp/svcc-nobody.XXXXXX)
+	cp "$drv" "$nob/svcc" && cp "$A" "$nob/a.svc" && cp tests/bad/duplicate-vip-port.svc "$nob/bad.svc" &&
+		chmod 755 "$nob" "$nob/svcc" && chmod 644 "$nob/a.svc" "$nob/bad.svc" || bad "copy for uid 65534"
+	ns "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all '$nob/svcc' apply '$nob/a.svc' 2> '$tmp/perm.err'; echo \$? > '$tmp/perm.rc'"
 	if [ "$(cat "$tmp/perm.rc")" = 3 ] && grep -q 'CAP_NET_ADMIN' "$tmp/perm.err"; then ok; else
 		bad "no privilege: rc $(cat "$tmp/perm.rc"): $(cat "$tmp/perm.err")"; fi
 	# the read-back runs while the config is read: a bad config is still
 	# a bad config (exit 1, its errors alone), whatever the kernel said
-	ns "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all '$drv' apply '$ex/../tests/bad/duplicate-vip-port.svc' 2> '$tmp/perm2.err'; echo \$? > '$tmp/perm2.rc'"
+	ns "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all '$nob/svcc' apply '$nob/bad.svc' 2> '$tmp/perm2.err'; echo \$? > '$tmp/perm2.rc'"
 	if [ "$(cat "$tmp/perm2.rc")" = 1 ] && grep -q 'error: .* is taken by service' "$tmp/perm2.err" &&
 	   ! grep -q 'CAP_NET_ADMIN' "$tmp/perm2.err"; then ok; else
 		bad "no privilege, bad config: rc $(cat "$tmp/perm2.rc"): $(cat "$tmp/perm2.err")"; fi
+	rm -rf "$nob"
+else
+	bad "no privilege: setpriv (util-linux) is not installed"
 fi
 
 # 11. dry run: the plan of A->B names only what changes, and sends nothing
