@@ -119,3 +119,57 @@ clean:
 
 .PHONY: all test check check-valgrind check-kernel golden-update install clean
 .SECONDARY:
+
+# ---- fuzzing (tests/fuzz/) ----------------------------------------------------
+# libFuzzer harnesses, built with clang against the library instrumented for
+# coverage and ASan+UBSan (its own objects in $(BUILD)/fuzz/lib).
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS='parse diff']: each target that
+#     long, on its seed corpus (examples/, tests/) with the language's words;
+#     what it finds new goes to $(BUILD)/fuzz/corpus-TARGET.
+#   make check-fuzz (part of make test): the inputs of every crash found so far
+#     (tests/fuzz/regress/TARGET/) replayed, then each target FUZZ_SMOKE seconds.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_SMOKE	?= 15
+FUZZ_TARGETS	?= parse import diff builder
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ifdef FUZZ
+CFLAGS	+= -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+endif
+FUZZ_LIB	:= $(BUILD)/fuzz/lib
+FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
+FUZZ_FLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -Icompiler \
+		  -Igrammar -Iruntime -Itests/fuzz $(shell pkg-config --cflags $(PKGS) jansson)
+
+# one sub-make for both, so that two never write the same generated files
+$(FUZZ_LIB)/libsvcc.a: FORCE
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_LIB) CC=$(FUZZ_CC) FUZZ=1 $@ $(FUZZ_LIB)/compiler/import_k8s.o
+$(FUZZ_LIB)/compiler/import_k8s.o: $(FUZZ_LIB)/libsvcc.a ;
+
+$(BUILD)/fuzz/fuzz-import: $(FUZZ_LIB)/compiler/import_k8s.o
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB)/libsvcc.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+		$(filter %.o,$^) $(FUZZ_LIB)/libsvcc.a $(LDLIBS) $(shell pkg-config --libs jansson)
+
+# seed corpora, made fresh from the tests' inputs (tests/fuzz/seed.sh)
+$(BUILD)/fuzz/seed-%: FORCE
+	@sh tests/fuzz/seed.sh $* $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		sh tests/fuzz/seed.sh $$t $(BUILD)/fuzz/seed-$$t && mkdir -p $(BUILD)/fuzz/corpus-$$t && \
+		echo "fuzz-$$t: $(FUZZ_SECONDS) s" && \
+		$(BUILD)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-dict=tests/fuzz/$$([ $$t = import ] && echo k8s || echo svc).dict -artifact_prefix=$(BUILD)/fuzz/crash-$$t- \
+			$(BUILD)/fuzz/corpus-$$t $(BUILD)/fuzz/seed-$$t || exit 1; \
+	done
+
+check-fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(BUILD) $(FUZZ_SMOKE) $(FUZZ_TARGETS)
+
+test: check-fuzz
+
+FORCE:
+.PHONY: fuzz fuzz-build check-fuzz FORCE

@@ -122,6 +122,8 @@ int lw_endpoint_data(struct lowering *l, const struct sport *sp, struct group *g
 		l->elem_data_cap = cap;
 	}
 	g->data = l->nelem_data;
+	if (!g->nkeys)	/* no endpoints: elem_data may still be NULL, and NULL + 0 is UB */
+		return 0;
 	d = l->elem_data + g->data;
 	for (uint16_t round = 0; made < g->nkeys; round++) {
 		for (size_t i = 0; i < g->neps; i++) {
