@@ -20,7 +20,7 @@ COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c 
 	    compiler/lower_sets.c compiler/lower_chains.c compiler/lower_affinity.c compiler/ruleset.c \
 	    compiler/ruleset_sort.c compiler/render.c compiler/compile.c grammar/parse.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
-	    runtime/nl_rule.c runtime/readback.c runtime/runtime.c runtime/ruleset_diff.c \
+	    runtime/nl_rule.c runtime/readback.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c
 GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)

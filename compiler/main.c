@@ -26,6 +26,9 @@ static void usage(FILE *out)
 	      "                   incremental transaction; -n (--dry-run) prints it instead,\n"
 	      "                   -v tells what changed and how long it took\n"
 	      "  diff OLD NEW     the transaction from OLD's ruleset to NEW's, as nft commands\n"
+	      "  verify FILE      read the whole table back, rules included, and compare it\n"
+	      "                   with FILE's ruleset: exit 0 when identical, 1 with the\n"
+	      "                   differences (- the kernel's, + FILE's) when not; changes nothing\n"
 	      "  delete           remove the table\n"
 	      "  import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--pod-cidr CIDR]...\n"
 	      "                   the .svc config for kubectl's Service and EndpointSlice lists (JSON)\n"
@@ -242,6 +245,35 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 	return rc;
 }
 
+static int cmd_verify(struct svcc_ctx *ctx, int argc, char **argv, const char *table)
+{
+	struct svcc_ruleset *rs;
+	struct svcc_runtime *rt;
+	int rc;
+
+	if (argc != 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!(rs = build(ctx, argv[0], table, NULL)))
+		return EXIT_CONFIG;
+	if (svcc_runtime_new(ctx, table, SVCC_RT_ONE_SHOT, &rt)) {
+		svcc_ruleset_free(rs);
+		return kernel_error(ctx);
+	}
+	rc = svcc_runtime_verify(rt, rs, stdout);
+	if (rc < 0) {
+		rc = kernel_error(ctx);
+	} else {
+		svcc_diag_print(ctx, stderr);
+		fprintf(stderr, rc ? "verify: table inet %s differs from %s\n"
+				   : "verify: table inet %s is exactly %s\n", table, argv[0]);
+	}
+	svcc_ruleset_free(rs);
+	svcc_runtime_free(rt);
+	return rc;
+}
+
 static int cmd_delete(struct svcc_ctx *ctx, int argc, const char *table)
 {
 	struct svcc_runtime *rt;
@@ -306,6 +338,8 @@ int main(int argc, char **argv)
 		rc = cmd_diff(ctx, argc - 1, argv + 1, table);
 	else if (!strcmp(argv[0], "apply"))
 		rc = cmd_apply(ctx, argc, argv, table);
+	else if (!strcmp(argv[0], "verify"))
+		rc = cmd_verify(ctx, argc - 1, argv + 1, table);
 	else if (!strcmp(argv[0], "delete"))
 		rc = cmd_delete(ctx, argc - 1, table);
 	else if (!strcmp(argv[0], "import-k8s"))

@@ -190,6 +190,12 @@ struct rs_chain {
 	 * chains without reading their rules back.
 	 */
 	uint64_t fingerprint;
+	/*
+	 * Runtime models only: the hash of the rules the kernel holds
+	 * (runtime/rule_hash.c), read back when nothing vouched for them;
+	 * 0: not read.
+	 */
+	uint64_t rules_hash;
 };
 
 struct rs_ruleset {
@@ -208,6 +214,8 @@ struct rs_ruleset {
 	/* Runtime models only: the chains were not read back (the set-fingerprints
 	 * map vouched for them); chains is empty. */
 	bool chains_unread;
+	/* Runtime models only: the table's flags as read back (svcc sets none). */
+	uint32_t table_flags;
 	/* Runtime models only: the names verdicts point at while chains is empty
 	 * (rs_keep_name): owned here, freed with the ruleset. */
 	char **kept_names;

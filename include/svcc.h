@@ -197,6 +197,13 @@ SVCC_API int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_conf
 SVCC_API int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
 /* Read the table back from the kernel (after drift, or to be sure). */
 SVCC_API int svcc_runtime_resync(struct svcc_runtime *rt);
+/* Read the whole table back, rules included (nothing taken on trust), and
+ * compare it with rs: 0 when the kernel holds exactly rs; 1 when not, with
+ * the differences written to out as a diff of nft commands ("- " what the
+ * kernel has that rs has not, "+ " what it lacks: what an apply would
+ * send); -1 on error.  Changes nothing.  The elements of dynamic sets (the
+ * affinity maps, filled by the packet path) are not compared. */
+SVCC_API int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
 /* Remove the table from the kernel. */
 SVCC_API int svcc_runtime_delete_table(struct svcc_runtime *rt);
 SVCC_API const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt);

@@ -677,8 +677,10 @@ struct tx *tx_diff(const struct rs_ruleset *old, const struct rs_ruleset *new_rs
 	tx->set_ids = calloc(new_rs->nsets + 1, sizeof(*tx->set_ids));
 	if (!tx->set_ids || index_all(&d) || classify(&d))
 		goto out;
-	if (!old && !tx_push_op(tx, TX_ADD_TABLE, new_rs))
+	/* the table anew, or its flags put back (`nft add table ... { flags dormant; }`) */
+	if ((!old || old->table_flags) && !tx_push_op(tx, TX_ADD_TABLE, new_rs))
 		goto out;
+	tx->changed += old && old->table_flags;
 	if (emit_deletions(&d) || emit_additions(&d))
 		goto out;
 	err = 0;

@@ -83,10 +83,20 @@ static struct nlmsghdr *request(struct nl *nl, char *buf, uint16_t cmd, uint16_t
 	return nftnl_nlmsg_build_hdr(buf, cmd, NFPROTO_INET, NLM_F_REQUEST | flags, ++nl->seq);
 }
 
+struct table_info {
+	bool exists;
+	uint32_t flags;
+};
+
 static int table_cb(const struct nlmsghdr *nlh, void *data)
 {
-	(void)nlh;
-	*(bool *)data = true;
+	struct table_info *t = data;
+	const struct nlattr *a;
+
+	t->exists = true;
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_TABLE_FLAGS)
+			t->flags = attr_be32(a);
 	return MNL_CB_OK;
 }
 
@@ -131,7 +141,7 @@ static void parse_chain(const struct nlmsghdr *nlh, struct kchain *k)
 {
 	const struct nlattr *a, *h;
 	const char *type = NULL;
-	uint32_t hooknum = UINT32_MAX;
+	uint32_t hooknum = UINT32_MAX, policy = NF_ACCEPT, flags = 0;
 	int32_t prio = 0;
 	uint64_t fp = 0;
 	const char *name = NULL, *table = NULL;
@@ -142,6 +152,8 @@ static void parse_chain(const struct nlmsghdr *nlh, struct kchain *k)
 		case NFTA_CHAIN_NAME:	name = attr_str(a); break;
 		case NFTA_CHAIN_TABLE:	table = attr_str(a); break;
 		case NFTA_CHAIN_TYPE:	type = attr_str(a); break;
+		case NFTA_CHAIN_POLICY:	policy = attr_be32(a); break;
+		case NFTA_CHAIN_FLAGS:	flags = attr_be32(a); break;
 		case NFTA_CHAIN_USERDATA:
 			fp = parse_fingerprint(mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
 			break;
@@ -157,7 +169,8 @@ static void parse_chain(const struct nlmsghdr *nlh, struct kchain *k)
 	}
 	k->name = name;
 	k->table = table;
-	k->c.fingerprint = fp;
+	/* a policy or a flag svcc does not give: fingerprint 0 has it replaced */
+	k->c.fingerprint = policy == NF_ACCEPT && !(flags & ~NFT_CHAIN_BASE) ? fp : 0;
 	if (hooknum != UINT32_MAX) {
 		/* a hook svcc does not use: fingerprint 0 has it replaced */
 		k->c.hook = hooknum <= NF_INET_POST_ROUTING ? hook_of[hooknum] : RS_HOOK_PREROUTING;
@@ -604,6 +617,44 @@ static int read_chains(struct nl *nl, struct rb *rb)
 	return 0;
 }
 
+static int rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rb *rb = data;
+	const struct nlattr *a;
+	const char *table = NULL, *chain = NULL;
+	size_t i;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) == NFTA_RULE_TABLE)
+			table = attr_str(a);
+		else if (mnl_attr_get_type(a) == NFTA_RULE_CHAIN)
+			chain = attr_str(a);
+	}
+	if (!table || !chain || strcmp(table, rb->rs->table))
+		return MNL_CB_OK;
+	i = nameidx_get(&rb->chains, chain);
+	if (i != (size_t)-1)
+		rb->rs->chains[i].rules_hash = nl_rules_more(rb->rs->chains[i].rules_hash,
+							     nl_rule_msg_hash(nlh));
+	return MNL_CB_OK;
+}
+
+/*
+ * Every rule of the table, hashed into its chain's rules_hash (rule_hash.c):
+ * what lets the runtime find a rule inserted or deleted underneath, which
+ * the chain's comment does not show.  After read_chains.
+ */
+static int read_rules(struct nl *nl, struct rb *rb)
+{
+	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
+	struct nlmsghdr *nlh = request(nl, buf, NFT_MSG_GETRULE, NLM_F_DUMP);
+
+	for (size_t i = 0; i < rb->rs->nchains; i++)
+		rb->rs->chains[i].rules_hash = nl_rules_begin();
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, rb->rs->table);
+	return talk(nl, nlh, rule_cb, rb);
+}
+
 /* Would reading the elements of s, unread, need the chains (its verdicts name them)? */
 static bool needs_chains(const struct rs_set *s)
 {
@@ -758,18 +809,19 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
 	struct rb rb = { 0 };
 	struct nlmsghdr *nlh;
-	bool exists = false;
+	struct table_info t = { 0 };
 
 	*out = *map = NULL;
 	*trusted = false;
 	nlh = request(nl, buf, NFT_MSG_GETTABLE, NLM_F_ACK);
 	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table);
-	if (talk(nl, nlh, table_cb, &exists))
+	if (talk(nl, nlh, table_cb, &t))
 		return errno == ENOENT ? 0 : -1;
-	if (!exists)
+	if (!t.exists)
 		return 0;
 	if (!(rb.rs = rs_new(table)))
 		return -1;
+	rb.rs->table_flags = t.flags;
 	rb.rs->chains_unread = true;
 	nlh = request(nl, buf, NFT_MSG_GETSET, NLM_F_DUMP);
 	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, table);
@@ -782,7 +834,7 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 		goto fail;
 	/* the chains too, unless the map vouches for them (runtime.c asks for some) */
 	*trusted = trust && map_trusted(*map, genid);
-	if (!*trusted && read_chains(nl, &rb))
+	if (!*trusted && (read_chains(nl, &rb) || read_rules(nl, &rb)))
 		goto fail;
 	if (read_all_elems(nl, &rb, *map, *trusted) || rs_sort_chains(rb.rs))
 		goto fail;

@@ -338,6 +338,46 @@ out:
 	return ret;
 }
 
+/*
+ * Chains read back with their rules (nothing vouched for the table): one
+ * whose rules are not the desired chain's, although its comment says they
+ * are (a rule inserted or deleted, the chain flushed underneath), is given
+ * fingerprint 0, so that the diff rewrites it.  A chain checked against a
+ * desired one of its fingerprint stays checked: its rules_hash is dropped.
+ */
+static int check_rules(struct svcc_runtime *rt, const struct rs_ruleset *want)
+{
+	struct rs_ruleset *m = rt->model;
+	struct tx *tx = NULL;
+	void *buf = NULL;
+	int ret = -1;
+
+	for (size_t i = 0; i < m->nchains; i++) {
+		struct rs_chain *c = &m->chains[i];
+		const struct rs_chain *w;
+		uint64_t h;
+
+		if (!c->rules_hash || !c->fingerprint || !want->nchains)
+			continue;
+		w = rs_chain_find(want, c->name);
+		if (!w || w->fingerprint != c->fingerprint)
+			continue;	/* rewritten anyway */
+		if ((!tx && !(tx = tx_new(rt->table))) || (!buf && !(buf = calloc(1, NL_MSG_MAX))) ||
+		    nl_chain_rules_hash(tx, w, buf, &h)) {
+			rt_report_errno(rt, "read-back", errno ? errno : ENOMEM);
+			goto out;
+		}
+		if (h != c->rules_hash)
+			c->fingerprint = 0;
+		c->rules_hash = 0;
+	}
+	ret = 0;
+out:
+	tx_free(tx);
+	free(buf);
+	return ret;
+}
+
 static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want, struct view *v)
 {
 	const struct rs_ruleset *m = rt->model;
@@ -345,6 +385,8 @@ static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want, stru
 	int ret = -1, r;
 
 	memset(v, 0, sizeof(*v));
+	if (check_rules(rt, want))
+		return -1;
 	v->rs = *m;
 	v->rs.sets_cap = m->nsets;
 	if (!(v->rs.sets = malloc((m->nsets + 1) * sizeof(*v->rs.sets))) ||
@@ -591,6 +633,19 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		if (!(tx = tx_diff(old, rs->rs)))
 			goto oom;
 		rt_set_stats(rt, tx);
+		/*
+		 * Nothing to change, and the map vouches for the table: done.  If
+		 * it does not (someone else committed), the table was read whole
+		 * (the model is a read-back, not what this runtime applied) and
+		 * found right: the map is put right too, so that the next
+		 * apply need not read everything again.
+		 */
+		if (tx_empty(tx) && (rt->fpmap_true || !old || rt->model_rules)) {
+			ret = 0;
+			goto out;
+		}
+		if (st_append(tx, old, rt->fpmap, rt->fpmap_true, rt->genid, &next))
+			goto oom;
 		if (tx_empty(tx)) {
 			ret = 0;
 			goto out;
@@ -598,8 +653,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		/* copy first: once the kernel took it, keeping it cannot fail */
 		rs_free(copy);
 		copy = NULL;
-		if (st_append(tx, old, rt->fpmap, rt->fpmap_true, rt->genid, &next) ||
-		    (!(rt->flags & SVCC_RT_ONE_SHOT) && !(copy = rs_clone(rs->rs))))
+		if (!(rt->flags & SVCC_RT_ONE_SHOT) && !(copy = rs_clone(rs->rs)))
 			goto oom;
 		if (copy)
 			st_stamp(copy, next);
@@ -692,6 +746,71 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 		rt_report_errno(rt, "plan", errno ? errno : EIO);
 	tx_free(tx);
 	rs_free(next);
+	view_free(&view);
+	return ret;
+}
+
+/*
+ * The differences as a diff: "- " before what the kernel has and the
+ * config has not (deletions, flushes), "+ " before what it lacks.
+ */
+static int write_differences(const struct tx *tx, FILE *out)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	char sign = '+';
+	int ret = -1;
+
+	if (!f)
+		return -1;
+	if (tx_render(tx, f) | fclose(f))
+		goto out;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "delete ", 7) || !strncmp(line, "flush ", 6))
+			sign = '-';
+		else if (!strncmp(line, "add ", 4))
+			sign = '+';
+		if (fprintf(out, "%c %s\n", sign, line) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(text);
+	return ret;
+}
+
+int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out)
+{
+	struct view view = { 0 };
+	struct tx *tx = NULL;
+	int ret = -1;
+
+	memset(&rt->stats, 0, sizeof(rt->stats));
+	/* everything, rules included: no fingerprint vouches for anything */
+	if (rt_resync(rt, false))
+		return -1;
+	if (!rt->model) {
+		ret = fprintf(out, "table inet %s does not exist\n", rt->table) < 0 ? -1 : 1;
+		goto out;
+	}
+	if (view_new(rt, rs->rs, &view))
+		goto out;
+	if (!(tx = tx_diff(&view.rs, rs->rs))) {
+		rt_report_errno(rt, "verify", ENOMEM);
+		goto out;
+	}
+	rt_set_stats(rt, tx);
+	ret = tx_empty(tx) ? 0 : 1;
+	if (ret && write_differences(tx, out)) {
+		rt_report_errno(rt, "verify", errno ? errno : EIO);
+		ret = -1;
+	}
+out:
+	rt->stats.sets_read = rt->sets_read;
+	rt->stats.chains_read = rt->chains_read;
+	rt->sets_read = rt->chains_read = 0;
+	tx_free(tx);
 	view_free(&view);
 	return ret;
 }

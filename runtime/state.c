@@ -404,7 +404,7 @@ int st_append(struct tx *tx, const struct rs_ruleset *model, const struct rs_rul
 	int ret = -1;
 
 	*next = NULL;
-	if (tx_empty(tx))
+	if (tx_empty(tx) && kmap_true)
 		return 0;
 	for (size_t i = 0; i < tx->nops; i++)
 		if (tx->ops[i].kind == TX_DEL_TABLE)

@@ -61,6 +61,9 @@ bool st_map_genid(const struct rs_ruleset *map, uint32_t *genid);
  * Append to tx what keeps the map true after it, when tx is not empty: the
  * entries of the sets and chain groups it changes, and key 0, the
  * generation the batch commits as (genid + 1; the batch is sent at genid).
+ * An empty tx with a map not known to be true (someone else committed
+ * since) gets the map's entries put right, so that it vouches again: model
+ * must then be what the kernel holds, read whole.
  * model: what the kernel holds before tx, every set with its fingerprint,
  * and its chains unless kmap_true; kmap: the map the kernel holds (NULL:
  * none), kmap_true if its entries are known to be right.  *next gets the

@@ -1462,7 +1462,8 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 		goto oom;
 	rt_set_stats(rt, tx);
 	/* the model has every set's fingerprint: it was applied */
-	if (prepare(&u) || st_append(tx, rt->model, rt->fpmap, rt->fpmap_true, rt->genid, &next))
+	if (prepare(&u) ||
+	    (!tx_empty(tx) && st_append(tx, rt->model, rt->fpmap, rt->fpmap_true, rt->genid, &next)))
 		goto oom;
 	if (!tx_empty(tx)) {
 		r = rt_send_tx(rt, tx, &res);

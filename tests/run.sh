@@ -46,6 +46,8 @@ expect_exit() {
 expect_exit 2 "$svcc"
 expect_exit 2 "$svcc" frobnicate x.svc
 expect_exit 2 "$svcc" compile
+expect_exit 2 "$svcc" verify
+expect_exit 1 "$svcc" verify tests/bad/syntax-errors.svc
 expect_exit 2 "$svcc" --bogus compile examples/minimal.svc
 expect_exit 0 "$svcc" --help
 expect_exit 0 "$svcc" check examples/cluster.svc

@@ -12,6 +12,9 @@ bash tests/kernel/conntrack.sh "$build" || rc=1
 # the feature traffic through both paths: netlink (the default) and nft text
 bash tests/kernel/features.sh "$build" || rc=1
 VIA=--via=nft bash tests/kernel/features.sh "$build" || rc=1
+# every kind of drift made with nft: found by verify, repaired by apply
+bash tests/kernel/drift.sh "$build" || rc=1
+VIA=--via=nft bash tests/kernel/drift.sh "$build" || rc=1
 # 77: this kernel cannot track or NAT SCTP (said why)
 bash tests/kernel/sctp.sh "$build"; case $? in 0|77) ;; *) rc=1 ;; esac
 exit $rc
