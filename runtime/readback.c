@@ -17,6 +17,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -655,6 +656,55 @@ static int read_rules(struct nl *nl, struct rb *rb)
 	return talk(nl, nlh, rule_cb, rb);
 }
 
+/*
+ * The rules are dumped on a socket and thread of their own while the sets'
+ * elements are read: both dumps are mostly the kernel's work, done in the
+ * reading thread, so on two cores they overlap.  The thread writes only
+ * the chains' rules_hash; the chains array does not move meanwhile.
+ */
+struct rules_job {
+	struct nl nl;
+	struct rb *rb;
+	pthread_t thread;
+	bool threaded;
+	int ret, err;
+};
+
+static void *rules_worker(void *arg)
+{
+	struct rules_job *j = arg;
+
+	j->ret = read_rules(&j->nl, j->rb);
+	j->err = errno;
+	return NULL;
+}
+
+static void rules_start(struct nl *nl, struct rb *rb, struct rules_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->rb = rb;
+	j->threaded = !nl_open(&j->nl);
+	if (j->threaded && pthread_create(&j->thread, NULL, rules_worker, j)) {
+		nl_close(&j->nl);
+		j->threaded = false;
+	}
+	if (!j->threaded) {	/* no socket or thread to spare: in line */
+		j->ret = read_rules(nl, rb);
+		j->err = errno;
+	}
+}
+
+static int rules_finish(struct rules_job *j)
+{
+	if (j->threaded) {
+		pthread_join(j->thread, NULL);
+		nl_close(&j->nl);
+		j->threaded = false;
+	}
+	errno = j->err;
+	return j->ret;
+}
+
 /* Would reading the elements of s, unread, need the chains (its verdicts name them)? */
 static bool needs_chains(const struct rs_set *s)
 {
@@ -834,9 +884,20 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 		goto fail;
 	/* the chains too, unless the map vouches for them (runtime.c asks for some) */
 	*trusted = trust && map_trusted(*map, genid);
-	if (!*trusted && (read_chains(nl, &rb) || read_rules(nl, &rb)))
+	if (!*trusted) {
+		struct rules_job rules;
+		int r;
+
+		if (read_chains(nl, &rb))
+			goto fail;
+		rules_start(nl, &rb, &rules);
+		r = read_all_elems(nl, &rb, *map, *trusted);
+		if (rules_finish(&rules) | r)
+			goto fail;
+	} else if (read_all_elems(nl, &rb, *map, *trusted)) {
 		goto fail;
-	if (read_all_elems(nl, &rb, *map, *trusted) || rs_sort_chains(rb.rs))
+	}
+	if (rs_sort_chains(rb.rs))
 		goto fail;
 	nameidx_fini(&rb.chains);
 	free(rb.kel);
