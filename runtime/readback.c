@@ -591,17 +591,10 @@ static int take_map(struct nl *nl, struct rb *rb, struct rs_ruleset **map)
 }
 
 /*
- * Elements: of every set, unless the map vouches for it (the generation
- * svcc's last batch committed as is the one read at: nobody changed
- * anything since).  A set it vouches for keeps its fingerprint, unread.
+ * Elements: of every set, unless the map vouches for it (st_map_vouches:
+ * nobody changed anything since svcc's last batch).  A set it vouches for
+ * keeps its fingerprint, unread.
  */
-static bool map_trusted(const struct rs_ruleset *map, uint32_t genid)
-{
-	uint32_t committed;
-
-	return map && st_map_ok(&map->sets[0]) && st_map_genid(map, &committed) &&
-	       committed == genid;
-}
 
 /* Every chain of the table into rb->rs (empty until now), and its index. */
 static int read_chains(struct nl *nl, struct rb *rb)
@@ -883,7 +876,7 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 	if (take_map(nl, &rb, map))
 		goto fail;
 	/* the chains too, unless the map vouches for them (runtime.c asks for some) */
-	*trusted = trust && map_trusted(*map, genid);
+	*trusted = trust && st_map_vouches(*map, genid);
 	if (!*trusted) {
 		struct rules_job rules;
 		int r;

@@ -790,6 +790,8 @@ int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_ruleset *rs, 
 	/* everything, rules included: no fingerprint vouches for anything */
 	if (rt_resync(rt, false))
 		return -1;
+	/* though the map may vouch for the next apply, read or not */
+	rt->fpmap_true = st_map_vouches(rt->fpmap, rt->genid);
 	if (!rt->model) {
 		ret = fprintf(out, "table inet %s does not exist\n", rt->table) < 0 ? -1 : 1;
 		goto out;

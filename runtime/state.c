@@ -198,6 +198,14 @@ bool st_map_genid(const struct rs_ruleset *map, uint32_t *genid)
 	return e != NULL;
 }
 
+bool st_map_vouches(const struct rs_ruleset *map, uint32_t genid)
+{
+	uint32_t committed;
+
+	return map && map->nsets && st_map_ok(&map->sets[0]) && st_map_genid(map, &committed) &&
+	       committed == genid;
+}
+
 /* What tx leaves of each set: a fingerprint, or nothing. */
 struct fp {
 	const char *name;

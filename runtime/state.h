@@ -56,6 +56,12 @@ bool st_map_ok(const struct rs_set *s);
  */
 bool st_map_get(const struct rs_ruleset *map, const char *name, uint64_t *fp);
 bool st_map_genid(const struct rs_ruleset *map, uint32_t *genid);
+/*
+ * Does map (read back at generation genid) vouch for the table: svcc's
+ * map, and the generation its last batch committed as is genid (nobody
+ * changed nftables since)?
+ */
+bool st_map_vouches(const struct rs_ruleset *map, uint32_t genid);
 
 /*
  * Append to tx what keeps the map true after it, when tx is not empty: the

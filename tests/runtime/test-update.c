@@ -16,6 +16,9 @@
  *  - every 20 steps, the in-memory model equals a whole compile of the
  *    config (svcc_runtime_plan of it is empty);
  *  - taking another service's vip is refused and changes nothing;
+ *  - drift made with nft (a rule inserted, a chain flushed, an element and
+ *    a chain added) is found by svcc_runtime_verify and, after a resync,
+ *    repaired by the next update;
  *  - at the end, svcc_runtime_apply of the whole compile sends nothing,
  *    and the kernel's table lists as a fresh whole apply in another
  *    namespace does.
@@ -339,6 +342,44 @@ static char *listing(void)
 	return text;
 }
 
+/*
+ * Drift made underneath with nft, inside chains and sets svcc keeps: an
+ * agent's resync reads the table, rules included, and its next update puts
+ * it right; svcc_runtime_verify then finds nothing.
+ */
+static void drift(struct svcc_ctx *ctx, struct svcc_runtime *rt)
+{
+	struct svcc_config *cfg;
+	struct svcc_ruleset *rs = NULL;
+	struct svc *s = pick();
+	const char *names[1] = { s->name };
+	unsigned long whole = 0;
+	int r;
+
+	if (system("nft insert rule inet svcc nat-prerouting drop && "
+		   "nft flush chain inet svcc masquerading && "
+		   "nft add element inet svcc pod-cidrs '{ 192.0.2.0/24 }' && "
+		   "nft add chain inet svcc intruder"))
+		fail("drift: nft could not make it");
+	cfg = config(ctx);
+	if (svcc_compile(ctx, cfg, NULL, &rs) || (r = svcc_runtime_verify(rt, rs, stdout)) != 1)
+		fail("drift: verify did not find it");
+	svcc_ruleset_free(rs);
+	svcc_config_free(cfg);
+	if (svcc_runtime_resync(rt))
+		fail("drift: resync");
+	rand_eps(s);
+	if (update(ctx, rt, names, 1, 1, &whole, 0, 0))
+		fail("drift: the update after the resync");
+	cfg = config(ctx);
+	rs = NULL;
+	if (svcc_compile(ctx, cfg, NULL, &rs) || (r = svcc_runtime_verify(rt, rs, stderr)) != 0)
+		fail("drift: not repaired by the update after a resync");
+	svcc_ruleset_free(rs);
+	svcc_config_free(cfg);
+	svcc_ctx_clear(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	size_t nservices = 2000, steps = 200;
@@ -445,6 +486,7 @@ int main(int argc, char **argv)
 		svcc_ctx_clear(ctx);
 	}
 	collision(ctx, rt, &whole);
+	drift(ctx, rt);
 	if (whole > steps / 10 + 4)	/* + the collision phase's */
 		fail("%lu of %zu updates applied whole", whole, steps);
 	printf("test-update: %zu steps, %lu applied whole\n", steps, whole);
