@@ -173,3 +173,30 @@ test: check-fuzz
 
 FORCE:
 .PHONY: fuzz fuzz-build check-fuzz FORCE
+
+# ---- fault injection (tests/fault/) -------------------------------------------
+# fault-driver: every allocation of libsvcc, libnftnl and jansson (linked
+# statically) goes through its __wrap_* functions, which fail the Nth one on
+# demand; tests/fault/run.sh sweeps N over parse, compile, import, apply and
+# update (from tests/kernel/run.sh: root, a private network namespace), and
+# makes the kernel refuse a 10k-service batch at its start, middle and end.
+FAULT_DRIVER	:= $(BUILD)/tests/fault/fault-driver
+FAULT_GEN	:= $(BUILD)/tests/fault/gen-config
+FAULT_WRAP	:= -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf,--wrap=open_memstream
+FAULT_STATIC	:= $(shell pkg-config --variable=libdir libnftnl)/libnftnl.a \
+		   $(shell pkg-config --variable=libdir jansson)/libjansson.a
+
+$(FAULT_DRIVER): tests/fault/fault-driver.c $(BUILD)/compiler/import_k8s.o $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags jansson) $(LDFLAGS) $(FAULT_WRAP) -o $@ $^ \
+		$(FAULT_STATIC) $(LDLIBS)
+
+$(FAULT_GEN): bench/gen-config.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -o $@ $<
+
+check-fault: all $(FAULT_DRIVER) $(FAULT_GEN)
+	@sh tests/fault/run.sh $(BUILD)
+
+check-kernel: $(FAULT_DRIVER) $(FAULT_GEN)
+.PHONY: check-fault
