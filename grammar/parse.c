@@ -82,6 +82,30 @@ void ps_block_done(struct parse_state *ps, struct ast_block *b, span kw)
 		arena_reset(&ps->arena);
 }
 
+/*
+ * Scan and parse with the scanner made.  flex cannot report a failed
+ * allocation: it jumps back here (YY_FATAL_ERROR in lexer.l), and what it
+ * had allocated is freed.  2: out of memory, as bison says it.
+ */
+static int scan_parse(struct parse_state *ps, char *text, size_t len, yyscan_t scanner)
+{
+	int rc;
+
+	if (setjmp(ps->flex_fail)) {
+		for (size_t i = 0; i < sizeof(ps->flex_mem) / sizeof(ps->flex_mem[0]); i++)
+			free(ps->flex_mem[i]);
+		return 2;
+	}
+	/* in place: the buffer is the source and its two NULs */
+	if (!svccyy_scan_buffer(text, len + 2, scanner)) {
+		svccyylex_destroy(scanner);
+		return 2;
+	}
+	rc = svccyyparse(scanner, ps);
+	svccyylex_destroy(scanner);
+	return rc;
+}
+
 int ast_parse(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
 	      ast_block_fn *fn, void *arg)
 {
@@ -103,13 +127,7 @@ int ast_parse(struct svcc_ctx *ctx, const char *file, char *text, size_t len,
 	ps_new_line(&ps, text);
 	if (svccyylex_init_extra(&ps, &scanner))
 		goto nomem;
-	/* in place: the buffer is the source and its two NULs */
-	if (!svccyy_scan_buffer(text, len + 2, scanner)) {
-		svccyylex_destroy(scanner);
-		goto nomem;
-	}
-	rc = svccyyparse(scanner, &ps);
-	svccyylex_destroy(scanner);
+	rc = scan_parse(&ps, text, len, scanner);
 	arena_free(&ps.arena);
 	if (rc == 2 || ps.nomem)
 		goto nomem;

@@ -3,6 +3,7 @@
 #ifndef SVCC_PARSE_STATE_H
 #define SVCC_PARSE_STATE_H
 
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -67,6 +68,13 @@ struct parse_state {
 	void *fn_arg;
 	struct arena arena;
 	bool nomem;
+	/*
+	 * flex exits the process when it cannot allocate (YY_FATAL_ERROR):
+	 * its few blocks are tracked here instead, and such a failure jumps
+	 * to flex_fail, which frees them (lexer.l, parse.c).
+	 */
+	void *flex_mem[4];
+	jmp_buf flex_fail;
 };
 
 static inline uint32_t ps_line_start(const struct parse_state *ps, size_t line)
