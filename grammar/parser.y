@@ -282,7 +282,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
 	else
 		more = strdup(yysymbol_name(got));
 	if (!more)
-		return YYENOMEM;
+		goto nomem;
 	if (got == YYSYMBOL_YYEOF)
 		msg = more, more = NULL;
 	else if (asprintf(&msg, "unexpected '%s'", more) < 0)
@@ -308,17 +308,25 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
 		if (asprintf(&more, "%s%s%s", msg,
 			     !shown ? ", expecting " : left ? ", " : " or ", name) < 0) {
 			free(msg);
-			return YYENOMEM;
+			goto nomem;
 		}
 		free(msg);
 		msg = more;
 		shown++;
 	}
 	if (!msg)
-		return YYENOMEM;
+		goto nomem;
 	ps_syntax_error(ps, *l);
 	diag_error(ps->ctx, at, "%s", msg);
 	free(msg);
+	return 0;
+nomem:
+	/*
+	 * The error stands without its message: its block must not be
+	 * resolved.  Not YYENOMEM: bison 3.8 tests for 2, and would go on.
+	 */
+	ps_syntax_error(ps, *l);
+	ps->nomem = true;
 	return 0;
 }
 
