@@ -119,6 +119,8 @@ void diag_report(struct svcc_ctx *ctx, enum svcc_severity sev, struct loc loc,
 		.source_line = loc.line_text ? copy_line(loc.line_text) : NULL,
 	};
 	ctx->ndiags++;
+	if (loc.line_text && !d->source_line)
+		ctx->oom = true;	/* the message stays, without its line: say so */
 	return;
 oom:
 	ctx->oom = true;
