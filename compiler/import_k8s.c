@@ -427,6 +427,21 @@ static int parse_proto(const char *s)
 
 /* ---- reading the files -------------------------------------------------- */
 
+/*
+ * jansson reports a failed allocation as a syntax error ("invalid token"):
+ * its allocations come through here, so that load() can tell.
+ */
+static _Thread_local bool json_oom;
+
+static void *json_alloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (!p)
+		json_oom = true;
+	return p;
+}
+
 static json_t *load(struct imp *im, const char *path)
 {
 	json_error_t e;
@@ -438,10 +453,16 @@ static json_t *load(struct imp *im, const char *path)
 		fail(im, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	json_oom = false;
+	json_set_alloc_funcs(json_alloc, free);
 	j = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
 	err = errno;
-	/* a read error (a directory, EIO) is not a syntax error at 1:0 */
-	if (!j && ferror(f))
+	if (json_oom) {
+		/* it may even have lost a character and gone on */
+		json_decref(j);
+		j = NULL;
+		fail(im, "%s: out of memory", path);
+	} else if (!j && ferror(f))	/* a directory, EIO: not a syntax error at 1:0 */
 		fail(im, "%s: %s", path, strerror(err));
 	else if (!j && e.line > 0)
 		fail(im, "%s:%d:%d: %s", path, e.line, e.column, e.text);
