@@ -1090,6 +1090,7 @@ static int prepare(struct upd *u)
 		if (ms)
 			continue;	/* taken when patching: it may grow before */
 		u->sets_v[i] = *ns;
+		u->sets_v[i].name = NULL;	/* ns's until copied: upd_fini frees it */
 		u->sets_v[i].elems = NULL;
 		u->sets_v[i].nelems = u->sets_v[i].cap = 0;
 		if (ns->nelems && !(u->sets_v[i].elems = malloc(ns->nelems * ns->stride)))
