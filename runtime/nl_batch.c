@@ -305,8 +305,8 @@ int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
 			 */
 			len = nl_msg_op(scratch, NL_MSG_MAX, tx, op, &pos, ++seq);
 			if (!len) {
-				/* a rule kind not linearised (EOPNOTSUPP), or a bad model */
-				res->err = errno == EOPNOTSUPP ? EOPNOTSUPP : EINVAL;
+				/* a rule kind not linearised (EOPNOTSUPP), out of memory, or a bad model */
+				res->err = errno == EOPNOTSUPP || errno == ENOMEM ? errno : EINVAL;
 				res->op = op;
 				res->first = first;
 				res->n = 1;
