@@ -124,13 +124,17 @@ int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
 {
 	struct svcc_runtime *rt = calloc(1, sizeof(*rt));
 
-	if (!rt)
+	if (!rt) {
+		diag_error(ctx, LOC_NONE, "runtime: %s", strerror(ENOMEM));
 		return -1;
+	}
 	rt->ctx = ctx;
 	rt->flags = flags;
 	rt->table = strdup(table ? table : "svcc");
-	if (!rt->table)
+	if (!rt->table) {
+		rt_report_errno(rt, "runtime", ENOMEM);
 		goto fail;
+	}
 	if (nl_open(&rt->nl)) {
 		rt_report_errno(rt, "netlink", errno);
 		goto fail;
