@@ -60,13 +60,32 @@ static uint32_t attr_be32(const struct nlattr *a)
 	return mnl_attr_get_payload_len(a) == 4 ? ntohl(mnl_attr_get_u32(a)) : 0;
 }
 
-/* Send a request and feed every answer to cb until the dump is done. */
+/* Does the answer buf[0, n) end request seq's answers (done, or an error)? */
+static bool answers_end(const char *buf, ssize_t n, uint32_t seq)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int rest = (int)n;
+
+	for (; mnl_nlmsg_ok(nlh, rest); nlh = mnl_nlmsg_next(nlh, &rest))
+		if (nlh->nlmsg_seq == seq &&
+		    (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/*
+ * Send a request and feed every answer to cb until the dump is done.
+ * Answers to an earlier request, given up half-way, are skipped.  A dump
+ * that fails half-way (NLM_F_DUMP_INTR: someone committed meanwhile, or a
+ * callback's error) is read to its end: the kernel refuses a new dump on
+ * a socket while one runs.
+ */
 static int talk(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 {
 	char buf[RB_BUF];
 	uint32_t seq = req->nlmsg_seq;
 	ssize_t n;
-	int ret;
+	int ret, err;
 
 	if (mnl_socket_sendto(nl->sk, req, req->nlmsg_len) < 0)
 		return -1;
@@ -74,9 +93,22 @@ static int talk(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
 		if (n < 0)
 			return -1;
+		if ((size_t)n >= sizeof(struct nlmsghdr) &&
+		    ((const struct nlmsghdr *)buf)->nlmsg_seq != seq) {
+			ret = MNL_CB_OK;	/* not ours: a stale answer */
+			continue;
+		}
 		ret = mnl_cb_run(buf, (size_t)n, seq, nl->portid, cb, data);
 	} while (ret > MNL_CB_STOP);
-	return ret < 0 ? -1 : 0;
+	if (ret >= 0)
+		return 0;
+	err = errno;
+	if ((req->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP)
+		while (!answers_end(buf, n, seq) &&
+		       (n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf))) >= 0)
+			;
+	errno = err;
+	return -1;
 }
 
 static struct nlmsghdr *request(struct nl *nl, char *buf, uint16_t cmd, uint16_t flags)
@@ -879,14 +911,19 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 	*trusted = trust && st_map_vouches(*map, genid);
 	if (!*trusted) {
 		struct rules_job rules;
-		int r;
+		int r, err;
 
 		if (read_chains(nl, &rb))
 			goto fail;
 		rules_start(nl, &rb, &rules);
 		r = read_all_elems(nl, &rb, *map, *trusted);
-		if (rules_finish(&rules) | r)
+		err = errno;
+		if (rules_finish(&rules))
 			goto fail;
+		if (r) {
+			errno = err;	/* not the rules thread's */
+			goto fail;
+		}
 	} else if (read_all_elems(nl, &rb, *map, *trusted)) {
 		goto fail;
 	}
@@ -985,8 +1022,20 @@ int nl_read_table(struct nl *nl, const char *table, bool trust, struct rs_rulese
 	for (int tries = 0; tries < 3; tries++) {
 		struct rs_ruleset *rs, *m;
 
-		if (nl_getgen(nl, &before) || read_once(nl, table, before, trust, &rs, &m, trusted))
+		if (nl_getgen(nl, &before))
 			return -1;
+		if (read_once(nl, table, before, trust, &rs, &m, trusted)) {
+			int err = errno;
+
+			/*
+			 * A set or chain listed gone when asked for, a dump
+			 * interrupted: someone committed meanwhile.  Read again.
+			 */
+			if (nl_getgen(nl, &after) == 0 && after != before)
+				continue;
+			errno = err;
+			return -1;
+		}
 		if (nl_getgen(nl, &after)) {
 			rs_free(rs);
 			rs_free(m);

@@ -95,7 +95,11 @@ int rt_resync(struct svcc_runtime *rt, bool trust)
 	bool trusted;
 
 	if (nl_read_table(&rt->nl, rt->table, trust, &rs, &map, &trusted, &genid)) {
-		rt_report_errno(rt, "read-back", errno);
+		if (errno == EAGAIN)
+			diag_error(rt->ctx, LOC_NONE, "read-back: the ruleset kept changing while "
+				   "svcc was reading it; nothing was changed");
+		else
+			rt_report_errno(rt, "read-back", errno);
 		return -1;
 	}
 	rs_free(rt->model);
@@ -165,6 +169,28 @@ void rt_keep_fpmap(struct svcc_runtime *rt, struct rs_ruleset *next)
 	rs_free(rt->fpmap);
 	rt->fpmap = next;
 	rt->fpmap_true = next != NULL;	/* what this runtime wrote */
+}
+
+/*
+ * A read after the read-back failed (a set or chain it listed gone, a dump
+ * interrupted).  When the generation moved since the model was read,
+ * someone committed meanwhile: ERESTART, left unreported when
+ * rt->restartable (svcc_runtime_apply reads again, once).  errno is err,
+ * or ERESTART.
+ */
+static void read_failed(struct svcc_runtime *rt, int err)
+{
+	uint32_t gen;
+
+	if (nl_getgen(&rt->nl, &gen) == 0 && gen != rt->genid) {
+		if (!rt->restartable)
+			diag_error(rt->ctx, LOC_NONE, "apply: the ruleset changed while svcc was "
+				   "applying; nothing was changed");
+		errno = ERESTART;
+		return;
+	}
+	rt_report_errno(rt, "read-back", err);
+	errno = err;
 }
 
 /*
@@ -238,7 +264,10 @@ static int view_gone_chains(struct svcc_runtime *rt, const struct rs_ruleset *wa
 	if (!nask)
 		return 0;
 	if (!(got = calloc(nask, sizeof(*got))) || nl_get_chains(&rt->nl, rt->table, ask, nask, got)) {
-		rt_report_errno(rt, "read-back", got ? errno : ENOMEM);
+		if (got)
+			read_failed(rt, errno);
+		else
+			rt_report_errno(rt, "read-back", ENOMEM);
 		free(got);
 		return -1;
 	}
@@ -302,7 +331,7 @@ static int view_chains(struct svcc_runtime *rt, const struct rs_ruleset *want, s
 		goto out;
 	ret = -1;
 	if (nask && nl_get_chains(&rt->nl, rt->table, ask, nask, got)) {
-		rt_report_errno(rt, "read-back", errno);
+		read_failed(rt, errno);
 		goto out;
 	}
 	rt->chains_read += nask;
@@ -418,7 +447,7 @@ static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want, stru
 		bool chains_unread = m->chains_unread;
 
 		if (nl_read_elems(&rt->nl, rt->model, lazy, nlazy)) {
-			rt_report_errno(rt, "read-back", errno);
+			read_failed(rt, errno);
 			rt->stale = true;
 			goto out;
 		}
@@ -439,7 +468,7 @@ static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want, stru
 				free(v->rs.chains);
 			v->own_chains = false;
 			if (nl_read_chains(&rt->nl, rt->model)) {
-				rt_report_errno(rt, "read-back", errno);
+				read_failed(rt, errno);
 				rt->stale = true;
 				goto out;
 			}
@@ -630,7 +659,18 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		next = NULL;
 		view_free(&view);
 		if (rt->model) {
-			if (view_new(rt, rs->rs, &view))
+			rt->restartable = !restarted;
+			r = view_new(rt, rs->rs, &view);
+			rt->restartable = false;
+			if (r && errno == ERESTART && !restarted) {
+				/* changed while read: read again, once */
+				restarted = true;
+				view_free(&view);
+				if (rt_resync(rt, true))
+					goto out;
+				continue;
+			}
+			if (r)
 				goto out;
 			old = &view.rs;
 		}

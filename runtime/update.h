@@ -30,6 +30,8 @@ struct svcc_runtime {
 	unsigned long sets_read;	/* element dumps since the last apply */
 	unsigned long chains_read;	/* chains read back since the last apply */
 	bool stale;			/* re-read before the next diff */
+	bool restartable;		/* a read failing as the generation moved is
+					 * left to the caller (errno ERESTART) */
 	struct svcc_apply_stats stats;
 	struct upd_index *idx;		/* what updates need; NULL: apply whole */
 };
