@@ -61,6 +61,7 @@ struct usvc {
 	struct ukey *keys;
 	size_t nkeys;
 	struct contrib c;
+	uint8_t vip[NFAMILIES][17];	/* family . address, as struct hp's keys */
 };
 
 /* Endpoint map elements (and affinity-endpoints elements) leading to an address. */
@@ -79,6 +80,7 @@ struct upd_index {
 	struct htab by_name;	/* name -> usvc */
 	struct htab keys;	/* ukey -> usvc */
 	struct htab hairpin;	/* hp.k -> hp */
+	struct htab vips;	/* hp.k -> hp: how many services have this vip */
 	struct contrib total;
 	struct cluster cl;
 };
@@ -112,6 +114,7 @@ void upd_index_free(struct upd_index *idx)
 			usvc_free(idx->by_name.slots[i].value);
 	htab_free(&idx->by_name);
 	free_all(&idx->hairpin);
+	free_all(&idx->vips);
 	for (int i = 0; i < 4; i++)
 		free(idx->cl.v[i]);
 	free(idx);
@@ -159,6 +162,42 @@ static int cluster_keep(struct cluster *cl, const struct svcc_config *cfg)
 	return 0;
 }
 
+/* An address as struct hp keys it: family (FAM4/FAM6) . address. */
+static void addr_key(const struct addr *a, uint8_t key[17])
+{
+	key[0] = a->family == 6 ? FAM6 : FAM4;
+	memcpy(key + 1, a->bytes, a->family == 6 ? 16 : 4);
+	memset(key + 1 + (a->family == 6 ? 16 : 4), 0, a->family == 6 ? 0 : 12);
+}
+
+/* Add sign to the count of key in t (made at 0).  0, or -1 (ENOMEM). */
+static int hp_add(struct htab *t, const uint8_t key[17], long sign)
+{
+	struct hp *h = htab_get(t, key, 17);
+	int err = 0;
+
+	if (!h) {
+		if (!(h = calloc(1, sizeof(*h))))
+			return -1;
+		memcpy(h->k, key, 17);
+		htab_put(t, h->k, 17, h, &err);
+		if (err) {
+			free(h);
+			return -1;
+		}
+	}
+	h->n += sign;
+	return 0;
+}
+
+/* How many of t's count key has (0 if none). */
+static long hp_get(const struct htab *t, const uint8_t key[17])
+{
+	const struct hp *h = htab_get(t, key, 17);
+
+	return h ? h->n : 0;
+}
+
 static void put_key(struct usvc *s, const struct addr *a, const struct port *p, bool nodeport)
 {
 	struct ukey *k = &s->keys[s->nkeys++];
@@ -201,8 +240,11 @@ static struct usvc *usvc_new(const struct svcc_service *svc)
 		if (p->nodeport)
 			put_key(s, NULL, p, true);
 	}
-	for (int fam = FAM4; fam < NFAMILIES; fam++)
+	for (int fam = FAM4; fam < NFAMILIES; fam++) {
 		s->c.vip[fam] = svc->has_vip[fam];
+		if (svc->has_vip[fam])
+			addr_key(&svc->vip[fam], s->vip[fam]);
+	}
 	return s;
 }
 
@@ -223,6 +265,9 @@ static void index_del(struct upd_index *idx, struct usvc *s)
 		if (htab_get(&idx->keys, &s->keys[i], sizeof(s->keys[i])) == s)
 			htab_del(&idx->keys, &s->keys[i], sizeof(s->keys[i]));
 	htab_del(&idx->by_name, s->name, strlen(s->name));
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		if (s->c.vip[fam])
+			hp_add(&idx->vips, s->vip[fam], -1);	/* there: cannot fail */
 	contrib_add(&idx->total, &s->c, -1);
 	usvc_free(s);
 }
@@ -237,6 +282,9 @@ static int index_put(struct upd_index *idx, struct usvc *s)
 		return 1;
 	for (size_t i = 0; i < s->nkeys && !err; i++)
 		htab_put(&idx->keys, &s->keys[i], sizeof(s->keys[i]), s, &err);
+	for (int fam = FAM4; fam < NFAMILIES && !err; fam++)
+		if (s->c.vip[fam] && hp_add(&idx->vips, s->vip[fam], 1))
+			err = ENOMEM;
 	contrib_add(&idx->total, &s->c, 1);
 	return err ? -1 : 0;
 }
@@ -326,22 +374,10 @@ static int hp_count(struct htab *t, const struct rs_ruleset *rs, const struct rs
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t key[17];
-		struct hp *h;
-		int err = 0;
 
-		if (!elem_target(rs, s, k, elem_in(elems, s->stride, i), key))
-			continue;
-		if (!(h = htab_get(t, key, 17))) {
-			if (!(h = calloc(1, sizeof(*h))))
-				return -1;
-			memcpy(h->k, key, 17);
-			htab_put(t, h->k, 17, h, &err);
-			if (err) {
-				free(h);
-				return -1;
-			}
-		}
-		h->n += sign;
+		if (elem_target(rs, s, k, elem_in(elems, s->stride, i), key) &&
+		    hp_add(t, key, sign))
+			return -1;
 	}
 	return 0;
 }
@@ -1418,6 +1454,34 @@ static int commit_index(struct upd *u)
 	return 0;
 }
 
+/*
+ * A named service's endpoint that is a vip in the table, or its vip an
+ * endpoint address there: an error of check.c's (an endpoint may not be a
+ * service's vip), unless the address is the named services' own, being
+ * replaced.  The whole config tells which: it is applied whole.
+ */
+static bool crosses_addresses(const struct upd *u)
+{
+	for (size_t i = 0; i < u->mini.nservices; i++) {
+		const struct svcc_service *svc = u->mini.services[i];
+		uint8_t key[17];
+
+		for (int fam = FAM4; fam < NFAMILIES; fam++) {
+			if (!svc->has_vip[fam])
+				continue;
+			addr_key(&svc->vip[fam], key);
+			if (hp_get(&u->idx->hairpin, key) > 0)
+				return true;
+		}
+		for (size_t j = 0; j < svc->neps; j++) {
+			addr_key(&svc->eps[j].addr, key);
+			if (hp_get(&u->idx->vips, key) > 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 			const char *const *names, size_t n)
 {
@@ -1441,6 +1505,10 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 	check_keys(&u);
 	if (svcc_error_count(rt->ctx) != errors)
 		goto out;
+	if (crosses_addresses(&u)) {
+		upd_fini(&u);
+		return apply_whole(rt, cfg, t0);
+	}
 	rt->stats.services_compiled = u.mini.nservices;
 	if (lower(&u.mini, rt->table, &u.m))
 		goto oom;

@@ -16,6 +16,8 @@
  *  - every 20 steps, the in-memory model equals a whole compile of the
  *    config (svcc_runtime_plan of it is empty);
  *  - taking another service's vip is refused and changes nothing;
+ *  - an update making an endpoint another service's vip, or the other way
+ *    round, is refused and changes nothing;
  *  - drift made with nft (a rule inserted, a chain flushed, an element and
  *    a chain added) is found by svcc_runtime_verify and, after a resync,
  *    repaired by the next update;
@@ -323,12 +325,16 @@ static void collision(struct svcc_ctx *ctx, struct svcc_runtime *rt, unsigned lo
 }
 
 /* The table, one token a line, sorted: element order is the kernel's. */
-static char *listing(void)
+static char *listing_of(const char *table)
 {
 	/* without key 0 of set-fingerprints: the generation differs between namespaces */
-	FILE *p = popen("nft list table inet svcc | tr ',{}' '\\n\\n\\n' | "
-			"sed 's/^[[:space:]]*//;s/[[:space:]]*$//' | grep -v '^$' | "
-			"grep -v '^0x00000000 : ' | LC_ALL=C sort", "r");
+	char cmd[256];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nft list table inet %s | tr ',{}' '\\n\\n\\n' | "
+		 "sed 's/^[[:space:]]*//;s/[[:space:]]*$//' | grep -v '^$' | "
+		 "grep -v '^0x00000000 : ' | LC_ALL=C sort", table);
+	p = popen(cmd, "r");
 	char *text = NULL;
 	size_t len = 0, n;
 	char buf[65536];
@@ -340,6 +346,11 @@ static char *listing(void)
 		pclose(p);
 	fclose(m);
 	return text;
+}
+
+static char *listing(void)
+{
+	return listing_of("svcc");
 }
 
 /*
@@ -378,6 +389,62 @@ static void drift(struct svcc_ctx *ctx, struct svcc_runtime *rt)
 	svcc_ruleset_free(rs);
 	svcc_config_free(cfg);
 	svcc_ctx_clear(ctx);
+}
+
+/* A config of its own, for cross(): a at 10.96.0.1, b at 10.96.0.2. */
+static struct svcc_config *pair(const char *a_ep, const char *b_vip)
+{
+	struct svcc_config *cfg = svcc_config_new();
+	struct svcc_service *a, *b;
+	struct svcc_port p = { .port = 80, .proto = SVCC_TCP, .target_port = 8080 };
+	struct svcc_endpoint ea = { .addr = a_ep }, eb = { .addr = "10.244.0.2" };
+
+	if (!cfg || svcc_config_add_pod_cidr(cfg, "10.244.0.0/16") ||
+	    svcc_config_add_service(cfg, "x/a", &a) || svcc_service_set_vip(a, "10.96.0.1") ||
+	    svcc_service_set_ports(a, &p, 1) || svcc_service_set_endpoints(a, &ea, 1) ||
+	    svcc_config_add_service(cfg, "x/b", &b) || svcc_service_set_vip(b, b_vip) ||
+	    svcc_service_set_ports(b, &p, 1) || svcc_service_set_endpoints(b, &eb, 1))
+		fail("pair: the builder refused %s / %s", a_ep, b_vip);
+	return cfg;
+}
+
+/*
+ * An update that makes an endpoint another service's vip, or a vip another
+ * service's endpoint, is refused as a whole compile refuses it, and
+ * changes nothing.
+ */
+static void cross(struct svcc_ctx *ctx)
+{
+	static const char *const a[] = { "x/a" }, *const b[] = { "x/b" };
+	struct svcc_runtime *rt;
+	struct svcc_config *cfg = pair("10.244.0.1", "10.96.0.2");
+	char *before, *after;
+	int r;
+
+	if (svcc_runtime_new(ctx, "svcc_cross", 0, &rt) || svcc_runtime_apply_config(rt, cfg))
+		fail("cross: first apply");
+	svcc_config_free(cfg);
+	before = listing_of("svcc_cross");
+	cfg = pair("10.96.0.2", "10.96.0.2");	/* a's endpoint: b's vip */
+	r = svcc_runtime_update(rt, cfg, a, 1);
+	if (!r || !svcc_error_count(ctx) || !strstr(svcc_diag_get(ctx, 0)->message, "is the vip of"))
+		fail("cross: an endpoint that is another service's vip was taken (%d)", r);
+	svcc_config_free(cfg);
+	svcc_ctx_clear(ctx);
+	cfg = pair("10.244.0.1", "10.244.0.1");	/* b's vip: a's endpoint */
+	r = svcc_runtime_update(rt, cfg, b, 1);
+	if (!r || !svcc_error_count(ctx))
+		fail("cross: a vip that is another service's endpoint was taken (%d)", r);
+	svcc_config_free(cfg);
+	svcc_ctx_clear(ctx);
+	after = listing_of("svcc_cross");
+	if (strcmp(before, after))
+		fail("cross: a refused update changed the table");
+	free(before);
+	free(after);
+	if (svcc_runtime_delete_table(rt))
+		fail("cross: delete");
+	svcc_runtime_free(rt);
 }
 
 int main(int argc, char **argv)
@@ -487,6 +554,7 @@ int main(int argc, char **argv)
 	}
 	collision(ctx, rt, &whole);
 	drift(ctx, rt);
+	cross(ctx);
 	if (whole > steps / 10 + 4)	/* + the collision phase's */
 		fail("%lu of %zu updates applied whole", whole, steps);
 	printf("test-update: %zu steps, %lu applied whole\n", steps, whole);
