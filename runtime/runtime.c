@@ -8,10 +8,14 @@
  * came from drift.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nftables/libnftables.h>
 
@@ -546,8 +550,11 @@ void rt_report_nl(struct svcc_runtime *rt, const struct tx *tx, const struct nl_
 	}
 }
 
-/* Send tx as nft text through libnftables. */
-static int send_nft(struct svcc_runtime *rt, const struct tx *tx)
+/*
+ * Send tx as nft text through libnftables.  Refused: -3, and nft's words
+ * in *why (for the caller to report).
+ */
+static int send_nft(const struct tx *tx, char **why)
 {
 	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	char *text = NULL;
@@ -569,10 +576,9 @@ static int send_nft(struct svcc_runtime *rt, const struct tx *tx)
 
 		while (n && e[n - 1] == '\n')
 			n--;
-		diag_error(rt->ctx, LOC_NONE, "apply: nft rejected the transaction: %.*s",
-			   (int)n, e ? e : "");
+		*why = strndup(e ? e : "", n);
 		errno = EINVAL;
-		ret = -2;	/* reported */
+		ret = -3;
 		goto out;
 	}
 	ret = 0;
@@ -583,29 +589,94 @@ out:
 }
 
 /*
+ * Through nft the generation is compared by svcc, not by the kernel: two
+ * svcc processes must not both compare and then commit.  They take turns
+ * on a lock of the network namespace that dies with its holder (SIGKILL
+ * included): an abstract unix socket name, bound by one at a time.  The
+ * socket, or -1 when none could be had in a minute (then unguarded).
+ */
+static int nft_lock(const char *table)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "svcc-nft-lock/%s", table);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				    ((size_t)n < sizeof(a.sun_path) - 1 ? (size_t)n
+									 : sizeof(a.sun_path) - 2));
+
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < 60000; i++) {
+		if (bind(fd, (struct sockaddr *)&a, len) == 0)
+			return fd;
+		if (errno != EADDRINUSE)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	close(fd);
+	return -1;
+}
+
+/* Send tx as nft text, the generation compared before and after. */
+static int send_tx_nft(struct svcc_runtime *rt, const struct tx *tx)
+{
+	uint32_t gen, next = rt->genid + 1 ? rt->genid + 1 : 1;	/* the kernel skips 0 */
+	char *why = NULL;
+	int ret;
+
+	/*
+	 * nft cannot pass a generation id: compare it ourselves, before and
+	 * after.  Another commit in between (nft reads the table first,
+	 * which takes a while) makes the text refused, or, worse, taken on
+	 * top of the other ruleset: a mix of both.  Other svcc processes
+	 * wait for the lock; anyone else's commit shows after (overlap).
+	 */
+	if (nl_getgen(&rt->nl, &gen))
+		return -1;
+	if (gen != rt->genid) {
+		errno = ERESTART;
+		return -1;
+	}
+	ret = send_nft(tx, &why);
+	rt->stats.messages = tx->nops + 2;
+	if (ret == -3) {
+		/* refused whole: because the ruleset changed meanwhile? */
+		if (nl_getgen(&rt->nl, &gen) == 0 && gen != rt->genid) {
+			free(why);
+			errno = ERESTART;
+			return -1;
+		}
+		diag_error(rt->ctx, LOC_NONE, "apply: nft rejected the transaction: %s",
+			   why ? why : strerror(ENOMEM));
+		free(why);
+		errno = EINVAL;
+		return -2;
+	}
+	if (ret)
+		return ret;
+	if (nl_getgen(&rt->nl, &rt->genid))
+		return -1;
+	/* not ours alone: the caller reads back and makes it right */
+	rt->overlap = rt->genid != next;
+	return 0;
+}
+
+/*
  * Send one transaction.  Returns 0, -1 with errno and *res (not reported
  * yet), or -2 when already reported.  ERESTART: the generation moved since
  * the model was read: the caller re-reads and retries.
  */
 int rt_send_tx(struct svcc_runtime *rt, const struct tx *tx, struct nl_result *res)
 {
-	uint32_t gen;
-
 	if (rt->flags & SVCC_RT_VIA_NFT) {
-		int ret;
+		int lock = nft_lock(rt->table), ret, err;
 
-		/* nft cannot pass a generation id: compare it ourselves */
-		if (nl_getgen(&rt->nl, &gen))
-			return -1;
-		if (gen != rt->genid) {
-			errno = ERESTART;
-			return -1;
-		}
-		ret = send_nft(rt, tx);
-		rt->stats.messages = tx->nops + 2;
-		if (ret)
-			return ret;
-		return nl_getgen(&rt->nl, &rt->genid);
+		ret = send_tx_nft(rt, tx);
+		err = errno;
+		if (lock >= 0)
+			close(lock);
+		errno = err;
+		return ret;
 	}
 	if (nl_send_tx(&rt->nl, tx, &rt->genid, res)) {
 		rt->stats.messages = res->messages;
@@ -636,10 +707,11 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 	struct rs_ruleset *copy = NULL, *next = NULL;
 	struct view view = { 0 };
 	struct tx *tx = NULL;
-	bool restarted = false, repaired = false;
+	bool restarted = false, repaired = false, reasserted = false;
 	int ret = -1;
 
 	memset(&rt->stats, 0, sizeof(rt->stats));
+	rt->overlap = false;
 	if (strcmp(rs->rs->table, rt->table)) {
 		diag_error(rt->ctx, LOC_NONE, "apply: the ruleset is for table '%s', "
 			   "the runtime for '%s'", rs->rs->table, rt->table);
@@ -721,6 +793,25 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			rt_forget_stale_affinity(rt, old, old_rules, rs->rs);
 			view_free(&view);
 			rs_free(prev);
+			if (rt->overlap) {
+				/*
+				 * Through nft: another commit came beside ours,
+				 * which may have gone onto its ruleset.  Read
+				 * everything back and make it right, once.
+				 */
+				rt->overlap = false;
+				if (!reasserted) {
+					reasserted = true;
+					if (rt_resync(rt, false))
+						goto out;
+					continue;
+				}
+				diag_error(rt->ctx, LOC_NONE, "apply: the ruleset changed while svcc "
+					   "was applying through nft; the table may hold part of "
+					   "another ruleset: apply again");
+				rt->stale = true;
+				goto out;
+			}
 			ret = 0;
 			goto out;
 		}

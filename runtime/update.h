@@ -32,6 +32,8 @@ struct svcc_runtime {
 	bool stale;			/* re-read before the next diff */
 	bool restartable;		/* a read failing as the generation moved is
 					 * left to the caller (errno ERESTART) */
+	bool overlap;			/* through nft: another commit came beside
+					 * the last one (rt_send_tx) */
 	struct svcc_apply_stats stats;
 	struct upd_index *idx;		/* what updates need; NULL: apply whole */
 };
