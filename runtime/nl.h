@@ -67,6 +67,7 @@ struct nl_result {
 	bool unsent;		/* op could not be built: nothing was sent */
 	unsigned long messages;	/* messages sent, begin and end included */
 	uint32_t genid;		/* generation after the batch (on success) */
+	bool lost;		/* answers overflowed the receive buffer (ENOBUFS) */
 };
 int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
 	       struct nl_result *res);

@@ -152,9 +152,31 @@ static int read_acks(struct nl *nl, uint32_t base, uint32_t gen_seq, struct nl_r
 	struct nlmsghdr *nlh;
 	ssize_t n;
 
+	bool draining = false;
+
 	*bad_seq = 0;
 	for (;;) {
-		n = mnl_socket_recvfrom(nl->sk, buf, sizeof(buf));
+		n = recv(mnl_socket_get_fd(nl->sk), buf, sizeof(buf), draining ? MSG_DONTWAIT : 0);
+		if (n < 0 && errno == ENOBUFS && !res->lost) {
+			/*
+			 * Answers did not fit the receive buffer and were dropped,
+			 * the GETGEN reply perhaps among them.  The batch was
+			 * handled inside sendmsg, so all that came is queued: read
+			 * it (the first errors, in order), then ask again.
+			 */
+			res->lost = draining = true;
+			continue;
+		}
+		if (n < 0 && draining && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			draining = false;
+			put_getgen(nl, buf, &gen_seq);
+			if (mnl_socket_sendto(nl->sk, buf, ((struct nlmsghdr *)buf)->nlmsg_len) < 0)
+				return -1;
+			memset(buf, 0, sizeof(buf));
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
 			return -1;
 		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
@@ -333,6 +355,12 @@ int nl_send_tx(struct nl *nl, const struct tx *tx, const uint32_t *genid,
 	if (mnl_socket_sendto(nl->sk, gbuf, ((struct nlmsghdr *)gbuf)->nlmsg_len) < 0 ||
 	    read_acks(nl, base, gen_seq, res, &bad_seq, &bad_off))
 		goto out;
+	if (res->lost && !res->err) {
+		/* no error came through, yet some answer was lost: say so, and let the caller read back */
+		res->err = ENOBUFS;
+		errno = ENOBUFS;
+		goto out;
+	}
 	if (res->err) {
 		if (bad_seq > base && bad_seq - base - 1 < nrefs) {
 			const struct msgref *r = &refs[bad_seq - base - 1];
