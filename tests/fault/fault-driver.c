@@ -248,19 +248,53 @@ static struct svcc_config *parse(const char *path)
 	return cfg;
 }
 
+/*
+ * The checks' own handles, kept for the whole run: every netlink socket
+ * closed after a batch waits for the kernel's grace period.
+ */
+static struct nft_ctx *lister;
+static struct nl gen_nl;
+static struct svcc_ctx *aux_ctx;
+static struct svcc_runtime *setter, *checker;
+
+static void aux_fail(const char *what)
+{
+	svcc_diag_print(aux_ctx, stderr);
+	fprintf(stderr, "fault: %s failed\n", what);
+	exit(1);
+}
+
+static void aux_open(void)
+{
+	lister = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!lister || nft_ctx_buffer_output(lister) || nft_ctx_buffer_error(lister) ||
+	    nl_open(&gen_nl))
+		aux_fail("setting up");
+	aux_ctx = svcc_ctx_new();
+	if (svcc_runtime_new(aux_ctx, NULL, 0, &setter) ||
+	    svcc_runtime_new(aux_ctx, NULL, 0, &checker))
+		aux_fail("setting up");
+}
+
+static void aux_close(void)
+{
+	svcc_runtime_free(setter);
+	svcc_runtime_free(checker);
+	svcc_ctx_free(aux_ctx);
+	nl_close(&gen_nl);
+	nft_ctx_free(lister);
+}
+
 /* `nft list table inet svcc`, through libnftables ("" when there is none). */
 static char *list_table(void)
 {
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	char *out;
 
-	if (!nft || nft_ctx_buffer_output(nft) || nft_ctx_buffer_error(nft))
-		abort();
-	if (nft_run_cmd_from_buffer(nft, "list table inet svcc"))
+	if (nft_run_cmd_from_buffer(lister, "list table inet svcc"))
 		out = strdup("");
 	else
-		out = strdup(nft_ctx_get_output_buffer(nft));
-	nft_ctx_free(nft);
+		out = strdup(nft_ctx_get_output_buffer(lister));
+	nft_ctx_get_error_buffer(lister);	/* emptied */
 	if (!out)
 		abort();
 	return out;
@@ -268,52 +302,63 @@ static char *list_table(void)
 
 static uint32_t genid(void)
 {
-	struct nl nl;
 	uint32_t g = 0;
 
-	if (nl_open(&nl) || nl_getgen(&nl, &g)) {
+	if (nl_getgen(&gen_nl, &g)) {
 		perror("fault: GETGEN");
 		exit(1);
 	}
-	nl_close(&nl);
 	return g;
 }
 
-/* Make the kernel hold rs (NULL: no table), with a runtime of its own. */
+/* Make the kernel hold rs (NULL: no table). */
 static void set_kernel(const struct svcc_ruleset *rs)
 {
-	struct svcc_ctx *ctx = svcc_ctx_new();
-	struct svcc_runtime *rt = NULL;
-	int r = svcc_runtime_new(ctx, NULL, 0, &rt);
-
-	if (r == 0)
-		r = rs ? svcc_runtime_apply(rt, rs) : (rt->model ? svcc_runtime_delete_table(rt) : 0);
-	if (r) {
-		svcc_diag_print(ctx, stderr);
-		fprintf(stderr, "fault: cannot set up the kernel\n");
-		exit(1);
-	}
-	svcc_runtime_free(rt);
-	svcc_ctx_free(ctx);
+	if (svcc_runtime_resync(setter) ||
+	    (rs ? svcc_runtime_apply(setter, rs) :
+		  setter->model ? svcc_runtime_delete_table(setter) : 0))
+		aux_fail("setting the kernel up");
+	svcc_ctx_clear(aux_ctx);
 }
 
-/* The kernel holds exactly rs: read whole by a fresh runtime. */
-static bool kernel_holds(const struct svcc_ruleset *rs)
+/* A listing without the set-fingerprints map (it holds a generation id). */
+static char *strip_fpmap(char *t)
 {
-	struct svcc_ctx *ctx = svcc_ctx_new();
-	struct svcc_runtime *rt = NULL;
-	char *d = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&d, &len);
-	int r = -1;
+	char *m = strstr(t, "\tmap set-fingerprints {\n"), *end;
 
-	if (svcc_runtime_new(ctx, NULL, 0, &rt) == 0)
-		r = svcc_runtime_verify(rt, rs, f);
+	if (m && (end = strstr(m, "\n\t}\n")))
+		memmove(m, end + 4, strlen(end + 4) + 1);
+	return t;
+}
+
+/* The listings of a.svc's and b.svc's rulesets, as the setter left them. */
+static char *ref_a, *ref_b;
+
+/*
+ * The kernel holds exactly rs: its listing is the reference one, or else
+ * (elements listed in another order?) the whole table read back and
+ * compared (svcc_runtime_verify: exact, but it waits on the kernel).
+ */
+static bool kernel_holds(const struct svcc_ruleset *rs, const char *ref)
+{
+	char *d = NULL, *t = strip_fpmap(list_table());
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (ref && !strcmp(t, ref)) {
+		free(t);
+		return true;
+	}
+	free(t);
+	f = open_memstream(&d, &len);
+	r = svcc_runtime_verify(checker, rs, f);
 	fclose(f);
-	if (r)
+	if (r) {
+		svcc_diag_print(aux_ctx, stderr);
 		fprintf(stderr, "fault: kernel differs:\n%s", d);
-	svcc_runtime_free(rt);
-	svcc_ctx_free(ctx);
+	}
+	svcc_ctx_clear(aux_ctx);
 	free(d);
 	return r == 0;
 }
@@ -559,22 +604,30 @@ static void change_a_to_b(struct svcc_config *cfg)
 	}
 }
 
-/* Set up (unarmed) what the call needs: the kernel, a runtime, a config. */
+/*
+ * Set up (unarmed) what the call needs: the kernel, a config, and the
+ * runtime, one for the whole sweep (but for RT_NEW, which makes it): it must
+ * take every failure and go on.  Closing a socket that sent a batch waits
+ * for the kernel's grace period, too.
+ */
 static void rt_setup(enum rt_call c, struct inputs *in, struct rt_state *st)
 {
 	set_kernel(c == RT_APPLY_FULL ? NULL : in->rs_a);
-	st->ctx = svcc_ctx_new();
-	st->rt = NULL;
-	st->cfg = NULL;
+	if (!st->ctx)
+		st->ctx = svcc_ctx_new();
+	svcc_ctx_clear(st->ctx);
 	if (c == RT_NEW)
 		return;
-	if (svcc_runtime_new(st->ctx, NULL, 0, &st->rt))
+	/* the setter changed the kernel underneath: as after drift, resync */
+	if (st->rt ? svcc_runtime_resync(st->rt) : svcc_runtime_new(st->ctx, NULL, 0, &st->rt))
 		goto fail;
 	if (c == RT_UPDATE) {
+		svcc_config_free(st->cfg);
 		if (!(st->cfg = parse(in->a_path)) || svcc_runtime_apply_config(st->rt, st->cfg))
 			goto fail;
 		change_a_to_b(st->cfg);
 	}
+	svcc_ctx_clear(st->ctx);
 	return;
 fail:
 	svcc_diag_print(st->ctx, stderr);
@@ -604,7 +657,7 @@ static void rt_check_done(enum rt_call c, struct inputs *in, struct rt_state *st
 {
 	const struct svcc_ruleset *want = c == RT_NEW ? in->rs_a : in->rs_b;
 
-	if (!kernel_holds(want)) {
+	if (!kernel_holds(want, c == RT_NEW ? ref_a : ref_b)) {
 		fail("the kernel does not hold the desired ruleset");
 		return;
 	}
@@ -619,11 +672,11 @@ static void rt_check_done(enum rt_call c, struct inputs *in, struct rt_state *st
 	}
 }
 
+/* RT_NEW's runtime after each run; the others' at the end of the sweep. */
 static void rt_teardown(struct rt_state *st)
 {
 	svcc_runtime_free(st->rt);
-	svcc_config_free(st->cfg);
-	svcc_ctx_free(st->ctx);
+	st->rt = NULL;
 }
 
 static void sweep_runtime(const char *name, enum rt_call c, struct inputs *in, long only)
@@ -631,8 +684,9 @@ static void sweep_runtime(const char *name, enum rt_call c, struct inputs *in, l
 	long n, absorbed_n = 0;
 
 	cur_scenario = name;
+	struct rt_state st = { 0 };
+
 	for (n = only ? only : 1;; n++) {
-		struct rt_state st;
 		char *before, *after;
 		uint32_t gen0;
 		long reached;
@@ -677,10 +731,14 @@ static void sweep_runtime(const char *name, enum rt_call c, struct inputs *in, l
 			rt_check_done(c, in, &st);
 		}
 		free(before);
-		rt_teardown(&st);
+		if (c == RT_NEW)
+			rt_teardown(&st);
 		if (reached < n || only)
 			break;
 	}
+	rt_teardown(&st);
+	svcc_config_free(st.cfg);
+	svcc_ctx_free(st.ctx);
 	if (!only)
 		n--;
 	printf("alloc %s: %ld allocations, each failed in turn: %ld errors, %ld absorbed "
@@ -705,16 +763,54 @@ static char *path_in(const char *dir, const char *file)
 	return p;
 }
 
+static const struct { const char *name; offline_fn *fn; } offline[] = {
+	{ "parse", sc_parse }, { "parse-file", sc_parse_file }, { "parse-bad", sc_parse_bad },
+	{ "compile", sc_compile }, { "diff", sc_diff }, { "import", sc_import },
+};
+static const struct { const char *name; enum rt_call c; } runtime[] = {
+	{ "runtime-new", RT_NEW }, { "apply", RT_APPLY }, { "apply-full", RT_APPLY_FULL },
+	{ "apply-config", RT_APPLY_CONFIG }, { "update", RT_UPDATE },
+};
+
+static bool wanted(const char *name, const char **want, size_t nwant)
+{
+	bool run = !nwant;
+
+	for (size_t k = 0; k < nwant; k++)
+		run |= !strcmp(want[k], name);
+	return run;
+}
+
+/* Whether a runtime scenario is to run (the kernel is needed). */
+static bool nruntime(const char **want, size_t nwant)
+{
+	for (size_t i = 0; i < sizeof(runtime) / sizeof(runtime[0]); i++)
+		if (wanted(runtime[i].name, want, nwant))
+			return true;
+	return false;
+}
+
+static void free_inputs(struct inputs *in)
+{
+	free((char *)in->a_path);
+	free((char *)in->b_path);
+	free((char *)in->bad_path);
+	free((char *)in->svc_json);
+	free((char *)in->eps_json);
+	free(in->a_text);
+	free(in->bad_diags);
+	free(in->a_rendered);
+	free(in->b_rendered);
+	free(in->diff_ab);
+	free(in->import_out);
+	svcc_config_free(in->cfg_a);
+	svcc_config_free(in->cfg_b);
+	svcc_ruleset_free(in->rs_a);
+	svcc_ruleset_free(in->rs_b);
+}
+
 static int alloc_main(int argc, char **argv)
 {
-	static const struct { const char *name; offline_fn *fn; } offline[] = {
-		{ "parse", sc_parse }, { "parse-file", sc_parse_file }, { "parse-bad", sc_parse_bad },
-		{ "compile", sc_compile }, { "diff", sc_diff }, { "import", sc_import },
-	};
-	static const struct { const char *name; enum rt_call c; } runtime[] = {
-		{ "runtime-new", RT_NEW }, { "apply", RT_APPLY }, { "apply-full", RT_APPLY_FULL },
-		{ "apply-config", RT_APPLY_CONFIG }, { "update", RT_UPDATE },
-	};
 	const char *dir = argv[0];
 	struct inputs in = { 0 };
 	const char **want = calloc((size_t)argc, sizeof(*want));
@@ -770,29 +866,39 @@ static int alloc_main(int argc, char **argv)
 	}
 	if (__sanitizer_set_death_callback)
 		__sanitizer_set_death_callback(on_death);
+	if (nruntime(want, nwant)) {
+		aux_open();
+		set_kernel(in.rs_b);
+		ref_b = strip_fpmap(list_table());
+		set_kernel(in.rs_a);
+		ref_a = strip_fpmap(list_table());
+		if (!kernel_holds(in.rs_a, NULL)) {
+			fprintf(stderr, "fault: the setter's ruleset is not a.svc's\n");
+			return 1;
+		}
+	}
 
 	for (size_t i = 0; i < sizeof(offline) / sizeof(offline[0]); i++) {
-		bool run = !nwant;
-
-		for (size_t k = 0; k < nwant; k++)
-			run |= !strcmp(want[k], offline[i].name);
-		if (run) {
+		if (wanted(offline[i].name, want, nwant)) {
 			sweep_offline(offline[i].name, offline[i].fn, &in, only);
 			leak_check(offline[i].name);
 		}
 	}
 	for (size_t i = 0; i < sizeof(runtime) / sizeof(runtime[0]); i++) {
-		bool run = !nwant;
-
-		for (size_t k = 0; k < nwant; k++)
-			run |= !strcmp(want[k], runtime[i].name);
-		if (run) {
+		if (wanted(runtime[i].name, want, nwant)) {
 			sweep_runtime(runtime[i].name, runtime[i].c, &in, only);
 			leak_check(runtime[i].name);
 		}
 	}
-	set_kernel(NULL);
+	if (setter) {
+		set_kernel(NULL);
+		aux_close();
+		free(ref_a);
+		free(ref_b);
+	}
 	svcc_ctx_free(ctx);
+	free_inputs(&in);
+	free(want);
 	return failures ? 1 : 0;
 }
 
@@ -948,7 +1054,7 @@ static int enobufs_main(const char *new_path)
 	}
 	printf("enobufs: receive buffer %d bytes, %d refused messages: ", got, REFUSALS);
 	if (res.op) {
-		printf("%s: ", strerror(res.err));
+		printf("%s%s: ", strerror(res.err), res.lost ? " (answers lost: ENOBUFS, recovered)" : "");
 		fflush(stdout);
 		tx_render_op(tx, res.op, 0, 0, stdout);
 	} else {
@@ -968,7 +1074,9 @@ static int enobufs_main(const char *new_path)
 	}
 	printf("enobufs: then the same runtime applied %s: %lu messages\n", new_path,
 	       svcc_runtime_stats(rt)->messages);
-	ret = kernel_holds(rs) ? 0 : 1;
+	aux_open();
+	ret = kernel_holds(rs, NULL) ? 0 : 1;
+	aux_close();
 out:
 	svcc_runtime_free(rt);
 	svcc_ctx_free(ctx);
