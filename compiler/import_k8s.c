@@ -1003,18 +1003,76 @@ static int vip_cmp(const void *a, const void *b)
 	return ip_cmp(&((const struct vip *)a)->ip, &((const struct vip *)b)->ip);
 }
 
-/* The clusterIPs of the services kept, sorted for endpoint_addr(). */
-static int index_vips(struct imp *im)
+/* By address, then by service (the services are sorted by name). */
+static int vip_owner_cmp(const void *a, const void *b)
 {
-	im->vips = malloc((2 * im->nsvcs + 1) * sizeof(*im->vips));
-	if (!im->vips)
-		return nomem(im);
+	const struct vip *x = a, *y = b;
+	int c = vip_cmp(x, y);
+
+	return c ? c : (x->svc > y->svc) - (x->svc < y->svc);
+}
+
+static void put_vips(struct imp *im)
+{
+	im->nvips = 0;
 	for (size_t i = 0; i < im->nsvcs; i++)
 		for (int f = 0; f < 2 && !im->svcs[i].skip; f++)
 			if (im->svcs[i].has_vip[f])
 				im->vips[im->nvips++] = (struct vip){ im->svcs[i].vip[f], &im->svcs[i] };
 	if (im->nvips > 1)
-		qsort(im->vips, im->nvips, sizeof(*im->vips), vip_cmp);
+		qsort(im->vips, im->nvips, sizeof(*im->vips), vip_owner_cmp);
+}
+
+/*
+ * The clusterIPs of the services kept, sorted for endpoint_addr().  The
+ * API server never gives one clusterIP to two services: a dump that does
+ * is stale or made by hand, and the first service by name keeps it; the
+ * other is skipped (svcc would refuse the address twice).
+ */
+static int index_vips(struct imp *im)
+{
+	bool dropped = false;
+
+	im->vips = malloc((2 * im->nsvcs + 1) * sizeof(*im->vips));
+	if (!im->vips)
+		return nomem(im);
+	put_vips(im);
+	for (size_t i = 0; i < im->nsvcs; i++) {
+		struct svc *s = &im->svcs[i];
+
+		for (int f = 0; f < 2 && !s->skip; f++) {
+			struct vip key = { .ip = s->vip[f] };
+			const struct vip *v = im->vips;
+			size_t n = im->nvips;
+
+			if (!s->has_vip[f])
+				continue;
+			/* the first of its address: a lower bound */
+			while (n > 0) {
+				size_t half = n / 2;
+
+				if (vip_cmp(&v[half], &key) < 0) {
+					v += half + 1;
+					n -= half + 1;
+				} else {
+					n = half;
+				}
+			}
+			for (; v < im->vips + im->nvips && !vip_cmp(v, &key) && v->svc < s; v++) {
+				struct where w = { .file = im->svc_file, .ns = s->ns, .name = s->name };
+				char text[IP_STRLEN];
+
+				if (v->svc->skip)
+					continue;
+				warn(im, &w, "spec.clusterIPs: %s is also the clusterIP of service %s/%s "
+				     "(skipped)", ip_str(&s->vip[f], text), v->svc->ns, v->svc->name);
+				s->skip = dropped = true;
+				break;
+			}
+		}
+	}
+	if (dropped)
+		put_vips(im);
 	return 0;
 }
 

@@ -55,8 +55,12 @@ golden $dir/edge.svc $dir/edge.warnings $dir/edge-services.json $dir/edge-endpoi
 golden $dir/checks.svc $dir/checks.warnings $dir/checks-services.json $dir/checks-endpointslices.json \
 	--pod-cidr 10.244.0.0/16 --pod-cidr fd00:244::/56
 
+# one clusterIP given to two services (a stale or hand-made dump): the first by name keeps it
+golden $dir/dup-vip.svc $dir/dup-vip.warnings $dir/dup-vip-services.json $dir/dup-vip-endpointslices.json \
+	--pod-cidr 10.244.0.0/16
+
 # what it writes, svcc compiles without a word
-for f in examples/k8s/cluster.svc $dir/edge.svc $dir/checks.svc; do
+for f in examples/k8s/cluster.svc $dir/edge.svc $dir/checks.svc $dir/dup-vip.svc; do
 	if "$svcc" check "$f" > "$tmp/out" 2>&1 && [ ! -s "$tmp/out" ]; then ok
 	else bad "svcc check $f"; cat "$tmp/out"; fi
 done
