@@ -15,6 +15,8 @@ VIA=--via=nft bash tests/kernel/features.sh "$build" || rc=1
 # every kind of drift made with nft: found by verify, repaired by apply
 bash tests/kernel/drift.sh "$build" || rc=1
 VIA=--via=nft bash tests/kernel/drift.sh "$build" || rc=1
+# SIGKILL of svcc apply at many points, four applies at once, foreign tables untouched
+bash tests/kernel/process.sh "$build" || rc=1
 # fault injection: allocation failures, refused and overflowing netlink batches
 sh tests/fault/run.sh "$build" || rc=1
 # 77: this kernel cannot track or NAT SCTP (said why)
