@@ -12,6 +12,9 @@
  *                    mark for masquerade, goto svc-…
  *   endpoints-P-S:   one of ENDPOINT_SHARDS maps per protocol, keyed B+i -> endpoint . port
  *   no-endpoints:    what has no endpoint is rejected (reject-no-endpoints, reject-nodeports)
+ *   cluster-ips:     every vip: traffic to one that no DNAT took (a port the
+ *                    service lacks) is rejected, and traffic to an address of a
+ *                    service-cidr no service has is dropped (cluster-ips-check)
  *   masquerading:    marked packets, and hairpin: ip daddr & 0.0.0.255 vmap
  *                    @hairpin-shards to masq-hairpin-N, which masquerades the
  *                    endpoint . endpoint pairs of set hairpin-N
@@ -108,6 +111,9 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 		if (lw_add_fam_sets(&l, fam) ||
 		    (f->pod_cidrs >= 0 &&
 		     lw_add_cidrs(&l, f->pod_cidrs, fam, cfg->pod_cidrs, cfg->npod_cidrs)) ||
+		    (f->service_cidrs >= 0 &&
+		     lw_add_cidrs(&l, f->service_cidrs, fam, cfg->service_cidrs,
+				  cfg->nservice_cidrs)) ||
 		    (f->masq_from >= 0 &&
 		     lw_add_cidrs(&l, f->masq_from, fam, cfg->masq_from, cfg->nmasq_from)) ||
 		    (f->node_ips >= 0 &&

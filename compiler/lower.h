@@ -91,6 +91,7 @@ struct sport {
 struct fam_sets {
 	bool used, nodeports_used, firewall_used;
 	int service_ips, no_endpoints, pod_cidrs, masq_from;
+	int cluster_ips, service_cidrs;	/* every vip; the service-cidrs, if any */
 	int hairpin_shards, hairpin[HAIRPIN_SHARDS];	/* the vmap, its sets */
 	int nodeports, no_endpoint_nodeports, node_ips, firewall, firewall_allow;
 	int shard[NPROTO][ENDPOINT_SHARDS];

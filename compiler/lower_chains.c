@@ -318,7 +318,12 @@ int lw_lower_sport(struct lowering *l, struct sport *sp)
 	struct group *g = &sp->g[sp->internal];
 	const char *svc_chain = NULL;
 	struct rs_chain *c;
+	struct rs_elem *e;
 
+	/* the vip, once per port: rs_finish drops the repeats */
+	if (!(e = lw_elem(l, f->cluster_ips)))
+		return -1;
+	put_addr(e->key, &sp->vip);
 	if (!sp->any_eps) {
 		/* nothing anywhere: refused, as kube-proxy does */
 		return lw_add_dispatch(l, f->no_endpoints, &sp->vip, &sp->port, NULL) ||
@@ -375,6 +380,23 @@ static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hoo
 	return 0;
 }
 
+/*
+ * A second jump from a base chain.  Traffic that reaches filter-forward or
+ * filter-output still addressed to a vip was taken by no DNAT (a port the
+ * service lacks): cluster-ips-check refuses it, as kube-proxy does.
+ */
+static int add_jump(struct lowering *l, const char *chain, const char *target)
+{
+	struct rs_chain *c = fixed_chain(l, chain), *to = fixed_chain(l, target);
+	struct rs_rule *r;
+
+	if (!c || !to || !(r = rs_add_rule(c)))
+		return -1;
+	r->kind = RS_JUMP;
+	r->target = to->name;
+	return 0;
+}
+
 static int add_family_rules(struct lowering *l, int fam)
 {
 	const struct fam_sets *f = &l->fam[fam];
@@ -399,7 +421,12 @@ static int add_family_rules(struct lowering *l, int fam)
 	}
 	if (!add_rule_to(l, "masquerading", RS_HAIRPIN_DISPATCH, fam, f->hairpin_shards) ||
 	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_TCP_IF_DEST_IN, fam, f->no_endpoints) ||
-	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_IF_DEST_IN, fam, f->no_endpoints))
+	    !add_rule_to(l, "reject-no-endpoints", RS_REJECT_IF_DEST_IN, fam, f->no_endpoints) ||
+	    !add_rule_to(l, "cluster-ips-check", RS_REJECT_TCP_IF_DADDR_IN, fam, f->cluster_ips) ||
+	    !add_rule_to(l, "cluster-ips-check", RS_REJECT_IF_DADDR_IN, fam, f->cluster_ips))
+		return -1;
+	if (f->service_cidrs >= 0 &&
+	    !add_rule_to(l, "cluster-ips-check", RS_DROP_IF_DADDR_IN, fam, f->service_cidrs))
 		return -1;
 	return 0;
 }
@@ -410,7 +437,7 @@ int lw_add_fixed_chains(struct lowering *l)
 	struct rs_rule *r;
 
 	if (!rs_add_chain(l->rs, "services") || !rs_add_chain(l->rs, "masquerading") ||
-	    !rs_add_chain(l->rs, "reject-no-endpoints") ||
+	    !rs_add_chain(l->rs, "reject-no-endpoints") || !rs_add_chain(l->rs, "cluster-ips-check") ||
 	    (nodeports && !rs_add_chain(l->rs, "reject-nodeports")))
 		return -1;
 	if (!(r = add_rule_to(l, "masquerading", RS_MASQ_MARKED, FAM4, -1)))
@@ -424,7 +451,9 @@ int lw_add_fixed_chains(struct lowering *l)
 	    add_base_chain(l, "nat-output", RS_HOOK_OUTPUT, true, -100, "services") ||
 	    add_base_chain(l, "nat-postrouting", RS_HOOK_POSTROUTING, true, 100, "masquerading") ||
 	    add_base_chain(l, "filter-forward", RS_HOOK_FORWARD, false, 0, "reject-no-endpoints") ||
+	    add_jump(l, "filter-forward", "cluster-ips-check") ||
 	    add_base_chain(l, "filter-output", RS_HOOK_OUTPUT, false, 0, "reject-no-endpoints") ||
+	    add_jump(l, "filter-output", "cluster-ips-check") ||
 	    (nodeports &&
 	     add_base_chain(l, "filter-input", RS_HOOK_INPUT, false, 0, "reject-nodeports")))
 		return -1;

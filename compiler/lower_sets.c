@@ -61,17 +61,22 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 	enum rs_ftype ip = ip_ftype(fam);
 
 	f->pod_cidrs = f->masq_from = f->nodeports = f->no_endpoint_nodeports = -1;
-	f->node_ips = f->firewall = f->firewall_allow = -1;
+	f->node_ips = f->firewall = f->firewall_allow = f->service_cidrs = -1;
 	f->service_ips = add_fam_set(l, fam, "service-ips", false, true, 3, ip, RS_F_PROTO, RS_F_PORT);
 	f->no_endpoints = add_fam_set(l, fam, "no-endpoints", false, false, 3, ip, RS_F_PROTO, RS_F_PORT);
 	f->hairpin_shards = add_fam_set(l, fam, "hairpin-shards", false, true, 1, ip);
+	f->cluster_ips = add_fam_set(l, fam, "cluster-ips", false, false, 1, ip);
 	if (f->service_ips < 0 || f->no_endpoints < 0 || f->hairpin_shards < 0 ||
+	    f->cluster_ips < 0 ||
 	    rs_reserve_elems(&l->rs->sets[f->service_ips], f->ndispatch))
 		return -1;
 	for (int i = 0; i < HAIRPIN_SHARDS; i++)
 		f->hairpin[i] = -1;
 	if ((cfg->masq & SVCC_MASQ_NON_POD) &&
 	    (f->pod_cidrs = add_fam_set(l, fam, "pod-cidrs", true, false, 1, ip)) < 0)
+		return -1;
+	if (has_family(cfg->service_cidrs, cfg->nservice_cidrs, fam) &&
+	    (f->service_cidrs = add_fam_set(l, fam, "service-cidrs", true, false, 1, ip)) < 0)
 		return -1;
 	if (has_family(cfg->masq_from, cfg->nmasq_from, fam) &&
 	    (f->masq_from = add_fam_set(l, fam, "masquerade-from", true, false, 1, ip)) < 0)

@@ -163,6 +163,15 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 	case RS_DROP:
 		fputs("drop", out);
 		break;
+	case RS_REJECT_TCP_IF_DADDR_IN:
+		fprintf(out, "%s daddr @%s meta l4proto tcp reject with tcp reset", ip, r->set);
+		break;
+	case RS_REJECT_IF_DADDR_IN:
+		fprintf(out, "%s daddr @%s reject", ip, r->set);
+		break;
+	case RS_DROP_IF_DADDR_IN:
+		fprintf(out, "%s daddr @%s drop", ip, r->set);
+		break;
 	case RS_GOTO_IF_SADDR_IN:
 		fprintf(out, "%s saddr @%s goto %s", ip, r->set, r->target);
 		break;

@@ -146,6 +146,12 @@ enum rs_rule_kind {
 	RS_FIREWALL,
 	/* drop */
 	RS_DROP,
+	/* ip daddr @SET meta l4proto tcp reject with tcp reset */
+	RS_REJECT_TCP_IF_DADDR_IN,
+	/* ip daddr @SET reject */
+	RS_REJECT_IF_DADDR_IN,
+	/* ip daddr @SET drop */
+	RS_DROP_IF_DADDR_IN,
 	/* ip saddr @SET goto CHAIN */
 	RS_GOTO_IF_SADDR_IN,
 	/* meta l4proto PROTO dnat ip to ip saddr . ip daddr . PROTO dport map @SET */

@@ -530,6 +530,18 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 		if (dest_tuple(r, f) || lookup(r, tx, rule->set, -1, false))
 			return -1;
 		return reject_port_unreach(r, f);
+	case RS_REJECT_TCP_IF_DADDR_IN:
+	case RS_REJECT_IF_DADDR_IN:
+	case RS_DROP_IF_DADDR_IN:
+		if (nfproto(r, f) ||
+		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), NFT_REG_1) ||
+		    lookup(r, tx, rule->set, -1, false))
+			return -1;
+		if (rule->kind == RS_REJECT_TCP_IF_DADDR_IN)
+			return reject_tcp_reset(r);
+		if (rule->kind == RS_REJECT_IF_DADDR_IN)
+			return reject_port_unreach(r, f);
+		return immediate(r, NF_DROP, NULL);
 	case RS_REJECT_TCP_IF_PORT_IN:
 		if (nfproto(r, f) || port_tuple(r) || lookup(r, tx, rule->set, -1, false))
 			return -1;

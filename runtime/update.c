@@ -330,7 +330,7 @@ static enum kind set_kind(const struct rs_set *s)
 		return K_HAIRPIN;
 	if (is(s->name, "service-ips") || is(s->name, "no-endpoints") ||
 	    is(s->name, "nodeports") || is(s->name, "no-endpoint-nodeports") ||
-	    is(s->name, "firewall") || is(s->name, "firewall-allow"))
+	    is(s->name, "firewall") || is(s->name, "firewall-allow") || is(s->name, "cluster-ips"))
 		return K_DISPATCH;
 	return K_FIXED;
 }
@@ -724,6 +724,21 @@ static int old_dispatch(struct upd *u, const struct usvc *s)
 					return -1;
 			}
 		}
+	}
+	/* cluster-ips: its vips (no other service has them: shared_vip) */
+	for (int fam = FAM4; fam < NFAMILIES; fam++) {
+		union rs_elem_buf e = { 0 };
+		size_t si, a;
+
+		if (!s->c.vip[fam] ||
+		    (si = set_idx(u->model, fam == FAM6 ? "cluster-ips6" : "cluster-ips")) == NONE)
+			continue;
+		memcpy(e.e.key, s->vip[fam] + 1, fam == FAM6 ? 16 : 4);
+		a = lower_bound(&u->model->sets[si], &e.e);
+		if (a < u->model->sets[si].nelems &&
+		    !memcmp(rs_elem_at(&u->model->sets[si], a)->key, e.e.key, fam == FAM6 ? 16 : 4) &&
+		    push_elem(&u->olds[si], rs_elem_at(&u->model->sets[si], a)))
+			return -1;
 	}
 	return 0;
 }
@@ -1455,6 +1470,34 @@ static int commit_index(struct upd *u)
 }
 
 /*
+ * A vip that another service has too (on other ports): its cluster-ips
+ * element is shared, which the update's element sums do not follow.  Rare:
+ * applied whole.
+ */
+static bool shared_vip(const struct upd *u)
+{
+	for (size_t i = 0; i < u->nnames; i++) {
+		const struct usvc *old = htab_get(&u->idx->by_name, u->names[i], strlen(u->names[i]));
+		const struct svcc_service *svc = htab_get(&u->cfg->by_name, u->names[i],
+							  strlen(u->names[i]));
+
+		for (int fam = FAM4; fam < NFAMILIES; fam++) {
+			uint8_t key[17];
+
+			if (old && old->c.vip[fam] && hp_get(&u->idx->vips, old->vip[fam]) > 1)
+				return true;
+			if (!svc || !svc->has_vip[fam])
+				continue;
+			addr_key(&svc->vip[fam], key);
+			if (hp_get(&u->idx->vips, key) -
+			    (old && old->c.vip[fam] && !memcmp(old->vip[fam], key, 17)) > 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
  * A named service's endpoint that is a vip in the table, or its vip an
  * endpoint address there: an error of check.c's (an endpoint may not be a
  * service's vip), unless the address is the named services' own, being
@@ -1505,7 +1548,7 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 	check_keys(&u);
 	if (svcc_error_count(rt->ctx) != errors)
 		goto out;
-	if (crosses_addresses(&u)) {
+	if (crosses_addresses(&u) || shared_vip(&u)) {
 		upd_fini(&u);
 		return apply_whole(rt, cfg, t0);
 	}

@@ -33,6 +33,8 @@ cluster {
     pod-cidr fd00:244::/32;
     node-ip $NODE;
     node-ip $NODE6;
+    service-cidr 10.96.0.0/16;
+    service-cidr fd00:96::/64;
 }
 service default/web {                      # NodePort, dual-stack
     vip 10.96.0.10;
@@ -203,6 +205,49 @@ out=$(in_outside "$PROBE" tcp "$NODE" 30092 2 --timeout-ms 300); show "$out"
 check "no local endpoint: NodePort traffic is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
 out=$(in_pod 1 "$PROBE" tcp 10.96.0.22 80 2 --timeout-ms 300); show "$out"
 check "no local endpoint: vip traffic from pods is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
+
+# ---- a vip on a port its service lacks, an address no service has ------------------
+# web has 80/tcp and 53/udp only: 81/tcp and 80/udp are refused at once (TCP
+# reset, ICMP port unreachable), not routed on; 10.96.0.99 lies in the
+# service-cidr and is no service's: dropped (a timeout, not a refusal)
+LACKS="a port web lacks"
+for proto in tcp udp; do
+	reject_check in_outside outside $proto 10.96.0.10 refused 81 "$LACKS"
+	reject_check in_pod1 pod1 $proto 10.96.0.10 refused 81 "$LACKS"
+	reject_check in_outside outside $proto fd00:96::10 refused 81 "$LACKS"
+done
+reject_check in_node node tcp 10.96.0.10 refused 81 "$LACKS"
+# from the node the reject happens in the output hook: the sender gets EPERM
+reject_check in_node node udp 10.96.0.10 denied 81 "$LACKS"
+# A counter in a table of the test's own, in forward after svcc's chain:
+# what svcc drops never reaches it; 10.97.0.99, outside the service-cidr,
+# does (routed on, and lost further on), which shows the counter counts.
+in_node nft -f - <<'EOF'
+table inet probe {
+	chain forward {
+		type filter hook forward priority 10; policy accept;
+		ip daddr 10.96.0.99 counter
+		ip6 daddr fd00:96::99 counter
+		ip daddr 10.97.0.99 counter
+	}
+}
+EOF
+counted() { in_node nft list chain inet probe forward | grep -F "daddr $1 counter" | sed 's/.*packets \([0-9]*\).*/\1/'; }
+in_outside "$PROBE" tcp 10.97.0.99 80 1 --timeout-ms 300 > /dev/null
+for who in outside pod1; do
+	fn=in_$who
+	out=$($fn "$PROBE" tcp 10.96.0.99 80 2 --timeout-ms 300); show "$out"
+	check "tcp $who->10.96.0.99 (in the service-cidr, no service's) is dropped [$(dist "$out")]" \
+		all_lines "$out" "\$1 == \"timeout\""
+	out=$($fn "$PROBE" tcp fd00:96::99 80 2 --timeout-ms 300); show "$out"
+	check "tcp $who->fd00:96::99 (in the service-cidr6, no service's) is dropped [$(dist "$out")]" \
+		all_lines "$out" "\$1 == \"timeout\""
+done
+check "... dropped by svcc before they are routed on (counted after svcc's chain: $(counted 10.96.0.99), $(counted fd00:96::99); outside the service-cidr: $(counted 10.97.0.99))" \
+	eval '[[ $(counted 10.96.0.99) == 0 && $(counted fd00:96::99) == 0 && $(counted 10.97.0.99) -gt 0 ]]'
+in_node nft delete table inet probe
+out=$(in_outside "$PROBE" tcp 10.96.0.10 80 3 --timeout-ms 1000); show "$out"
+check "... while web's own port still lands 1/1/1 [$(dist "$out")]" expect_even "$out" 1 "${P4[@]}"
 
 # ---- client-ip affinity ------------------------------------------------------------
 for proto in tcp udp; do

@@ -47,13 +47,15 @@ expect_even() {
 }
 elapsed_ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
-# reject_check FUNC LABEL PROTO ADDR [EXPECTED]: 3 attempts, all EXPECTED, in < 1.5 s
+# reject_check FUNC LABEL PROTO ADDR [EXPECTED [PORT [WHY]]]: 3 attempts to
+# ADDR:PORT (80), all EXPECTED (refused), in < 1.5 s
 reject_check() {
-	local fn=$1 label=$2 proto=$3 addr=$4 want=${5:-refused} t0 out ms
+	local fn=$1 label=$2 proto=$3 addr=$4 want=${5:-refused} port=${6:-80}
+	local why=${7:-no endpoints} t0 out ms
 	t0=$(date +%s%N)
-	out=$($fn "$PROBE" "$proto" "$addr" 80 3 --timeout-ms 2000)
+	out=$($fn "$PROBE" "$proto" "$addr" "$port" 3 --timeout-ms 2000)
 	ms=$(elapsed_ms "$t0"); show "$out"
-	check "$proto $label->$addr:80 (no endpoints) $want at once [$(dist "$out")${ms}ms]" \
+	check "$proto $label->$addr:$port ($why) $want at once [$(dist "$out")${ms}ms]" \
 		eval 'all_lines "$out" "\$1 == \"$want\"" && ((ms < 1500))'
 }
 in_pod1() { in_pod 1 "$@"; }
