@@ -35,6 +35,7 @@ static void service_free(struct svcc_service *svc)
 	free_endpoints(svc->eps, svc->neps);
 	free(svc->external_ips);
 	free(svc->lb_ips);
+	free(svc->proxy_lb_ips);
 	free(svc->source_ranges);
 	free(svc->name);
 	free(svc);

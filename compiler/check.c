@@ -391,7 +391,7 @@ static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 
 static void check_extras(struct checker *k, const struct svcc_service *svc)
 {
-	if (svc->nsource_ranges && !svc->nlb_ips)
+	if (svc->nsource_ranges && !svc->nlb_ips && !svc->nproxy_lb_ips)
 		diag_warning(k->ctx, svc->source_ranges_loc, "source-ranges of service '%s' apply "
 			     "to load-balancer addresses, and it has none", svc->name);
 }

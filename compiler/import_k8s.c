@@ -184,7 +184,7 @@ struct svc {
 	struct ip vip[2];
 	struct sport *ports;
 	size_t nports;
-	struct ips ext, lb, ranges;
+	struct ips ext, lb, lb_proxy, ranges;	/* lb_proxy: ipMode Proxy */
 	bool affinity;
 	long timeout;			/* 0: none given */
 	bool ext_local, int_local;
@@ -220,6 +220,7 @@ static void svc_free(struct svc *s)
 	free(s->ports);
 	free(s->ext.v);
 	free(s->lb.v);
+	free(s->lb_proxy.v);
 	free(s->ranges.v);
 }
 
@@ -864,9 +865,10 @@ static int parse_ingress(struct imp *im, struct svc *s, const struct where *w, s
 		return 0;
 	}
 	/* ipMode Proxy: the balancer does not hand over the ip; kube-proxy leaves it alone */
+	if (mode && !strcmp(mode, "Proxy"))
+		return add_addr(im, s, w, at, ip, false, &s->lb_proxy);
 	if (mode && strcmp(mode, "VIP")) {
-		warn(im, w, "%s.ipMode %s: kube-proxy does not intercept this address (ignored)",
-		     at, mode);
+		warn(im, w, "%s.ipMode %s: neither VIP nor Proxy (ignored)", at, mode);
 		return 0;
 	}
 	return add_addr(im, s, w, at, ip, false, &s->lb);
@@ -1559,6 +1561,8 @@ static void emit_service(FILE *f, const struct svc *s)
 	emit_ports(f, s);
 	emit_addrs(f, "external-ip", &s->ext);
 	emit_addrs(f, "load-balancer", &s->lb);
+	for (size_t i = 0; i < s->lb_proxy.n; i++)
+		fprintf(f, "    load-balancer %s proxy;\n", ip_str(&s->lb_proxy.v[i], buf));
 	for (size_t i = 0; i < s->ranges.n; i++)
 		fprintf(f, "%s%s", i ? ", " : "    source-ranges ", ip_str(&s->ranges.v[i], buf));
 	if (s->ranges.n)

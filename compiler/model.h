@@ -69,6 +69,10 @@ struct svcc_service {
 	size_t nexternal_ips, external_ips_cap;
 	struct cidr *lb_ips;		/* load-balancer */
 	size_t nlb_ips, lb_ips_cap;
+	/* load-balancer ADDR proxy (ipMode Proxy): the balancer proxies to the
+	 * NodePorts itself; the node leaves the address alone */
+	struct cidr *proxy_lb_ips;
+	size_t nproxy_lb_ips, proxy_lb_ips_cap;
 	struct cidr *source_ranges;	/* who may use the load-balancer addresses */
 	size_t nsource_ranges, source_ranges_cap;
 	struct loc source_ranges_loc;

@@ -454,8 +454,17 @@ static void resolve_service_stmts(struct resolver *r, const struct ast_block *b)
 				 &s->arg, "external-ip", "an external IP");
 			break;
 		case AST_LOAD_BALANCER:
-			add_addr(r, &svc->lb_ips, &svc->nlb_ips, &svc->lb_ips_cap, &s->arg,
-				 "load-balancer", "a load-balancer address");
+			if (s->nargs && strcmp(s->args[0].text, "proxy")) {
+				diag_error(r->ctx, s->args[0].loc, "unknown load-balancer mode '%s': "
+					   "expected proxy", s->args[0].text);
+			} else if (s->nargs) {
+				add_addr(r, &svc->proxy_lb_ips, &svc->nproxy_lb_ips,
+					 &svc->proxy_lb_ips_cap, &s->arg, "load-balancer",
+					 "a load-balancer address");
+			} else {
+				add_addr(r, &svc->lb_ips, &svc->nlb_ips, &svc->lb_ips_cap, &s->arg,
+					 "load-balancer", "a load-balancer address");
+			}
 			break;
 		case AST_SOURCE_RANGES:
 			svc->source_ranges_loc = s->loc;

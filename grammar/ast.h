@@ -28,7 +28,7 @@ enum ast_stmt_kind {
 	AST_ENDPOINT,		/* endpoint ADDR [ATTR...];	 arg, args */
 	AST_NODEPORT,		/* nodeport [PORTNAME] PORT;	 name, arg */
 	AST_EXTERNAL_IP,	/* external-ip ADDR;		 arg */
-	AST_LOAD_BALANCER,	/* load-balancer ADDR;		 arg */
+	AST_LOAD_BALANCER,	/* load-balancer ADDR [proxy];	 arg, args */
 	AST_SOURCE_RANGES,	/* source-ranges CIDR, ...;	 args */
 	AST_AFFINITY,		/* affinity WORD...;		 args */
 	AST_TRAFFIC_POLICY,	/* traffic-policy WORD WORD;	 args */

@@ -206,6 +206,13 @@ service_stmt	: VIP word ';'		{ $$ = stmt_new(ps, AST_VIP, @1); if ($$) set_word(
 			}
 		| EXTERNAL_IP word ';'	{ $$ = stmt_new(ps, AST_EXTERNAL_IP, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| LOAD_BALANCER word ';' { $$ = stmt_new(ps, AST_LOAD_BALANCER, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| LOAD_BALANCER word word ';' {	/* load-balancer ADDR proxy; */
+				$$ = stmt_new(ps, AST_LOAD_BALANCER, @1);
+				if ($$) {
+					set_word(ps, &$$->arg, $2, @2);
+					stmt_add_arg(ps, $$, $3, @3);
+				}
+			}
 		| SOURCE_RANGES comma_list ';' { $$ = $2; if ($$) ps_set_loc(ps, @1, &$$->loc); }
 		| word_list_stmt ';'	{ $$ = $1; }
 		;

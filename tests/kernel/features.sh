@@ -56,6 +56,7 @@ service default/public {                   # external and load-balancer addresse
     port 80 -> 8080;
     external-ip 192.0.2.10;
     load-balancer 198.51.100.7;
+    load-balancer 198.51.100.9 proxy;     # ipMode Proxy: the node leaves it alone
     source-ranges 192.168.50.0/24;
     endpoint ${P4[0]}; endpoint ${P4[1]};
 }
@@ -170,6 +171,15 @@ check "tcp outside->load-balancer 198.51.100.8 (source not in source-ranges) is 
 	all_lines "$out" "\$1 == \"timeout\""
 out=$(in_outside "$PROBE" tcp 10.96.0.13 80 3 --timeout-ms 1000); show "$out"
 check "... while its vip still answers [$(dist "$out")]" expect_even "$out" 3 "${P4[0]}"
+# A proxy-mode load-balancer address, here the node's own with a server of
+# the node's behind it: not DNATed, so the node's server answers, not a pod.
+in_node ip addr add 198.51.100.9/32 dev lo
+in_node "$TOPO_BIN/echo-server" 198.51.100.9 80 > "$TOPO_TMP/echo-lb.log" 2>&1 &
+TOPO_PIDS+=($!)
+sleep 0.2
+out=$(in_outside "$PROBE" tcp 198.51.100.9 80 4 --timeout-ms 1000); show "$out"
+check "tcp outside->load-balancer 198.51.100.9 proxy: not DNATed, the node's own server answers [$(dist "$out")]" \
+	expect_even "$out" 4 198.51.100.9
 
 # ---- endpoint conditions ---------------------------------------------------------
 out=$(in_outside "$PROBE" tcp 10.96.0.14 80 60 --timeout-ms 1000); show "$out"
