@@ -233,3 +233,44 @@ int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpo
 	svc->neps = svc->eps_cap = n;
 	return 0;
 }
+
+int svcc_service_set_health_check_nodeport(struct svcc_service *svc, unsigned port)
+{
+	if (port > 65535) {
+		errno = EINVAL;
+		return -1;
+	}
+	svc->hc_nodeport = (uint16_t)port;
+	svc->hc_nodeport_loc = (struct loc){ 0 };
+	return 0;
+}
+
+unsigned svcc_service_health_check_nodeport(const struct svcc_service *svc)
+{
+	return svc->hc_nodeport;
+}
+
+size_t svcc_service_local_endpoints(const struct svcc_service *svc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < svc->neps; i++)
+		n += svc->eps[i].local && !svc->eps[i].terminating;
+	return n;
+}
+
+int svcc_config_each_health_check(const struct svcc_config *cfg,
+				  int (*fn)(const char *service, unsigned port,
+					    size_t local_endpoints, void *arg),
+				  void *arg)
+{
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct svcc_service *svc = cfg->services[i];
+		int r;
+
+		if (svc->hc_nodeport &&
+		    (r = fn(svc->name, svc->hc_nodeport, svcc_service_local_endpoints(svc), arg)))
+			return r;
+	}
+	return 0;
+}

@@ -3,6 +3,7 @@
  * Semantic checks of a whole configuration, from text or from the builder.
  * Every problem is reported; lookups are hashed, so the pass is linear.
  */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -271,6 +272,12 @@ static void check_ports(struct checker *k, const struct svcc_service *svc)
 		if (p->nodeport)
 			claim(k, svc, NULL, p, true, p->nodeport_loc);
 	}
+	/* the health checks' port is a node port too (HTTP: TCP) */
+	if (svc->hc_nodeport) {
+		struct port hc = { .proto = IPPROTO_TCP, .nodeport = svc->hc_nodeport };
+
+		claim(k, svc, NULL, &hc, true, svc->hc_nodeport_loc);
+	}
 }
 
 static const struct port *port_named(const struct svcc_service *svc, const char *name)
@@ -391,6 +398,10 @@ static void check_endpoints(struct checker *k, const struct svcc_service *svc)
 
 static void check_extras(struct checker *k, const struct svcc_service *svc)
 {
+	if (svc->hc_nodeport && !svc->external_local)
+		diag_error(k->ctx, svc->hc_nodeport_loc, "health-check-nodeport of service '%s' "
+			   "needs traffic-policy external local (only then do load balancers ask "
+			   "nodes for local endpoints)", svc->name);
 	if (svc->nsource_ranges && !svc->nlb_ips && !svc->nproxy_lb_ips)
 		diag_warning(k->ctx, svc->source_ranges_loc, "source-ranges of service '%s' apply "
 			     "to load-balancer addresses, and it has none", svc->name);
@@ -404,7 +415,7 @@ int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg)
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct svcc_service *svc = cfg->services[i];
 
-		nkeys += svc->nports * (NFAMILIES + 1 + svc->nexternal_ips + svc->nlb_ips);
+		nkeys += svc->nports * (NFAMILIES + 1 + svc->nexternal_ips + svc->nlb_ips) + 1;
 	}
 	k.keys = malloc((nkeys ? nkeys : 1) * sizeof(*k.keys));
 	k.owners = malloc((nkeys ? nkeys : 1) * sizeof(*k.owners));

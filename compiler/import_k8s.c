@@ -188,6 +188,7 @@ struct svc {
 	bool affinity;
 	long timeout;			/* 0: none given */
 	bool ext_local, int_local;
+	long hc_nodeport;		/* healthCheckNodePort, 0: none */
 	int **nums;			/* per slice: its number for each port, 0: none */
 	size_t nnums, nums_cap;
 	struct ep *eps;
@@ -366,6 +367,7 @@ static const char *const spec_keys[] = {
 	"publishNotReadyAddresses",	/* the slices' ready condition says it */
 	"loadBalancerIP",		/* a request to the cloud: status says what it got */
 	"loadBalancerClass",		/* which controller provisions the balancer */
+	"healthCheckNodePort",
 	NULL
 };
 static const char *const port_keys[] = { "name", "protocol", "port", "targetPort", "nodePort", NULL };
@@ -832,6 +834,23 @@ static void parse_affinity(struct imp *im, struct svc *s, const struct where *w,
 		     "(the default is used)");
 }
 
+/* healthCheckNodePort: only with externalTrafficPolicy Local, as the API server gives it */
+static void parse_hc_nodeport(struct imp *im, struct svc *s, const struct where *w, json_t *v)
+{
+	char buf[32];
+
+	if (!v)
+		return;
+	if (!get_int(v, 1, 65535, &s->hc_nodeport))
+		warn(im, w, "spec.healthCheckNodePort: expected a number from 1 to 65535, not %s "
+		     "(ignored)", show(v, buf));
+	else if (!s->ext_local)
+		warn(im, w, "spec.healthCheckNodePort without externalTrafficPolicy Local (ignored)");
+	else
+		return;
+	s->hc_nodeport = 0;
+}
+
 /* externalTrafficPolicy / internalTrafficPolicy: Cluster (nothing to say) or Local. */
 static void parse_policy(struct imp *im, const struct where *w, json_t *spec, const char *key,
 			 bool *local)
@@ -927,6 +946,7 @@ static int parse_service_body(struct imp *im, struct svc *s, const struct where 
 	parse_affinity(im, s, w, spec);
 	parse_policy(im, w, spec, "externalTrafficPolicy", &s->ext_local);
 	parse_policy(im, w, spec, "internalTrafficPolicy", &s->int_local);
+	parse_hc_nodeport(im, s, w, member(spec, "healthCheckNodePort"));
 	if (json_is_false(alloc))
 		warn(im, w, "spec.allocateLoadBalancerNodePorts=false is not supported (ignored)");
 	return parse_status(im, s, w, member(item, "status"));
@@ -1573,6 +1593,8 @@ static void emit_service(FILE *f, const struct svc *s)
 		fputs("    affinity client-ip;\n", f);
 	if (s->ext_local)
 		fputs("    traffic-policy external local;\n", f);
+	if (s->hc_nodeport)
+		fprintf(f, "    health-check-nodeport %ld;\n", s->hc_nodeport);
 	if (s->int_local)
 		fputs("    traffic-policy internal local;\n", f);
 	for (size_t i = 0; i < s->neps; i++)

@@ -79,6 +79,10 @@ struct svcc_service {
 	uint32_t affinity_timeout;	/* affinity client-ip: seconds; 0: none */
 	struct loc affinity_loc;
 	bool external_local, internal_local;	/* traffic-policy */
+	/* health-check-nodeport: where the node's agent answers the load
+	 * balancer's health checks (external local only); 0: none */
+	uint16_t hc_nodeport;
+	struct loc hc_nodeport_loc;
 	struct loc policy_loc;
 };
 

@@ -475,6 +475,18 @@ static void resolve_service_stmts(struct resolver *r, const struct ast_block *b)
 		case AST_AFFINITY:
 			resolve_affinity(r, svc, s);
 			break;
+		case AST_HEALTH_CHECK_NODEPORT: {
+			long n;
+
+			if (svc->hc_nodeport)
+				diag_error(r->ctx, s->loc, "a second health-check-nodeport in service '%s'",
+					   svc->name);
+			else if (read_number_word(r, &s->arg, "health-check-nodeport", 1, 65535, &n)) {
+				svc->hc_nodeport = (uint16_t)n;
+				svc->hc_nodeport_loc = s->arg.loc;
+			}
+			break;
+		}
 		case AST_TRAFFIC_POLICY:
 			resolve_policy(r, svc, s);
 			break;

@@ -30,6 +30,7 @@ enum ast_stmt_kind {
 	AST_EXTERNAL_IP,	/* external-ip ADDR;		 arg */
 	AST_LOAD_BALANCER,	/* load-balancer ADDR [proxy];	 arg, args */
 	AST_SOURCE_RANGES,	/* source-ranges CIDR, ...;	 args */
+	AST_HEALTH_CHECK_NODEPORT, /* health-check-nodeport PORT;	 arg */
 	AST_AFFINITY,		/* affinity WORD...;		 args */
 	AST_TRAFFIC_POLICY,	/* traffic-policy WORD WORD;	 args */
 	AST_NKINDS

@@ -136,6 +136,7 @@ static char *keyword_word(struct parse_state *ps, const char *kw)
 %token VIP "vip" PORT "port" ENDPOINT "endpoint"
 %token NODEPORT "nodeport" EXTERNAL_IP "external-ip" LOAD_BALANCER "load-balancer"
 %token SOURCE_RANGES "source-ranges" AFFINITY "affinity" TRAFFIC_POLICY "traffic-policy"
+%token HEALTH_CHECK_NODEPORT "health-check-nodeport"
 %token ARROW "->"
 %token <str> WORD "word"
 %token BAD_CHAR "invalid character" NOMEM "out of memory"
@@ -214,6 +215,11 @@ service_stmt	: VIP word ';'		{ $$ = stmt_new(ps, AST_VIP, @1); if ($$) set_word(
 				}
 			}
 		| SOURCE_RANGES comma_list ';' { $$ = $2; if ($$) ps_set_loc(ps, @1, &$$->loc); }
+		| HEALTH_CHECK_NODEPORT word ';' {
+				$$ = stmt_new(ps, AST_HEALTH_CHECK_NODEPORT, @1);
+				if ($$)
+					set_word(ps, &$$->arg, $2, @2);
+			}
 		| word_list_stmt ';'	{ $$ = $1; }
 		;
 

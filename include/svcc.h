@@ -129,6 +129,24 @@ SVCC_API int svcc_service_set_vip(struct svcc_service *svc, const char *addr);
 SVCC_API int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *ports, size_t n);
 SVCC_API int svcc_service_set_endpoints(struct svcc_service *svc, const struct svcc_endpoint *eps, size_t n);
 
+/* Health-check NodePort (Kubernetes' healthCheckNodePort, for a service
+ * with traffic-policy external local): the node port on which a program of
+ * the node's (an agent) answers the load balancers' health checks, 200
+ * while the service has a local ready endpoint.  The ruleset leaves the
+ * port alone: never DNATed, never refused.  0: none; > 65535: EINVAL.
+ * That the service is external local is checked by svcc_compile. */
+SVCC_API int svcc_service_set_health_check_nodeport(struct svcc_service *svc, unsigned port);
+SVCC_API unsigned svcc_service_health_check_nodeport(const struct svcc_service *svc);
+/* How many of the service's endpoints are local (on this node) and ready. */
+SVCC_API size_t svcc_service_local_endpoints(const struct svcc_service *svc);
+/* fn for each service with a health-check NodePort, in order: its name, the
+ * port, its local ready endpoints.  A non-zero return of fn stops the walk
+ * and is returned. */
+SVCC_API int svcc_config_each_health_check(const struct svcc_config *cfg,
+					   int (*fn)(const char *service, unsigned port,
+						     size_t local_endpoints, void *arg),
+					   void *arg);
+
 /* ---- compiling --------------------------------------------------------- */
 
 struct svcc_ruleset;

@@ -215,7 +215,7 @@ static void put_key(struct usvc *s, const struct addr *a, const struct port *p, 
 static struct usvc *usvc_new(const struct svcc_service *svc)
 {
 	struct usvc *s = calloc(1, sizeof(*s));
-	size_t n = svc->nports * (NFAMILIES + 1 + svc->nexternal_ips + svc->nlb_ips);
+	size_t n = svc->nports * (NFAMILIES + 1 + svc->nexternal_ips + svc->nlb_ips) + 1;
 
 	if (!s || !(s->name = strdup(svc->name)) ||
 	    !(s->keys = malloc((n ? n : 1) * sizeof(*s->keys)))) {
@@ -239,6 +239,11 @@ static struct usvc *usvc_new(const struct svcc_service *svc)
 			put_key(s, &svc->lb_ips[j].addr, p, false);
 		if (p->nodeport)
 			put_key(s, NULL, p, true);
+	}
+	if (svc->hc_nodeport) {	/* a node port no other service may take */
+		struct port hc = { .proto = IPPROTO_TCP, .nodeport = svc->hc_nodeport };
+
+		put_key(s, NULL, &hc, true);
 	}
 	for (int fam = FAM4; fam < NFAMILIES; fam++) {
 		s->c.vip[fam] = svc->has_vip[fam];

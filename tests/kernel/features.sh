@@ -108,6 +108,7 @@ service default/none-local {               # endpoints, but none here: dropped
     nodeport 30092;
     traffic-policy external local;
     traffic-policy internal local;
+    health-check-nodeport 30093;           # the node's agent answers there
     endpoint ${P4[2]};
 }
 service default/sticky {                   # client-ip affinity, dual-stack
@@ -215,6 +216,16 @@ out=$(in_outside "$PROBE" tcp "$NODE" 30092 2 --timeout-ms 300); show "$out"
 check "no local endpoint: NodePort traffic is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
 out=$(in_pod 1 "$PROBE" tcp 10.96.0.22 80 2 --timeout-ms 300); show "$out"
 check "no local endpoint: vip traffic from pods is dropped [$(dist "$out")]" all_lines "$out" "\$1 == \"timeout\""
+# its health-check NodePort: a server of the node's own (the agent's) answers
+# there, from outside and from a pod: never DNATed, never refused
+in_node "$TOPO_BIN/echo-server" "$NODE" 30093 > "$TOPO_TMP/echo-hc.log" 2>&1 &
+TOPO_PIDS+=($!)
+sleep 0.2
+out=$(in_outside "$PROBE" tcp "$NODE" 30093 3 --timeout-ms 1000); show "$out"
+check "health-check-nodeport 30093 from outside: the node's own server answers [$(dist "$out")]" \
+	expect_even "$out" 3 "$NODE"
+out=$(in_pod 1 "$PROBE" tcp "$NODE" 30093 2 --timeout-ms 1000); show "$out"
+check "... and from a pod [$(dist "$out")]" expect_even "$out" 2 "$NODE"
 
 # ---- a vip on a port its service lacks, an address no service has ------------------
 # web has 80/tcp and 53/udp only: 81/tcp and 80/udp are refused at once (TCP

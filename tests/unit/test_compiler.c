@@ -366,6 +366,48 @@ static void test_cidr(void)
 	CHECK(cidr_parse("10.0.0/8", &c, &plen_bad, &host_bits) == -1 && !plen_bad);
 }
 
+static int count_hc(const char *service, unsigned port, size_t local, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 256 - n, "%s:%u:%zu ", service, port, local);
+	return 0;
+}
+
+/* health-check-nodeport, read back through the API an agent serves it with. */
+static void test_health_check_api(void)
+{
+	static const char text[] =
+		"service default/a { vip 10.96.0.10; port 80; traffic-policy external local;\n"
+		"    health-check-nodeport 30999; endpoint 10.244.1.5 local;\n"
+		"    endpoint 10.244.1.6 local terminating; endpoint 10.244.2.5; }\n"
+		"service default/b { vip 10.96.0.11; port 80; endpoint 10.244.1.7 local; }\n";
+	struct svcc_ctx *ctx = svcc_ctx_new();
+	struct svcc_config *cfg = NULL;
+	struct svcc_service *a, *b;
+	char seen[256] = "";
+
+	CHECK(svcc_parse_string(ctx, "t.svc", text, sizeof(text) - 1, &cfg) == 0);
+	if (!cfg)
+		goto out;
+	a = svcc_config_find_service(cfg, "default/a");
+	b = svcc_config_find_service(cfg, "default/b");
+	CHECK(a && svcc_service_health_check_nodeport(a) == 30999);
+	CHECK(a && svcc_service_local_endpoints(a) == 1);	/* ready and local only */
+	CHECK(b && svcc_service_health_check_nodeport(b) == 0);
+	CHECK(svcc_config_each_health_check(cfg, count_hc, seen) == 0);
+	CHECK(!strcmp(seen, "default/a:30999:1 "));
+	errno = 0;
+	CHECK(b && svcc_service_set_health_check_nodeport(b, 70000) == -1 && errno == EINVAL);
+	CHECK(b && svcc_service_health_check_nodeport(b) == 0);
+	CHECK(b && svcc_service_set_health_check_nodeport(b, 30998) == 0 &&
+	      svcc_service_health_check_nodeport(b) == 30998);
+out:
+	svcc_config_free(cfg);
+	svcc_ctx_free(ctx);
+}
+
 int main(void)
 {
 	test_builder_matches_text();
@@ -377,6 +419,7 @@ int main(void)
 	test_placement_is_stable();
 	test_htab();
 	test_cidr();
+	test_health_check_api();
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;
