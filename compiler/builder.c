@@ -53,6 +53,8 @@ void svcc_config_free(struct svcc_config *cfg)
 	free(cfg->service_cidrs);
 	free(cfg->node_ips);
 	free(cfg->masq_from);
+	free(cfg->zone);
+	free(cfg->node_name);
 	free(cfg);
 }
 

@@ -171,6 +171,8 @@ struct ep {
 	int state;			/* EP_* */
 	bool local;
 	const char *slice;		/* its slice's name: warnings, and order */
+	const char *zone, *node;	/* where it is (valid names, or NULL) */
+	json_t *for_zones, *for_nodes;	/* hints (the JSON lives until the end) */
 	const int *num;			/* its slice's numbers (svc->nums) */
 	size_t sidx, seq;		/* file order: ties */
 };
@@ -188,6 +190,7 @@ struct svc {
 	bool affinity;
 	long timeout;			/* 0: none given */
 	bool ext_local, int_local;
+	const char *distribution;	/* traffic-distribution, or NULL */
 	long hc_nodeport;		/* healthCheckNodePort, 0: none */
 	int **nums;			/* per slice: its number for each port, 0: none */
 	size_t nnums, nums_cap;
@@ -203,7 +206,7 @@ struct vip {
 
 struct imp {
 	FILE *out, *err;
-	const char *svc_file, *eps_file, *node;
+	const char *svc_file, *eps_file, *node, *zone;
 	struct ips pod_cidrs, svc_cidrs, node_ips;
 	json_t *svc_json, *eps_json;
 	struct svc *svcs;
@@ -367,7 +370,7 @@ static const char *const spec_keys[] = {
 	"publishNotReadyAddresses",	/* the slices' ready condition says it */
 	"loadBalancerIP",		/* a request to the cloud: status says what it got */
 	"loadBalancerClass",		/* which controller provisions the balancer */
-	"healthCheckNodePort",
+	"healthCheckNodePort", "trafficDistribution",
 	NULL
 };
 static const char *const port_keys[] = { "name", "protocol", "port", "targetPort", "nodePort", NULL };
@@ -385,16 +388,19 @@ static const char *const slice_port_keys[] = { "name", "port", "protocol", "appP
 static const char *const ep_keys[] = {
 	"addresses", "conditions", "nodeName",
 	"hostname", "targetRef",	/* DNS and bookkeeping */
-	"zone", "deprecatedTopology",	/* only topology hints use them */
+	"zone", "hints",
+	"deprecatedTopology",		/* zone says it: Kubernetes' own replacement */
 	NULL
 };
+static const char *const hints_keys[] = { "forZones", "forNodes", NULL };
 static const char *const cond_keys[] = { "ready", "serving", "terminating", NULL };
 
 /* Words the .svc grammar reserves: a port of that name would not parse. */
 static const char *const keywords[] = {
 	"cluster", "masquerade", "service", "pod-cidr", "service-cidr", "node-ip", "vip",
 	"port", "endpoint", "nodeport", "external-ip", "load-balancer", "source-ranges",
-	"affinity", "traffic-policy", NULL
+	"affinity", "traffic-policy", "traffic-distribution", "health-check-nodeport", "zone",
+	"node-name", NULL
 };
 
 /* A name the .svc language takes: letters, digits, - _ . and no - at the ends. */
@@ -834,6 +840,24 @@ static void parse_affinity(struct imp *im, struct svc *s, const struct where *w,
 		     "(the default is used)");
 }
 
+/* trafficDistribution: PreferClose (PreferSameZone, its new name) or PreferSameNode */
+static void parse_distribution(struct imp *im, struct svc *s, const struct where *w, json_t *v)
+{
+	const char *t = json_string_value(v);
+	char buf[32];
+
+	if (!v)
+		return;
+	if (t && !strcmp(t, "PreferClose"))
+		s->distribution = "prefer-close";
+	else if (t && !strcmp(t, "PreferSameZone"))
+		s->distribution = "prefer-same-zone";
+	else if (t && !strcmp(t, "PreferSameNode"))
+		s->distribution = "prefer-same-node";
+	else
+		warn(im, w, "spec.trafficDistribution %s is not supported (ignored)", show(v, buf));
+}
+
 /* healthCheckNodePort: only with externalTrafficPolicy Local, as the API server gives it */
 static void parse_hc_nodeport(struct imp *im, struct svc *s, const struct where *w, json_t *v)
 {
@@ -947,6 +971,7 @@ static int parse_service_body(struct imp *im, struct svc *s, const struct where 
 	parse_policy(im, w, spec, "externalTrafficPolicy", &s->ext_local);
 	parse_policy(im, w, spec, "internalTrafficPolicy", &s->int_local);
 	parse_hc_nodeport(im, s, w, member(spec, "healthCheckNodePort"));
+	parse_distribution(im, s, w, member(spec, "trafficDistribution"));
 	if (json_is_false(alloc))
 		warn(im, w, "spec.allocateLoadBalancerNodePorts=false is not supported (ignored)");
 	return parse_status(im, s, w, member(item, "status"));
@@ -1276,6 +1301,54 @@ static bool endpoint_addr(struct imp *im, struct slice *c, const char *at, json_
 	return true;
 }
 
+/* A zone (label value, at most 63) or node name (at most 253) the .svc language takes. */
+static bool topo_name(const char *t, bool zone)
+{
+	size_t len = t ? strlen(t) : 0;
+
+	return len && len <= (zone ? 63u : 253u) &&
+	       strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == len;
+}
+
+/* hints.forZones / forNodes: a list of {name}; the names emit_endpoint writes. */
+static json_t *hint_list(struct imp *im, struct slice *c, const char *at, json_t *hints,
+			 const char *key, bool zone)
+{
+	json_t *l = member(hints, key), *h;
+	size_t i;
+
+	if (!l)
+		return NULL;
+	if (!json_is_array(l)) {
+		warn(im, &c->w, "%s.hints.%s: expected a list (ignored)", at, key);
+		return NULL;
+	}
+	json_array_foreach(l, i, h)
+		if (!topo_name(json_string_value(member(h, "name")), zone))
+			warn(im, &c->w, "%s.hints.%s[%zu]: not a %s name svcc takes (ignored)", at, key,
+			     i, zone ? "zone" : "node");
+	return l;
+}
+
+/* zone, nodeName and hints: what topology-aware routing chooses by */
+static void slice_topology(struct imp *im, struct slice *c, const char *at, json_t *e,
+			   struct ep *ep)
+{
+	const char *zone = json_string_value(member(e, "zone"));
+	const char *node = json_string_value(member(e, "nodeName"));
+	json_t *hints = member(e, "hints");
+
+	ep->zone = topo_name(zone, true) ? zone : NULL;
+	ep->node = topo_name(node, false) ? node : NULL;
+	if (zone && !ep->zone)
+		warn(im, &c->w, "%s.zone: '%s' is not a zone name svcc takes (ignored)", at, zone);
+	if (!hints)
+		return;
+	check_keys(im, &c->w, hints, "endpoints[].hints", hints_keys, NULL);
+	ep->for_zones = hint_list(im, c, at, hints, "forZones", true);
+	ep->for_nodes = hint_list(im, c, at, hints, "forNodes", false);
+}
+
 static int slice_endpoint(struct imp *im, struct slice *c, size_t i, json_t *e)
 {
 	const char *node = json_string_value(member(e, "nodeName"));
@@ -1295,6 +1368,7 @@ static int slice_endpoint(struct imp *im, struct slice *c, size_t i, json_t *e)
 	if (!ep.state)
 		return 0;	/* neither ready nor a fallback: normal, nothing to say */
 	ep.local = im->node && node && !strcmp(node, im->node);
+	slice_topology(im, c, at, e, &ep);
 	if (VEC_RESERVE(s->eps, s->neps, s->eps_cap))
 		return nomem(im);
 	s->eps[s->neps++] = ep;
@@ -1518,9 +1592,13 @@ static void emit_cluster(struct imp *im)
 	const struct ips *lists[] = { &im->pod_cidrs, &im->svc_cidrs, &im->node_ips };
 	char buf[IP_STRLEN];
 
-	if (!im->pod_cidrs.n && !im->svc_cidrs.n && !im->node_ips.n)
+	if (!im->pod_cidrs.n && !im->svc_cidrs.n && !im->node_ips.n && !im->zone && !im->node)
 		return;
 	fputs("\ncluster {\n", im->out);
+	if (im->zone)
+		fprintf(im->out, "    zone %s;\n", im->zone);
+	if (im->node)
+		fprintf(im->out, "    node-name %s;\n", im->node);
 	for (size_t l = 0; l < 3; l++)
 		for (size_t i = 0; i < lists[l]->n; i++)
 			fprintf(im->out, "    %s %s;\n", kw[l], ip_str(&lists[l]->v[i], buf));
@@ -1562,9 +1640,22 @@ static void emit_endpoint(FILE *f, const struct svc *s, const struct ep *ep)
 {
 	char buf[IP_STRLEN];
 
+	json_t *h;
+	size_t i;
+
 	fprintf(f, "    endpoint %s%s%s", ip_str(&ep->ip, buf), ep->local ? " local" : "",
 		ep->state == EP_FALLBACK ? " terminating" : "");
-	for (size_t i = 0; i < s->nports; i++)
+	if (ep->zone)
+		fprintf(f, " zone %s", ep->zone);
+	if (ep->node)
+		fprintf(f, " node %s", ep->node);
+	json_array_foreach(ep->for_zones, i, h)
+		if (topo_name(json_string_value(member(h, "name")), true))
+			fprintf(f, " hint-zone %s", json_string_value(member(h, "name")));
+	json_array_foreach(ep->for_nodes, i, h)
+		if (topo_name(json_string_value(member(h, "name")), false))
+			fprintf(f, " hint-node %s", json_string_value(member(h, "name")));
+	for (i = 0; i < s->nports; i++)
 		if (s->ports[i].per_ep)
 			fprintf(f, " port %s %d", s->ports[i].out_name, ep->num[i]);
 	fputs(";\n", f);
@@ -1595,6 +1686,8 @@ static void emit_service(FILE *f, const struct svc *s)
 		fputs("    traffic-policy external local;\n", f);
 	if (s->hc_nodeport)
 		fprintf(f, "    health-check-nodeport %ld;\n", s->hc_nodeport);
+	if (s->distribution)
+		fprintf(f, "    traffic-distribution %s;\n", s->distribution);
 	if (s->int_local)
 		fputs("    traffic-policy internal local;\n", f);
 	for (size_t i = 0; i < s->neps; i++)
@@ -1621,12 +1714,13 @@ static int emit(struct imp *im)
 
 static void usage(FILE *f)
 {
-	fputs("usage: svcc import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME]\n"
+	fputs("usage: svcc import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--zone ZONE]\n"
 	      "                         [--pod-cidr CIDR]... [--service-cidr CIDR]... [--node-ip ADDR]...\n"
 	      "\n"
 	      "Writes the .svc config equivalent to what `kubectl get services -A -o json` and\n"
 	      "`kubectl get endpointslices -A -o json` printed; what it cannot map is a warning.\n"
-	      "  --node NAME         endpoints on this node are local\n"
+	      "  --node NAME         this node's name: its endpoints are local\n"
+	      "  --zone ZONE         this node's zone (topology.kubernetes.io/zone)\n"
 	      "  --pod-cidr CIDR     the cluster's pod networks (not in the JSON)\n"
 	      "  --service-cidr CIDR the cluster's service networks\n"
 	      "  --node-ip ADDR      this node's addresses\n", f);
@@ -1663,6 +1757,12 @@ static int parse_opt(struct imp *im, int c, char **argv)
 			return ARGS_OK;
 		fail(im, "--node: invalid node name '%s'", optarg);
 		return EXIT_USAGE;
+	case 'z':
+		im->zone = optarg;
+		if (topo_name(optarg, true))
+			return ARGS_OK;
+		fail(im, "--zone: invalid zone name '%s'", optarg);
+		return EXIT_USAGE;
 	case 'p':
 		return add_opt_addr(im, "--pod-cidr", optarg, true, &im->pod_cidrs);
 	case 's':
@@ -1686,6 +1786,7 @@ static int parse_args(struct imp *im, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "node", required_argument, NULL, 'n' },
+		{ "zone", required_argument, NULL, 'z' },
 		{ "pod-cidr", required_argument, NULL, 'p' },
 		{ "service-cidr", required_argument, NULL, 's' },
 		{ "node-ip", required_argument, NULL, 'i' },

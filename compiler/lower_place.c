@@ -42,6 +42,85 @@ static void sort_eps(const struct endpoint **v, size_t n)
 	}
 }
 
+/* ---- topology (kube-proxy's topology.go) -------------------------------- */
+
+enum topo_mode { TOPO_ALL, TOPO_NODE, TOPO_ZONE };
+
+static bool has_name(char *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (!strcmp(v[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * An endpoint's zone (node) hints contain name; *any: it has some.  Hints
+ * are the ones given (hint-zone, hint-node), or, with traffic-distribution,
+ * what the EndpointSlice controller would give: the endpoint's own zone
+ * (prefer-same-zone, prefer-same-node), its own node (prefer-same-node;
+ * a local endpoint's is this node).
+ */
+static bool hinted(const struct svcc_config *cfg, const struct svcc_service *svc,
+		   const struct endpoint *e, bool node, const char *name, bool *any)
+{
+	const struct ep_topo *t = e->topo;
+	const char *own;
+
+	if (t && (node ? t->nhint_nodes : t->nhint_zones)) {
+		*any = true;
+		return node ? has_name(t->hint_nodes, t->nhint_nodes, name)
+			    : has_name(t->hint_zones, t->nhint_zones, name);
+	}
+	own = !svc->traffic_distribution || (node && svc->traffic_distribution != TD_SAME_NODE)
+		? NULL
+		: node ? (t && t->node ? t->node : e->local ? cfg->node_name : NULL)
+		       : (t ? t->zone : NULL);
+	*any = own != NULL;
+	return own && name && !strcmp(own, name);
+}
+
+/*
+ * Which ready endpoints the cluster path uses: those hinted for this node,
+ * when every ready endpoint has node hints and one names this node; else
+ * those hinted for this zone, when every one has zone hints and one names
+ * this zone; else all.
+ */
+static enum topo_mode topo_mode(const struct svcc_config *cfg, const struct svcc_service *svc,
+				int fam)
+{
+	bool all_node = true, for_node = false, all_zone = true, for_zone = false, any, some = false;
+
+	for (size_t i = 0; i < svc->neps; i++) {
+		const struct endpoint *e = &svc->eps[i];
+
+		if (addr_fam(&e->addr) != fam || e->terminating)
+			continue;
+		some = true;
+		for_node |= hinted(cfg, svc, e, true, cfg->node_name, &any);
+		all_node &= any;
+		for_zone |= hinted(cfg, svc, e, false, cfg->zone, &any);
+		all_zone &= any;
+	}
+	if (some && all_node && for_node)
+		return TOPO_NODE;
+	if (some && all_zone && for_zone)
+		return TOPO_ZONE;
+	return TOPO_ALL;
+}
+
+static bool topo_ok(const struct svcc_config *cfg, const struct svcc_service *svc,
+		    const struct endpoint *e, enum topo_mode m)
+{
+	bool any;
+
+	if (m == TOPO_NODE)
+		return hinted(cfg, svc, e, true, cfg->node_name, &any);
+	if (m == TOPO_ZONE)
+		return hinted(cfg, svc, e, false, cfg->zone, &any);
+	return true;
+}
+
 /*
  * The endpoints of a group: the ready ones, or, when none is ready, the
  * terminating ones (kube-proxy's fallback); only local ones for G_LOCAL.
@@ -56,6 +135,8 @@ static int pick_endpoints(struct lowering *l, struct sport *sp, int gi,
 	struct group *g = &sp->g[gi];
 	const struct endpoint **eps = g->affinity ? *pool : l->ep_scratch;
 	bool any_ready = false;
+	/* topology: the cluster path only, and ready endpoints only (not the fallback) */
+	enum topo_mode mode = gi == G_CLUSTER ? topo_mode(l->cfg, svc, sp->fam) : TOPO_ALL;
 
 	for (size_t i = 0; i < svc->neps; i++) {
 		const struct endpoint *e = &svc->eps[i];
@@ -68,7 +149,7 @@ static int pick_endpoints(struct lowering *l, struct sport *sp, int gi,
 		const struct endpoint *e = &svc->eps[i];
 
 		if (addr_fam(&e->addr) != sp->fam || (gi == G_LOCAL && !e->local) ||
-		    e->terminating == any_ready)
+		    e->terminating == any_ready || (any_ready && !topo_ok(l->cfg, svc, e, mode)))
 			continue;
 		eps[g->neps++] = e;
 		g->nkeys += e->weight;

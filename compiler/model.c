@@ -281,11 +281,27 @@ int service_add_port(struct svcc_service *svc, const struct port *p)
 	return 0;
 }
 
+void ep_topo_free(struct ep_topo *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nhint_zones; i++)
+		free(t->hint_zones[i]);
+	for (size_t i = 0; i < t->nhint_nodes; i++)
+		free(t->hint_nodes[i]);
+	free(t->hint_zones);
+	free(t->hint_nodes);
+	free(t->zone);
+	free(t->node);
+	free(t);
+}
+
 void endpoint_free(struct endpoint *e)
 {
 	for (size_t i = 0; i < e->nports; i++)
 		free(e->ports[i].name);
 	free(e->ports);
+	ep_topo_free(e->topo);
 }
 
 static int reserve_exact(void **v, size_t *cap, size_t n, size_t size)

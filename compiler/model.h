@@ -42,8 +42,19 @@ struct ep_port {
 };
 
 /* The flags fill the hole after addr: a big file has many endpoints. */
+/*
+ * Where an endpoint is, and its topology hints (an EndpointSlice's
+ * hints.forZones and hints.forNodes); only endpoints that say any have one.
+ */
+struct ep_topo {
+	char *zone, *node;
+	char **hint_zones, **hint_nodes;
+	size_t nhint_zones, nhint_nodes;
+};
+
 struct endpoint {
 	struct addr addr;
+	struct ep_topo *topo;	/* NULL: nothing said */
 	bool local;		/* on this node */
 	bool terminating;	/* used only when no ready endpoint remains */
 	uint16_t weight;	/* share of new connections; 1 by default */
@@ -79,6 +90,7 @@ struct svcc_service {
 	uint32_t affinity_timeout;	/* affinity client-ip: seconds; 0: none */
 	struct loc affinity_loc;
 	bool external_local, internal_local;	/* traffic-policy */
+	uint8_t traffic_distribution;		/* TD_* */
 	/* health-check-nodeport: where the node's agent answers the load
 	 * balancer's health checks (external local only); 0: none */
 	uint16_t hc_nodeport;
@@ -99,12 +111,16 @@ struct svcc_config {
 	struct cidr *node_ips;	/* plen is the full length */
 	size_t nnode_ips, node_ips_cap;
 	unsigned masq;		/* SVCC_MASQ_* */
+	char *zone, *node_name;	/* this node's topology zone and name, or NULL */
 	struct cidr *masq_from;
 	size_t nmasq_from, masq_from_cap;
 	struct svcc_service **services;	/* in order of definition */
 	size_t nservices, services_cap;
 	struct htab by_name;	/* name -> service */
 };
+
+/* traffic-distribution: which endpoints' hints a service takes from their place */
+enum { TD_NONE, TD_SAME_ZONE, TD_SAME_NODE };
 
 /* model.c */
 int addr_parse(const char *text, struct addr *out);
@@ -127,6 +143,7 @@ int service_reserve(struct svcc_service *svc, size_t nports, size_t neps);
 /* Room for one more endpoint, counted once the caller has filled it (neps++). */
 struct endpoint *service_endpoint_slot(struct svcc_service *svc);
 void endpoint_free(struct endpoint *e);
+void ep_topo_free(struct ep_topo *t);
 void port_free(struct port *p);
 int cidr_list_add(struct cidr **v, size_t *n, size_t *cap, const struct cidr *c);
 

@@ -110,6 +110,38 @@ static void add_cidr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap
 		nomem(r);
 }
 
+/*
+ * A topology name (a zone or a node): what Kubernetes takes as a label
+ * value (zone, at most 63) or a node name (at most 253): letters, digits,
+ * '-', '_', '.'.
+ */
+static bool topo_name_ok(struct resolver *r, const struct ast_word *w, const char *what,
+			 size_t max)
+{
+	const char *t = w->text;
+	size_t len = strlen(t);
+
+	if (!len || len > max || strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "0123456789-_.") != len) {
+		diag_error(r->ctx, w->loc, "invalid %s '%s': at most %zu letters, digits, '-', "
+			   "'_', '.'", what, t, max);
+		return false;
+	}
+	return true;
+}
+
+/* zone NAME; node-name NAME; once each */
+static void set_topo_name(struct resolver *r, char **to, const struct ast_stmt *s,
+			  const char *what, size_t max)
+{
+	if (*to) {
+		diag_error(r->ctx, s->loc, "a second %s in the cluster block", what);
+		return;
+	}
+	if (topo_name_ok(r, &s->arg, what, max) && !(*to = strdup(s->arg.text)))
+		nomem(r);
+}
+
 static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 {
 	struct svcc_config *cfg = r->cfg;
@@ -128,6 +160,12 @@ static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 		case AST_NODE_IP:
 			add_cidr(r, &cfg->node_ips, &cfg->nnode_ips, &cfg->node_ips_cap,
 				 &s->arg, "node-ip", false);
+			break;
+		case AST_ZONE:
+			set_topo_name(r, &cfg->zone, s, "zone", 63);
+			break;
+		case AST_NODE_NAME:
+			set_topo_name(r, &cfg->node_name, s, "node-name", 253);
 			break;
 		default:
 			break;	/* the grammar allows no other statement here */
@@ -269,6 +307,53 @@ static bool read_number_word(struct resolver *r, const struct ast_word *w, const
 	return true;
 }
 
+static bool is_topo_attr(const char *a)
+{
+	return !strcmp(a, "zone") || !strcmp(a, "node") || !strcmp(a, "hint-zone") ||
+	       !strcmp(a, "hint-node");
+}
+
+static bool push_name(char ***v, size_t *n, const char *name)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof(*p));
+
+	if (!p)
+		return false;
+	*v = p;
+	return (p[*n] = strdup(name)) && ++*n;
+}
+
+/* zone Z, node N (once each), hint-zone Z, hint-node N (repeatable) */
+static bool add_topo(struct resolver *r, struct endpoint *e, const char *attr,
+		     const struct ast_word *w)
+{
+	bool zone = !strcmp(attr, "zone") || !strcmp(attr, "hint-zone");
+	struct ep_topo *t = e->topo;
+	char **one = NULL;
+
+	if (!topo_name_ok(r, w, attr, zone ? 63 : 253))
+		return false;
+	if (!t && !(t = e->topo = calloc(1, sizeof(*t)))) {
+		nomem(r);
+		return false;
+	}
+	if (!strcmp(attr, "zone"))
+		one = &t->zone;
+	else if (!strcmp(attr, "node"))
+		one = &t->node;
+	if (one && *one) {
+		diag_error(r->ctx, w->loc, "a second %s for endpoint", attr);
+		return false;
+	}
+	if (one ? !(*one = strdup(w->text))
+		: zone ? !push_name(&t->hint_zones, &t->nhint_zones, w->text)
+		       : !push_name(&t->hint_nodes, &t->nhint_nodes, w->text)) {
+		nomem(r);
+		return false;
+	}
+	return true;
+}
+
 /*
  * endpoint ADDR [local] [terminating] [weight N] [port NAME N]...
  * Made in place in the service's array, which has room for all of them.
@@ -312,9 +397,12 @@ static void resolve_endpoint(struct resolver *r, struct svcc_service *svc, const
 			ok &= read_number_word(r, &s->args[i + 2], "endpoint port", 1, 65535, &n);
 			v[e->nports++].port = (uint16_t)n;
 			i += 2;
+		} else if (is_topo_attr(w->text) && i + 1 < s->nargs) {
+			ok &= add_topo(r, e, w->text, &s->args[++i]);
 		} else {
 			diag_error(r->ctx, w->loc, "unknown endpoint attribute '%s': expected local, "
-				   "terminating, weight N or port NAME N", w->text);
+				   "terminating, weight N, port NAME N, zone Z, node N, hint-zone Z or "
+				   "hint-node N", w->text);
 			ok = false;
 		}
 	}
@@ -389,6 +477,21 @@ static void resolve_policy(struct resolver *r, struct svcc_service *svc, const s
 	else
 		svc->internal_local = local;
 	svc->policy_loc = s->loc;
+}
+
+/* traffic-distribution prefer-same-zone|prefer-close|prefer-same-node (Kubernetes' names) */
+static void resolve_distribution(struct resolver *r, struct svcc_service *svc,
+				 const struct ast_stmt *s)
+{
+	const char *v = s->nargs == 1 ? s->args[0].text : "";
+
+	if (!strcmp(v, "prefer-same-zone") || !strcmp(v, "prefer-close"))
+		svc->traffic_distribution = TD_SAME_ZONE;
+	else if (!strcmp(v, "prefer-same-node"))
+		svc->traffic_distribution = TD_SAME_NODE;
+	else
+		diag_error(r->ctx, s->loc, "expected 'traffic-distribution prefer-same-zone|"
+			   "prefer-close|prefer-same-node'");
 }
 
 /* An address the service answers on besides its vips. */
@@ -489,6 +592,9 @@ static void resolve_service_stmts(struct resolver *r, const struct ast_block *b)
 		}
 		case AST_TRAFFIC_POLICY:
 			resolve_policy(r, svc, s);
+			break;
+		case AST_TRAFFIC_DISTRIBUTION:
+			resolve_distribution(r, svc, s);
 			break;
 		default:
 			break;

@@ -31,6 +31,9 @@ enum ast_stmt_kind {
 	AST_LOAD_BALANCER,	/* load-balancer ADDR [proxy];	 arg, args */
 	AST_SOURCE_RANGES,	/* source-ranges CIDR, ...;	 args */
 	AST_HEALTH_CHECK_NODEPORT, /* health-check-nodeport PORT;	 arg */
+	AST_TRAFFIC_DISTRIBUTION, /* traffic-distribution WORD;	 args */
+	AST_ZONE,		/* zone NAME; (cluster)		 arg */
+	AST_NODE_NAME,		/* node-name NAME; (cluster)	 arg */
 	AST_AFFINITY,		/* affinity WORD...;		 args */
 	AST_TRAFFIC_POLICY,	/* traffic-policy WORD WORD;	 args */
 	AST_NKINDS

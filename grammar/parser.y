@@ -136,7 +136,8 @@ static char *keyword_word(struct parse_state *ps, const char *kw)
 %token VIP "vip" PORT "port" ENDPOINT "endpoint"
 %token NODEPORT "nodeport" EXTERNAL_IP "external-ip" LOAD_BALANCER "load-balancer"
 %token SOURCE_RANGES "source-ranges" AFFINITY "affinity" TRAFFIC_POLICY "traffic-policy"
-%token HEALTH_CHECK_NODEPORT "health-check-nodeport"
+%token HEALTH_CHECK_NODEPORT "health-check-nodeport" TRAFFIC_DISTRIBUTION "traffic-distribution"
+%token ZONE "zone" NODE_NAME "node-name"
 %token ARROW "->"
 %token <str> WORD "word"
 %token BAD_CHAR "invalid character" NOMEM "out of memory"
@@ -173,6 +174,8 @@ cluster_body	: %empty		{ $$ = block_new(ps, AST_CLUSTER); }
 cluster_stmt	: POD_CIDR word ';'	{ $$ = stmt_new(ps, AST_POD_CIDR, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| SERVICE_CIDR word ';'	{ $$ = stmt_new(ps, AST_SERVICE_CIDR, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| NODE_IP word ';'	{ $$ = stmt_new(ps, AST_NODE_IP, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| ZONE word ';'		{ $$ = stmt_new(ps, AST_ZONE, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| NODE_NAME word ';'	{ $$ = stmt_new(ps, AST_NODE_NAME, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		;
 
 /* masquerade { non-pod; all; from C; } */
@@ -230,11 +233,13 @@ endpoint_stmt	: ENDPOINT word		{ $$ = stmt_new(ps, AST_ENDPOINT, @1); if ($$) se
 
 attr_word	: word			{ $$ = $1; }
 		| PORT			{ $$ = keyword_word(ps, "port"); }
+		| ZONE			{ $$ = keyword_word(ps, "zone"); }
 		;
 
 /* affinity client-ip [timeout N]; traffic-policy external|internal local|cluster; */
 word_list_stmt	: AFFINITY		{ $$ = stmt_new(ps, AST_AFFINITY, @1); }
 		| TRAFFIC_POLICY	{ $$ = stmt_new(ps, AST_TRAFFIC_POLICY, @1); }
+		| TRAFFIC_DISTRIBUTION	{ $$ = stmt_new(ps, AST_TRAFFIC_DISTRIBUTION, @1); }
 		| word_list_stmt word	{ $$ = $1; stmt_add_arg(ps, $$, $2, @2); }
 		;
 

@@ -74,6 +74,7 @@ struct cluster {
 	struct cidr *v[4];
 	size_t n[4];
 	unsigned masq;
+	char *zone, *node_name;	/* topology: which endpoints every service takes */
 };
 
 struct upd_index {
@@ -117,6 +118,8 @@ void upd_index_free(struct upd_index *idx)
 	free_all(&idx->vips);
 	for (int i = 0; i < 4; i++)
 		free(idx->cl.v[i]);
+	free(idx->cl.zone);
+	free(idx->cl.node_name);
 	free(idx);
 }
 
@@ -128,13 +131,19 @@ static void cluster_lists(const struct svcc_config *cfg, const struct cidr **v, 
 	v[3] = cfg->masq_from, n[3] = cfg->nmasq_from;
 }
 
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static bool cluster_same(const struct cluster *cl, const struct svcc_config *cfg)
 {
 	const struct cidr *v[4];
 	size_t n[4];
 
 	cluster_lists(cfg, v, n);
-	if (cl->masq != cfg->masq)
+	if (cl->masq != cfg->masq || !str_same(cl->zone, cfg->zone) ||
+	    !str_same(cl->node_name, cfg->node_name))
 		return false;
 	for (int i = 0; i < 4; i++) {
 		if (n[i] != cl->n[i])
@@ -153,6 +162,9 @@ static int cluster_keep(struct cluster *cl, const struct svcc_config *cfg)
 
 	cluster_lists(cfg, v, cl->n);
 	cl->masq = cfg->masq;
+	if ((cfg->zone && !(cl->zone = strdup(cfg->zone))) ||
+	    (cfg->node_name && !(cl->node_name = strdup(cfg->node_name))))
+		return -1;
 	for (int i = 0; i < 4; i++) {
 		if (!(cl->v[i] = malloc((cl->n[i] ? cl->n[i] : 1) * sizeof(*v[i]))))
 			return -1;

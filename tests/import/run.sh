@@ -59,8 +59,15 @@ golden $dir/checks.svc $dir/checks.warnings $dir/checks-services.json $dir/check
 golden $dir/dup-vip.svc $dir/dup-vip.warnings $dir/dup-vip-services.json $dir/dup-vip-endpointslices.json \
 	--pod-cidr 10.244.0.0/16
 
+# this node's zone: statsd (trafficDistribution PreferClose, zone hints) keeps
+# to eu-west-1a's endpoint once compiled
+golden $dir/zone.svc $dir/zone.warnings "$svcs" "$slices" --node node-a --zone eu-west-1a
+"$svcc" compile $dir/zone.svc > "$tmp/zone.nft" 2>&1
+if grep -q '10.244.0.90 ' "$tmp/zone.nft" && ! grep -q '10.244.[12].90 ' "$tmp/zone.nft"; then ok; else
+	bad "--zone: statsd should use its zone's endpoint only"; fi
+
 # what it writes, svcc compiles without a word
-for f in examples/k8s/cluster.svc $dir/edge.svc $dir/checks.svc $dir/dup-vip.svc; do
+for f in examples/k8s/cluster.svc $dir/edge.svc $dir/checks.svc $dir/dup-vip.svc $dir/zone.svc; do
 	if "$svcc" check "$f" > "$tmp/out" 2>&1 && [ ! -s "$tmp/out" ]; then ok
 	else bad "svcc check $f"; cat "$tmp/out"; fi
 done

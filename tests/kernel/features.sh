@@ -35,6 +35,31 @@ cluster {
     node-ip $NODE6;
     service-cidr 10.96.0.0/16;
     service-cidr fd00:96::/64;
+    zone zone-a;                           # pod1 and pod2 are in zone-a, pod3 in zone-b
+    node-name node-1;
+}
+service default/zonal {
+    vip 10.96.0.40;
+    port 80 -> 8080;
+    traffic-distribution prefer-same-zone;
+    endpoint ${P4[0]} zone zone-a node node-1;
+    endpoint ${P4[1]} zone zone-a node node-2;
+    endpoint ${P4[2]} zone zone-b node node-3;
+}
+service default/nodal {
+    vip 10.96.0.41;
+    port 80 -> 8080;
+    traffic-distribution prefer-same-node;
+    endpoint ${P4[0]} zone zone-a node node-1;
+    endpoint ${P4[1]} zone zone-a node node-2;
+    endpoint ${P4[2]} zone zone-b node node-3;
+}
+service default/hinted-away {              # hints, none for zone-a: all endpoints
+    vip 10.96.0.42;
+    port 80 -> 8080;
+    endpoint ${P4[0]} hint-zone zone-b;
+    endpoint ${P4[1]} hint-zone zone-b;
+    endpoint ${P4[2]} hint-zone zone-b;
 }
 service default/web {                      # NodePort, dual-stack
     vip 10.96.0.10;
@@ -269,6 +294,17 @@ check "... dropped by svcc before they are routed on (counted after svcc's chain
 in_node nft delete table inet probe
 out=$(in_outside "$PROBE" tcp 10.96.0.10 80 3 --timeout-ms 1000); show "$out"
 check "... while web's own port still lands 1/1/1 [$(dist "$out")]" expect_even "$out" 1 "${P4[@]}"
+
+# ---- topology-aware routing ----------------------------------------------------------
+out=$(in_outside "$PROBE" tcp 10.96.0.40 80 10 --timeout-ms 1000); show "$out"
+check "prefer-same-zone: only zone-a's pod1 and pod2, 5/5 [$(dist "$out")]" \
+	expect_even "$out" 5 "${P4[0]}" "${P4[1]}"
+out=$(in_pod 3 "$PROBE" tcp 10.96.0.41 80 6 --timeout-ms 1000); show "$out"
+check "prefer-same-node: only node-1's pod1, even from pod3 [$(dist "$out")]" \
+	expect_even "$out" 6 "${P4[0]}"
+out=$(in_outside "$PROBE" tcp 10.96.0.42 80 9 --timeout-ms 1000); show "$out"
+check "hints for another zone only: all endpoints, 3/3/3 [$(dist "$out")]" \
+	expect_even "$out" 3 "${P4[@]}"
 
 # ---- client-ip affinity ------------------------------------------------------------
 for proto in tcp udp; do
