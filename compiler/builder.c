@@ -54,6 +54,9 @@ void svcc_config_free(struct svcc_config *cfg)
 	free(cfg->node_ips);
 	free(cfg->masq_from);
 	free(cfg->zone);
+	free(cfg->node_pod_cidrs);
+	free(cfg->pod_bridge);
+	free(cfg->pod_iface_prefix);
 	free(cfg->node_name);
 	free(cfg);
 }

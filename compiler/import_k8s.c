@@ -208,6 +208,9 @@ struct imp {
 	FILE *out, *err;
 	const char *svc_file, *eps_file, *node, *zone;
 	struct ips pod_cidrs, svc_cidrs, node_ips;
+	/* --detect-local: pods told by their bridge, an interface prefix, this node's CIDRs */
+	const char *pod_bridge, *pod_prefix;
+	struct ips node_pod_cidrs;
 	json_t *svc_json, *eps_json;
 	struct svc *svcs;
 	size_t nsvcs, svcs_cap;
@@ -1592,7 +1595,8 @@ static void emit_cluster(struct imp *im)
 	const struct ips *lists[] = { &im->pod_cidrs, &im->svc_cidrs, &im->node_ips };
 	char buf[IP_STRLEN];
 
-	if (!im->pod_cidrs.n && !im->svc_cidrs.n && !im->node_ips.n && !im->zone && !im->node)
+	if (!im->pod_cidrs.n && !im->svc_cidrs.n && !im->node_ips.n && !im->zone && !im->node &&
+	    !im->pod_bridge && !im->pod_prefix && !im->node_pod_cidrs.n)
 		return;
 	fputs("\ncluster {\n", im->out);
 	if (im->zone)
@@ -1602,6 +1606,12 @@ static void emit_cluster(struct imp *im)
 	for (size_t l = 0; l < 3; l++)
 		for (size_t i = 0; i < lists[l]->n; i++)
 			fprintf(im->out, "    %s %s;\n", kw[l], ip_str(&lists[l]->v[i], buf));
+	for (size_t i = 0; i < im->node_pod_cidrs.n; i++)
+		fprintf(im->out, "    node-pod-cidr %s;\n", ip_str(&im->node_pod_cidrs.v[i], buf));
+	if (im->pod_bridge)
+		fprintf(im->out, "    pod-bridge %s;\n", im->pod_bridge);
+	if (im->pod_prefix)
+		fprintf(im->out, "    pod-interface-prefix %s;\n", im->pod_prefix);
 	fputs("}\n", im->out);
 }
 
@@ -1721,6 +1731,8 @@ static void usage(FILE *f)
 	      "`kubectl get endpointslices -A -o json` printed; what it cannot map is a warning.\n"
 	      "  --node NAME         this node's name: its endpoints are local\n"
 	      "  --zone ZONE         this node's zone (topology.kubernetes.io/zone)\n"
+	      "  --detect-local bridge=IFNAME | interface-prefix=PREFIX | node-cidr=CIDR\n"
+	      "                      how pods are told from the rest (default: --pod-cidr)\n"
 	      "  --pod-cidr CIDR     the cluster's pod networks (not in the JSON)\n"
 	      "  --service-cidr CIDR the cluster's service networks\n"
 	      "  --node-ip ADDR      this node's addresses\n", f);
@@ -1747,6 +1759,47 @@ static int add_opt_addr(struct imp *im, const char *opt, const char *arg, bool p
 	return ARGS_OK;
 }
 
+/* An interface name the kernel takes: 1 to 15 bytes, no '/', '*', quotes or blanks. */
+static bool iface_name(const char *t)
+{
+	size_t len = strlen(t);
+
+	return len && len <= 15 && !strpbrk(t, "/ \t*\"");
+}
+
+/*
+ * --detect-local MODE=VALUE, kube-proxy's --detect-local-mode:
+ * bridge=IFNAME (BridgeInterface), interface-prefix=PREFIX
+ * (InterfaceNamePrefix), node-cidr=CIDR (NodeCIDR, once per family);
+ * ClusterCIDR is the default, by --pod-cidr.  One mode.
+ */
+static int detect_local(struct imp *im, const char *arg)
+{
+	const char *v = strchr(arg, '=');
+	size_t k = v ? (size_t)(v - arg) : 0;
+	int rc;
+
+	if (v && k == 6 && !strncmp(arg, "bridge", k) && iface_name(v + 1) && !im->pod_bridge)
+		im->pod_bridge = v + 1;
+	else if (v && k == 16 && !strncmp(arg, "interface-prefix", k) && iface_name(v + 1) &&
+		 !im->pod_prefix)
+		im->pod_prefix = v + 1;
+	else if (v && k == 9 && !strncmp(arg, "node-cidr", k)) {
+		if ((rc = add_opt_addr(im, "--detect-local node-cidr", v + 1, true,
+				       &im->node_pod_cidrs)) != ARGS_OK)
+			return rc;
+	} else {
+		fail(im, "--detect-local: expected bridge=IFNAME, interface-prefix=PREFIX or "
+		     "node-cidr=CIDR, not '%s'", arg);
+		return EXIT_USAGE;
+	}
+	if (!!im->pod_bridge + !!im->pod_prefix + !!im->node_pod_cidrs.n > 1) {
+		fail(im, "--detect-local: one mode only");
+		return EXIT_USAGE;
+	}
+	return ARGS_OK;
+}
+
 /* One option; ARGS_OK, ARGS_HELP, EXIT_USAGE or -1. */
 static int parse_opt(struct imp *im, int c, char **argv)
 {
@@ -1763,6 +1816,8 @@ static int parse_opt(struct imp *im, int c, char **argv)
 			return ARGS_OK;
 		fail(im, "--zone: invalid zone name '%s'", optarg);
 		return EXIT_USAGE;
+	case 'd':
+		return detect_local(im, optarg);
 	case 'p':
 		return add_opt_addr(im, "--pod-cidr", optarg, true, &im->pod_cidrs);
 	case 's':
@@ -1787,6 +1842,7 @@ static int parse_args(struct imp *im, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "node", required_argument, NULL, 'n' },
 		{ "zone", required_argument, NULL, 'z' },
+		{ "detect-local", required_argument, NULL, 'd' },
 		{ "pod-cidr", required_argument, NULL, 'p' },
 		{ "service-cidr", required_argument, NULL, 's' },
 		{ "node-ip", required_argument, NULL, 'i' },
@@ -1822,6 +1878,7 @@ static void imp_free(struct imp *im)
 	free(im->pod_cidrs.v);
 	free(im->svc_cidrs.v);
 	free(im->node_ips.v);
+	free(im->node_pod_cidrs.v);
 	json_decref(im->svc_json);
 	json_decref(im->eps_json);
 }

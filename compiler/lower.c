@@ -98,6 +98,11 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 	struct lowering l = { .cfg = cfg, .rs = rs_new(table) };
 	int rc = -1;
 
+	if (cfg->pod_bridge || cfg->pod_iface_prefix) {
+		strncpy((char *)l.pod_iface, cfg->pod_bridge ? cfg->pod_bridge : cfg->pod_iface_prefix,
+			sizeof(l.pod_iface) - 1);
+		l.pod_iface_prefix = !cfg->pod_bridge;
+	}
 	if (!l.rs || lw_collect(&l))
 		goto done;
 	lw_start_hairpin(&l);	/* needs only what lw_collect made */
@@ -109,7 +114,9 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 		if (!f->used)
 			continue;
 		if (lw_add_fam_sets(&l, fam) ||
-		    (f->pod_cidrs >= 0 &&
+		    (f->pod_cidrs >= 0 && cfg->nnode_pod_cidrs &&
+		     lw_add_cidrs(&l, f->pod_cidrs, fam, cfg->node_pod_cidrs, cfg->nnode_pod_cidrs)) ||
+		    (f->pod_cidrs >= 0 && !cfg->nnode_pod_cidrs &&
 		     lw_add_cidrs(&l, f->pod_cidrs, fam, cfg->pod_cidrs, cfg->npod_cidrs)) ||
 		    (f->service_cidrs >= 0 &&
 		     lw_add_cidrs(&l, f->service_cidrs, fam, cfg->service_cidrs,

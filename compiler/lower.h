@@ -149,7 +149,17 @@ struct lowering {
 	size_t nplaced;
 	struct fam_sets fam[NFAMILIES];
 	struct hairpin_job hairpin;
+	/* pods told by the interface they come in by (pod-bridge, or a prefix) */
+	uint8_t pod_iface[16];
+	bool pod_iface_prefix;
 };
+
+/* Are pods told from the rest (for the non-pod masquerade and the shortcuts)? */
+static inline bool lw_detects_pods(const struct lowering *l, int fam)
+{
+	return l->fam[fam].pod_cidrs >= 0 ||
+	       (l->pod_iface[0] && (l->cfg->masq & SVCC_MASQ_NON_POD));
+}
 
 static inline int proto_idx(uint8_t proto)
 {

@@ -44,7 +44,14 @@ static size_t mark_rules(const struct lowering *l, int fam)
 
 	if (l->cfg->masq & SVCC_MASQ_ALL)
 		return 1;
-	return (f->pod_cidrs >= 0) + (f->masq_from >= 0);
+	return lw_detects_pods(l, fam) + (f->masq_from >= 0);
+}
+
+/* The pods' interface, in a rule: its name, and whether it is a prefix. */
+static void put_iface(const struct lowering *l, struct rs_rule *r)
+{
+	memcpy(r->addr, l->pod_iface, sizeof(r->addr));
+	r->mod = l->pod_iface_prefix;
 }
 
 /* How many rules add_dnat adds. */
@@ -69,6 +76,11 @@ static int add_mark_rules(struct lowering *l, struct rs_chain *c, int fam)
 		if (!(r = lw_add_rule(c, RS_MARK_UNLESS_SADDR_IN, fam, lw_set_name(l, f->pod_cidrs))))
 			return -1;
 		r->mark = RS_MARK_MASQ;
+	} else if (lw_detects_pods(l, fam)) {
+		if (!(r = lw_add_rule(c, RS_MARK_UNLESS_IIF, fam, NULL)))
+			return -1;
+		r->mark = RS_MARK_MASQ;
+		put_iface(l, r);
 	}
 	if (f->masq_from >= 0) {
 		if (!(r = lw_add_rule(c, RS_MARK_IF_SADDR_IN, fam, lw_set_name(l, f->masq_from))))
@@ -278,7 +290,7 @@ static int lower_ext_chain(struct lowering *l, struct sport *sp, const char *svc
 	/* svc_chain is the vip's path, for the traffic that takes it */
 	const struct fam_sets *f = &l->fam[sp->fam];
 	struct group *g = &sp->g[sp->external];
-	bool mark = sp->external == G_CLUSTER, go_svc = svc_chain && f->pod_cidrs >= 0;
+	bool mark = sp->external == G_CLUSTER, go_svc = svc_chain && lw_detects_pods(l, sp->fam);
 	bool go_to = sp->external == G_CLUSTER && sp->internal == G_CLUSTER && svc_chain;
 	struct rs_chain *c;
 	const char *name;
@@ -293,10 +305,15 @@ static int lower_ext_chain(struct lowering *l, struct sport *sp, const char *svc
 		if (!(r = lw_add_rule(c, RS_MARK, sp->fam, NULL)))
 			return -1;
 		r->mark = RS_MARK_MASQ;
-	} else if (go_svc) {
+	} else if (go_svc && f->pod_cidrs >= 0) {
 		if (!(r = lw_add_rule(c, RS_GOTO_IF_SADDR_IN, sp->fam, lw_set_name(l, f->pod_cidrs))))
 			return -1;
 		r->target = svc_chain;
+	} else if (go_svc) {
+		if (!(r = lw_add_rule(c, RS_GOTO_IF_IIF, sp->fam, NULL)))
+			return -1;
+		r->target = svc_chain;
+		put_iface(l, r);
 	}
 	if (go_to) {
 		if (!(r = lw_add_rule(c, RS_GOTO, sp->fam, NULL)))

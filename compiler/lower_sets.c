@@ -72,7 +72,8 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 		return -1;
 	for (int i = 0; i < HAIRPIN_SHARDS; i++)
 		f->hairpin[i] = -1;
-	if ((cfg->masq & SVCC_MASQ_NON_POD) &&
+	/* pods told by their interface instead: no set */
+	if ((cfg->masq & SVCC_MASQ_NON_POD) && !l->pod_iface[0] &&
 	    (f->pod_cidrs = add_fam_set(l, fam, "pod-cidrs", true, false, 1, ip)) < 0)
 		return -1;
 	if (has_family(cfg->service_cidrs, cfg->nservice_cidrs, fam) &&

@@ -112,6 +112,15 @@ struct svcc_config {
 	size_t nnode_ips, node_ips_cap;
 	unsigned masq;		/* SVCC_MASQ_* */
 	char *zone, *node_name;	/* this node's topology zone and name, or NULL */
+	/*
+	 * How pods are told from everything else (kube-proxy's
+	 * --detect-local-mode): by pod-cidr (the default), by this node's own
+	 * pod CIDRs, or by the interface packets come in by: the pods' bridge,
+	 * or a name prefix of their interfaces.  One way at most.
+	 */
+	struct cidr *node_pod_cidrs;
+	size_t nnode_pod_cidrs, node_pod_cidrs_cap;
+	char *pod_bridge, *pod_iface_prefix;
 	struct cidr *masq_from;
 	size_t nmasq_from, masq_from_cap;
 	struct svcc_service **services;	/* in order of definition */

@@ -172,6 +172,14 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 	case RS_DROP_IF_DADDR_IN:
 		fprintf(out, "%s daddr @%s drop", ip, r->set);
 		break;
+	case RS_MARK_UNLESS_IIF:
+		fprintf(out, "iifname != \"%.16s%s\" meta mark set meta mark | 0x%x",
+			(const char *)r->addr, r->mod ? "*" : "", r->mark);
+		break;
+	case RS_GOTO_IF_IIF:
+		fprintf(out, "iifname \"%.16s%s\" goto %s", (const char *)r->addr,
+			r->mod ? "*" : "", r->target);
+		break;
 	case RS_GOTO_IF_SADDR_IN:
 		fprintf(out, "%s saddr @%s goto %s", ip, r->set, r->target);
 		break;

@@ -142,6 +142,25 @@ static void set_topo_name(struct resolver *r, char **to, const struct ast_stmt *
 		nomem(r);
 }
 
+/* An interface name (or prefix): what the kernel takes, 1 to 15 bytes, no '/' nor space. */
+static void set_iface(struct resolver *r, char **to, const struct ast_stmt *s, const char *what)
+{
+	const char *t = s->arg.text;
+	size_t len = strlen(t);
+
+	if (*to) {
+		diag_error(r->ctx, s->loc, "a second %s in the cluster block", what);
+		return;
+	}
+	if (!len || len > 15 || strpbrk(t, "/ \t*\"")) {
+		diag_error(r->ctx, s->arg.loc, "invalid %s '%s': an interface name of 1 to 15 "
+			   "bytes, without '/', '*', quotes or blanks", what, t);
+		return;
+	}
+	if (!(*to = strdup(t)))
+		nomem(r);
+}
+
 static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 {
 	struct svcc_config *cfg = r->cfg;
@@ -164,6 +183,16 @@ static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 		case AST_ZONE:
 			set_topo_name(r, &cfg->zone, s, "zone", 63);
 			break;
+		case AST_NODE_POD_CIDR:
+			add_cidr(r, &cfg->node_pod_cidrs, &cfg->nnode_pod_cidrs,
+				 &cfg->node_pod_cidrs_cap, &s->arg, "node-pod-cidr", true);
+			break;
+		case AST_POD_BRIDGE:
+			set_iface(r, &cfg->pod_bridge, s, "pod-bridge");
+			break;
+		case AST_POD_INTERFACE_PREFIX:
+			set_iface(r, &cfg->pod_iface_prefix, s, "pod-interface-prefix");
+			break;
 		case AST_NODE_NAME:
 			set_topo_name(r, &cfg->node_name, s, "node-name", 253);
 			break;
@@ -171,6 +200,9 @@ static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 			break;	/* the grammar allows no other statement here */
 		}
 	}
+	if (!!cfg->pod_bridge + !!cfg->pod_iface_prefix + !!cfg->nnode_pod_cidrs > 1)
+		diag_error(r->ctx, b->loc, "pods are told apart one way: node-pod-cidr, "
+			   "pod-bridge or pod-interface-prefix, not more");
 	r->cluster_bad |= svcc_error_count(r->ctx) != errors;
 }
 

@@ -146,12 +146,6 @@ enum rs_rule_kind {
 	RS_FIREWALL,
 	/* drop */
 	RS_DROP,
-	/* ip daddr @SET meta l4proto tcp reject with tcp reset */
-	RS_REJECT_TCP_IF_DADDR_IN,
-	/* ip daddr @SET reject */
-	RS_REJECT_IF_DADDR_IN,
-	/* ip daddr @SET drop */
-	RS_DROP_IF_DADDR_IN,
 	/* ip saddr @SET goto CHAIN */
 	RS_GOTO_IF_SADDR_IN,
 	/* meta l4proto PROTO dnat ip to ip saddr . ip daddr . PROTO dport map @SET */
@@ -164,6 +158,17 @@ enum rs_rule_kind {
 	RS_DNAT_TO,
 	/* ct status dnat ip daddr & 0.0.0.255 vmap @SET (ip6: & ::ff) */
 	RS_HAIRPIN_DISPATCH,
+	/* new kinds go last: a kind's number is part of every chain fingerprint */
+	/* ip daddr @SET meta l4proto tcp reject with tcp reset */
+	RS_REJECT_TCP_IF_DADDR_IN,
+	/* ip daddr @SET reject */
+	RS_REJECT_IF_DADDR_IN,
+	/* ip daddr @SET drop */
+	RS_DROP_IF_DADDR_IN,
+	/* iifname != "IFACE" meta mark set meta mark | MARK (mod 1: "IFACE*", a prefix) */
+	RS_MARK_UNLESS_IIF,
+	/* iifname "IFACE" goto CHAIN (mod 1: a prefix) */
+	RS_GOTO_IF_IIF,
 };
 
 struct rs_rule {
@@ -176,7 +181,8 @@ struct rs_rule {
 	uint32_t mod, offset;	/* RS_DNAT_NUMGEN */
 	uint32_t mark;		/* RS_MARK*, RS_MASQ_MARKED */
 	uint32_t timeout;	/* RS_AFFINITY_UPDATE: seconds */
-	uint8_t addr[16];	/* RS_AFFINITY_UPDATE, RS_DNAT_TO: the endpoint */
+	uint8_t addr[16];	/* RS_AFFINITY_UPDATE, RS_DNAT_TO: the endpoint;
+				 * RS_*_IIF: the interface name, NUL-padded */
 	uint16_t port;		/* ... and its port */
 };
 

@@ -34,6 +34,9 @@ enum ast_stmt_kind {
 	AST_TRAFFIC_DISTRIBUTION, /* traffic-distribution WORD;	 args */
 	AST_ZONE,		/* zone NAME; (cluster)		 arg */
 	AST_NODE_NAME,		/* node-name NAME; (cluster)	 arg */
+	AST_NODE_POD_CIDR,	/* node-pod-cidr CIDR; (cluster) arg */
+	AST_POD_BRIDGE,		/* pod-bridge IFNAME; (cluster)	 arg */
+	AST_POD_INTERFACE_PREFIX, /* pod-interface-prefix PREFIX;	 arg */
 	AST_AFFINITY,		/* affinity WORD...;		 args */
 	AST_TRAFFIC_POLICY,	/* traffic-policy WORD WORD;	 args */
 	AST_NKINDS

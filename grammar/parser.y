@@ -137,7 +137,8 @@ static char *keyword_word(struct parse_state *ps, const char *kw)
 %token NODEPORT "nodeport" EXTERNAL_IP "external-ip" LOAD_BALANCER "load-balancer"
 %token SOURCE_RANGES "source-ranges" AFFINITY "affinity" TRAFFIC_POLICY "traffic-policy"
 %token HEALTH_CHECK_NODEPORT "health-check-nodeport" TRAFFIC_DISTRIBUTION "traffic-distribution"
-%token ZONE "zone" NODE_NAME "node-name"
+%token ZONE "zone" NODE_NAME "node-name" NODE_POD_CIDR "node-pod-cidr" POD_BRIDGE "pod-bridge"
+%token POD_INTERFACE_PREFIX "pod-interface-prefix"
 %token ARROW "->"
 %token <str> WORD "word"
 %token BAD_CHAR "invalid character" NOMEM "out of memory"
@@ -176,6 +177,13 @@ cluster_stmt	: POD_CIDR word ';'	{ $$ = stmt_new(ps, AST_POD_CIDR, @1); if ($$) 
 		| NODE_IP word ';'	{ $$ = stmt_new(ps, AST_NODE_IP, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| ZONE word ';'		{ $$ = stmt_new(ps, AST_ZONE, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
 		| NODE_NAME word ';'	{ $$ = stmt_new(ps, AST_NODE_NAME, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| NODE_POD_CIDR word ';' { $$ = stmt_new(ps, AST_NODE_POD_CIDR, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| POD_BRIDGE word ';'	{ $$ = stmt_new(ps, AST_POD_BRIDGE, @1); if ($$) set_word(ps, &$$->arg, $2, @2); }
+		| POD_INTERFACE_PREFIX word ';' {
+				$$ = stmt_new(ps, AST_POD_INTERFACE_PREFIX, @1);
+				if ($$)
+					set_word(ps, &$$->arg, $2, @2);
+			}
 		;
 
 /* masquerade { non-pod; all; from C; } */

@@ -542,6 +542,16 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 		if (rule->kind == RS_REJECT_IF_DADDR_IN)
 			return reject_port_unreach(r, f);
 		return immediate(r, NF_DROP, NULL);
+	case RS_MARK_UNLESS_IIF:
+	case RS_GOTO_IF_IIF:
+		/* the whole name NUL-padded to 16 bytes, or a prefix's bytes alone */
+		v = rule->mod ? (uint32_t)strnlen((const char *)rule->addr, 16) : 16;
+		if (meta_load(r, NFT_META_IIFNAME, NFT_REG_1) ||
+		    cmp(r, rule->kind == RS_GOTO_IF_IIF ? NFT_CMP_EQ : NFT_CMP_NEQ, rule->addr, v))
+			return -1;
+		if (rule->kind == RS_GOTO_IF_IIF)
+			return immediate(r, NFT_GOTO, rule->target);
+		return mark_or(r, rule->mark);
 	case RS_REJECT_TCP_IF_PORT_IN:
 		if (nfproto(r, f) || port_tuple(r) || lookup(r, tx, rule->set, -1, false))
 			return -1;

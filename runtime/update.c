@@ -70,11 +70,14 @@ struct hp {
 	long n;
 };
 
+#define NLISTS 5	/* the cluster's address lists (cluster_lists) */
+
 struct cluster {
-	struct cidr *v[4];
-	size_t n[4];
+	struct cidr *v[NLISTS];
+	size_t n[NLISTS];
 	unsigned masq;
 	char *zone, *node_name;	/* topology: which endpoints every service takes */
+	char *pod_bridge, *pod_iface_prefix;	/* how pods are told */
 };
 
 struct upd_index {
@@ -116,10 +119,12 @@ void upd_index_free(struct upd_index *idx)
 	htab_free(&idx->by_name);
 	free_all(&idx->hairpin);
 	free_all(&idx->vips);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NLISTS; i++)
 		free(idx->cl.v[i]);
 	free(idx->cl.zone);
 	free(idx->cl.node_name);
+	free(idx->cl.pod_bridge);
+	free(idx->cl.pod_iface_prefix);
 	free(idx);
 }
 
@@ -129,6 +134,7 @@ static void cluster_lists(const struct svcc_config *cfg, const struct cidr **v, 
 	v[1] = cfg->service_cidrs, n[1] = cfg->nservice_cidrs;
 	v[2] = cfg->node_ips, n[2] = cfg->nnode_ips;
 	v[3] = cfg->masq_from, n[3] = cfg->nmasq_from;
+	v[4] = cfg->node_pod_cidrs, n[4] = cfg->nnode_pod_cidrs;
 }
 
 static bool str_same(const char *a, const char *b)
@@ -138,14 +144,15 @@ static bool str_same(const char *a, const char *b)
 
 static bool cluster_same(const struct cluster *cl, const struct svcc_config *cfg)
 {
-	const struct cidr *v[4];
-	size_t n[4];
+	const struct cidr *v[NLISTS];
+	size_t n[NLISTS];
 
 	cluster_lists(cfg, v, n);
 	if (cl->masq != cfg->masq || !str_same(cl->zone, cfg->zone) ||
-	    !str_same(cl->node_name, cfg->node_name))
+	    !str_same(cl->node_name, cfg->node_name) || !str_same(cl->pod_bridge, cfg->pod_bridge) ||
+	    !str_same(cl->pod_iface_prefix, cfg->pod_iface_prefix))
 		return false;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NLISTS; i++) {
 		if (n[i] != cl->n[i])
 			return false;
 		for (size_t j = 0; j < n[i]; j++)
@@ -158,14 +165,16 @@ static bool cluster_same(const struct cluster *cl, const struct svcc_config *cfg
 
 static int cluster_keep(struct cluster *cl, const struct svcc_config *cfg)
 {
-	const struct cidr *v[4];
+	const struct cidr *v[NLISTS];
 
 	cluster_lists(cfg, v, cl->n);
 	cl->masq = cfg->masq;
 	if ((cfg->zone && !(cl->zone = strdup(cfg->zone))) ||
-	    (cfg->node_name && !(cl->node_name = strdup(cfg->node_name))))
+	    (cfg->node_name && !(cl->node_name = strdup(cfg->node_name))) ||
+	    (cfg->pod_bridge && !(cl->pod_bridge = strdup(cfg->pod_bridge))) ||
+	    (cfg->pod_iface_prefix && !(cl->pod_iface_prefix = strdup(cfg->pod_iface_prefix))))
 		return -1;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NLISTS; i++) {
 		if (!(cl->v[i] = malloc((cl->n[i] ? cl->n[i] : 1) * sizeof(*v[i]))))
 			return -1;
 		if (cl->n[i])

@@ -66,8 +66,15 @@ golden $dir/zone.svc $dir/zone.warnings "$svcs" "$slices" --node node-a --zone e
 if grep -q '10.244.0.90 ' "$tmp/zone.nft" && ! grep -q '10.244.[12].90 ' "$tmp/zone.nft"; then ok; else
 	bad "--zone: statsd should use its zone's endpoint only"; fi
 
+# --detect-local: pods told by their bridge (kube-proxy's BridgeInterface)
+golden $dir/detect.svc $dir/detect.warnings "$svcs" "$slices" --node node-a --detect-local bridge=cni0
+fails 2 "import-k8s: --detect-local: one mode only" "$svcs" "$slices" \
+	--detect-local bridge=cni0 --detect-local node-cidr=10.244.1.0/24
+fails 2 "import-k8s: --detect-local: expected bridge=IFNAME, interface-prefix=PREFIX or node-cidr=CIDR, not 'bridge=a/b'" \
+	"$svcs" "$slices" --detect-local bridge=a/b
+
 # what it writes, svcc compiles without a word
-for f in examples/k8s/cluster.svc $dir/edge.svc $dir/checks.svc $dir/dup-vip.svc $dir/zone.svc; do
+for f in examples/k8s/cluster.svc $dir/edge.svc $dir/checks.svc $dir/dup-vip.svc $dir/zone.svc $dir/detect.svc; do
 	if "$svcc" check "$f" > "$tmp/out" 2>&1 && [ ! -s "$tmp/out" ]; then ok
 	else bad "svcc check $f"; cat "$tmp/out"; fi
 done

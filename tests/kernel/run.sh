@@ -9,6 +9,7 @@ for t in tests/kernel/golden-load.sh tests/runtime/kernel.sh tests/kernel/import
 done
 bash tests/kernel/traffic.sh "$build" || rc=1
 bash tests/kernel/conntrack.sh "$build" || rc=1
+bash tests/kernel/detect-local.sh "$build" || rc=1
 # the feature traffic through both paths: netlink (the default) and nft text
 bash tests/kernel/features.sh "$build" || rc=1
 VIA=--via=nft bash tests/kernel/features.sh "$build" || rc=1
