@@ -179,6 +179,22 @@ static int chain_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static bool name_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool rs_rule_eq(const struct rs_rule *a, const struct rs_rule *b)
+{
+	return a->kind == b->kind && a->family == b->family &&
+	       name_eq(a->set, b->set) && name_eq(a->set2, b->set2) &&
+	       name_eq(a->target, b->target) &&
+	       a->l4proto == b->l4proto && a->mod == b->mod &&
+	       a->offset == b->offset && a->mark == b->mark &&
+	       a->timeout == b->timeout && a->port == b->port &&
+	       !memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
 struct rs_chain *rs_chain_find(const struct rs_ruleset *rs, const char *name)
 {
 	struct rs_chain key = { .name = (char *)name };

@@ -264,6 +264,8 @@ struct rs_ruleset *rs_new(const char *table);
 void rs_free(struct rs_ruleset *rs);
 struct rs_set *rs_set_find(const struct rs_ruleset *rs, const char *name);
 struct rs_chain *rs_chain_find(const struct rs_ruleset *rs, const char *name);
+/* Do two rules say the same, field by field (names by content)? */
+bool rs_rule_eq(const struct rs_rule *a, const struct rs_rule *b);
 /* Builders.  Returned pointers stay valid until the next add of the same kind. */
 struct rs_set *rs_add_set(struct rs_ruleset *rs, const char *name, enum rs_family family);
 struct rs_elem *rs_add_elem(struct rs_set *set);	/* zeroed */

@@ -126,17 +126,6 @@ static bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static bool rule_eq(const struct rs_rule *a, const struct rs_rule *b)
-{
-	return a->kind == b->kind && a->family == b->family &&
-	       str_eq(a->set, b->set) && str_eq(a->set2, b->set2) &&
-	       str_eq(a->target, b->target) &&
-	       a->l4proto == b->l4proto && a->mod == b->mod &&
-	       a->offset == b->offset && a->mark == b->mark &&
-	       a->timeout == b->timeout && a->port == b->port &&
-	       !memcmp(a->addr, b->addr, sizeof(a->addr));
-}
-
 /*
  * Chains are equal when their fingerprints are.  A chain read back without
  * one (a base chain carries no comment) has fingerprint 0 and its rules read
@@ -155,7 +144,7 @@ static bool chain_same(const struct rs_chain *o, const struct rs_chain *n)
 	if (o->hook == RS_HOOK_NONE || o->nrules != n->nrules)
 		return false;
 	for (i = 0; i < o->nrules; i++)
-		if (!rule_eq(&o->rules[i], &n->rules[i]))
+		if (!rs_rule_eq(&o->rules[i], &n->rules[i]))
 			return false;
 	return true;
 }

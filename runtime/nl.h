@@ -47,14 +47,14 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
  * rule_hash.c: rules hashed as netlink messages, so that the kernel's
  * (read back) and the desired ones (built as the batch would send them)
  * compare.  A chain's hash: nl_rules_begin(), then nl_rules_more() with
- * each rule's hash in order.  nl_chain_rules_hash: the desired chain c's,
- * built in buf (NL_MSG_MAX bytes); 0, or -1 with errno.
+ * each rule's hash in order.  nl_rule_hash: a desired rule's, built as
+ * the batch would send it, in buf (NL_MSG_MAX bytes); 0, or -1 with errno.
  */
 struct nlmsghdr;
 uint64_t nl_rule_msg_hash(const struct nlmsghdr *nlh);
 uint64_t nl_rules_begin(void);
 uint64_t nl_rules_more(uint64_t chain, uint64_t rule);
-int nl_chain_rules_hash(const struct tx *tx, const struct rs_chain *c, void *buf, uint64_t *out);
+int nl_rule_hash(const struct tx *tx, const struct rs_rule *rule, void *buf, uint64_t *out);
 /* Netlink register holding the field at 32-bit word w of a concatenation. */
 uint32_t nl_reg(unsigned int w);
 

@@ -192,24 +192,19 @@ uint64_t nl_rules_more(uint64_t chain, uint64_t rule)
 	return mix(chain, rule);
 }
 
-int nl_chain_rules_hash(const struct tx *tx, const struct rs_chain *c, void *buf, uint64_t *out)
+int nl_rule_hash(const struct tx *tx, const struct rs_rule *rule, void *buf, uint64_t *out)
 {
-	uint64_t h = RULES_SEED;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
 
-	for (size_t i = 0; i < c->nrules; i++) {
-		struct nftnl_rule *r = nftnl_rule_alloc();
-		struct nlmsghdr *nlh;
-
-		errno = ENOMEM;
-		if (!r || nl_rule_exprs(r, tx, &c->rules[i])) {
-			nftnl_rule_free(r);
-			return -1;
-		}
-		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, 0, 0);
-		nftnl_rule_nlmsg_build_payload(nlh, r);
+	errno = ENOMEM;
+	if (!r || nl_rule_exprs(r, tx, rule)) {
 		nftnl_rule_free(r);
-		h = mix(h, nl_rule_msg_hash(nlh));
+		return -1;
 	}
-	*out = h;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET, 0, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	*out = nl_rule_msg_hash(nlh);
 	return 0;
 }

@@ -382,9 +382,48 @@ out:
  * fingerprint 0, so that the diff rewrites it.  A chain checked against a
  * desired one of its fingerprint stays checked: its rules_hash is dropped.
  */
+/*
+ * The last rules hashed: most chains share rules (the masquerade mark of
+ * every service chain), and building one into a message costs microseconds.
+ */
+#define RECENT_RULES 8
+struct recent_rules {
+	const struct rs_rule *rule[RECENT_RULES];
+	uint64_t hash[RECENT_RULES];
+	unsigned next;
+};
+
+static int desired_rules_hash(const struct tx *tx, const struct rs_chain *c, void *buf,
+			      struct recent_rules *rr, uint64_t *out)
+{
+	uint64_t h = nl_rules_begin();
+
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct rs_rule *r = &c->rules[i];
+		uint64_t rh;
+		unsigned k;
+
+		for (k = 0; k < RECENT_RULES && rr->rule[k] && !rs_rule_eq(rr->rule[k], r); k++)
+			;
+		if (k < RECENT_RULES && rr->rule[k]) {
+			rh = rr->hash[k];
+		} else {
+			if (nl_rule_hash(tx, r, buf, &rh))
+				return -1;
+			k = rr->next++ % RECENT_RULES;
+			rr->rule[k] = r;
+			rr->hash[k] = rh;
+		}
+		h = nl_rules_more(h, rh);
+	}
+	*out = h;
+	return 0;
+}
+
 static int check_rules(struct svcc_runtime *rt, const struct rs_ruleset *want)
 {
 	struct rs_ruleset *m = rt->model;
+	struct recent_rules rr = { 0 };
 	struct tx *tx = NULL;
 	void *buf = NULL;
 	int ret = -1;
@@ -400,7 +439,7 @@ static int check_rules(struct svcc_runtime *rt, const struct rs_ruleset *want)
 		if (!w || w->fingerprint != c->fingerprint)
 			continue;	/* rewritten anyway */
 		if ((!tx && !(tx = tx_new(rt->table))) || (!buf && !(buf = calloc(1, NL_MSG_MAX))) ||
-		    nl_chain_rules_hash(tx, w, buf, &h)) {
+		    desired_rules_hash(tx, w, buf, &rr, &h)) {
 			rt_report_errno(rt, "read-back", errno ? errno : ENOMEM);
 			goto out;
 		}
