@@ -10,7 +10,10 @@ sep='
 '
 case $t in
 parse)
-	cp examples/*.svc tests/golden/*.svc tests/bad/*.svc "$dir"/ ;;
+	# named by their directory too: tests/bad and tests/golden share names
+	for f in examples/*.svc tests/golden/*.svc tests/bad/*.svc; do
+		cp "$f" "$dir/$(basename "$(dirname "$f")")-$(basename "$f")"
+	done ;;
 diff)
 	# each config paired with the next (a different cluster), with
 	# itself less a line or two (an endpoint, a port gone), and with nothing
