@@ -61,6 +61,23 @@ static bool has_name(char *const *v, size_t n, const char *name)
  * (prefer-same-zone, prefer-same-node), its own node (prefer-same-node;
  * a local endpoint's is this node).
  */
+/* The hint traffic-distribution gives an endpoint: its own zone, or node. */
+static const char *own_place(const struct svcc_config *cfg, const struct svcc_service *svc,
+			     const struct endpoint *e, bool node)
+{
+	const struct ep_topo *t = e->topo;
+
+	if (!svc->traffic_distribution)
+		return NULL;
+	if (!node)
+		return t ? t->zone : NULL;
+	if (svc->traffic_distribution != TD_SAME_NODE)
+		return NULL;
+	if (t && t->node)
+		return t->node;
+	return e->local ? cfg->node_name : NULL;	/* a local endpoint is on this node */
+}
+
 static bool hinted(const struct svcc_config *cfg, const struct svcc_service *svc,
 		   const struct endpoint *e, bool node, const char *name, bool *any)
 {
@@ -72,10 +89,7 @@ static bool hinted(const struct svcc_config *cfg, const struct svcc_service *svc
 		return node ? has_name(t->hint_nodes, t->nhint_nodes, name)
 			    : has_name(t->hint_zones, t->nhint_zones, name);
 	}
-	own = !svc->traffic_distribution || (node && svc->traffic_distribution != TD_SAME_NODE)
-		? NULL
-		: node ? (t && t->node ? t->node : e->local ? cfg->node_name : NULL)
-		       : (t ? t->zone : NULL);
+	own = own_place(cfg, svc, e, node);
 	*any = own != NULL;
 	return own && name && !strcmp(own, name);
 }
