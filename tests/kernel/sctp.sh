@@ -175,8 +175,11 @@ check "sctp: every INIT arrives once, initiate tag intact, verification tag 0, C
 	eval 'tags_match "$sent" "$got" && all_lines "$got" "\$5 == \"init\" && \$7 == \"0x00000000\" && \$8 == \"crc-ok\""'
 j=$(joined "$sent" "$got")
 remapped=$(awk '$2 != $9 { n++ } END { print n + 0 }' <<<"$j")
-check "sctp masquerade (fully-random) gives 30 distinct source ports [$remapped/30 differ from the client's]" \
-	eval '[[ $(awk "NF { print \$2 }" <<<"$got" | sort -u | wc -l) == 30 ]]'
+# fully-random: every port remapped; 30 draws from ~28k ports collide now
+# and then (1.5%), so "distinct" allows a couple of repeats
+distinct=$(awk 'NF { print $2 }' <<<"$got" | sort -u | wc -l)
+check "sctp masquerade (fully-random) remaps every source port [$remapped/30 differ from the client's, $distinct distinct]" \
+	eval '((remapped == 30 && distinct >= 27))'
 if ct=$(node_ct); then
 	ct=$(grep -E "(^| )sctp .*src=$OUT4 dst=10\.96\.0\.40 sport=4[0-9]{4} dport=3868 " <<<"$ct")
 	show "$ct"
