@@ -26,10 +26,11 @@ static void usage(FILE *out)
 	      "                   incremental transaction; -n (--dry-run) prints it instead,\n"
 	      "                   -v tells what changed and how long it took\n"
 	      "  diff OLD NEW     the transaction from OLD's ruleset to NEW's, as nft commands\n"
-	      "  verify FILE      read the whole table back, rules included, and compare it\n"
+	      "  verify [FILE]    read the whole table back, rules included, and compare it\n"
 	      "                   with FILE's ruleset: exit 0 when identical, 1 with the\n"
 	      "                   differences (- the kernel's, + FILE's) when not; changes nothing\n"
 	      "  delete           remove the table\n"
+	      "  (FILE - or, for verify, none: the config is read from standard input)\n"
 	      "  import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--pod-cidr CIDR]...\n"
 	      "                   the .svc config for kubectl's Service and EndpointSlice lists (JSON)\n"
 	      "\n"
@@ -53,6 +54,39 @@ static double now_ms(void)
  * Parse and compile FILE; on error print diagnostics and return NULL.
  * keep: where to leave the config, for the caller to free; NULL: freed here.
  */
+/* "-": the config is read from standard input, named <stdin> in diagnostics. */
+static int parse_path(struct svcc_ctx *ctx, const char *path, struct svcc_config **cfg)
+{
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	int ret;
+
+	if (strcmp(path, "-"))
+		return svcc_parse_file(ctx, path, cfg);
+	do {
+		if (len == cap) {
+			char *p = realloc(text, cap = cap ? 2 * cap : 65536);
+
+			if (!p) {
+				free(text);
+				fputs("svcc: out of memory\n", stderr);
+				return -1;
+			}
+			text = p;
+		}
+		n = fread(text + len, 1, cap - len, stdin);
+		len += n;
+	} while (n);
+	if (ferror(stdin)) {
+		free(text);
+		fputs("svcc: <stdin>: read error\n", stderr);
+		return -1;
+	}
+	ret = svcc_parse_string(ctx, "<stdin>", text ? text : "", len, cfg);
+	free(text);
+	return ret;
+}
+
 static struct svcc_ruleset *build(struct svcc_ctx *ctx, const char *path, const char *table,
 				  struct svcc_config **keep)
 {
@@ -60,7 +94,7 @@ static struct svcc_ruleset *build(struct svcc_ctx *ctx, const char *path, const 
 	struct svcc_config *cfg = NULL;
 	struct svcc_ruleset *rs = NULL;
 
-	if (svcc_parse_file(ctx, path, &cfg) == 0)
+	if (parse_path(ctx, path, &cfg) == 0)
 		svcc_compile(ctx, cfg, &opts, &rs);
 	if (keep && rs)
 		*keep = cfg;
@@ -249,13 +283,14 @@ static int cmd_verify(struct svcc_ctx *ctx, int argc, char **argv, const char *t
 {
 	struct svcc_ruleset *rs;
 	struct svcc_runtime *rt;
+	const char *path = argc ? argv[0] : "-";
 	int rc;
 
-	if (argc != 1) {
+	if (argc > 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!(rs = build(ctx, argv[0], table, NULL)))
+	if (!(rs = build(ctx, path, table, NULL)))
 		return EXIT_CONFIG;
 	if (svcc_runtime_new(ctx, table, SVCC_RT_ONE_SHOT, &rt)) {
 		svcc_ruleset_free(rs);
@@ -267,7 +302,8 @@ static int cmd_verify(struct svcc_ctx *ctx, int argc, char **argv, const char *t
 	} else {
 		svcc_diag_print(ctx, stderr);
 		fprintf(stderr, rc ? "verify: table inet %s differs from %s\n"
-				   : "verify: table inet %s is exactly %s\n", table, argv[0]);
+				   : "verify: table inet %s is exactly %s\n", table,
+			strcmp(path, "-") ? path : "<stdin>");
 	}
 	svcc_ruleset_free(rs);
 	svcc_runtime_free(rt);

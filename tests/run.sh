@@ -46,8 +46,13 @@ expect_exit() {
 expect_exit 2 "$svcc"
 expect_exit 2 "$svcc" frobnicate x.svc
 expect_exit 2 "$svcc" compile
-expect_exit 2 "$svcc" verify
+expect_exit 2 "$svcc" verify a.svc b.svc
 expect_exit 1 "$svcc" verify tests/bad/syntax-errors.svc
+expect_exit 1 sh -c "'$svcc' verify < tests/bad/syntax-errors.svc"
+# "-": the config from standard input, named <stdin> in diagnostics
+if "$svcc" compile - < examples/minimal.svc | cmp -s - examples/minimal.nft; then ok; else bad "compile -"; fi
+if "$svcc" check - < tests/bad/bad-address.svc 2>&1 | grep -q '^<stdin>:2:9: error: invalid address'; then ok; else
+	bad "check - (diagnostics named <stdin>)"; fi
 expect_exit 2 "$svcc" --bogus compile examples/minimal.svc
 expect_exit 0 "$svcc" --help
 expect_exit 0 "$svcc" check examples/cluster.svc

@@ -72,6 +72,8 @@ check "svcc apply of the config" apply $VIA "$C"
 ref=$(canon)
 out=$(in_node "$SVCC" verify "$C" 2>&1); rc=$?
 check "verify right after apply: identical (exit $rc) [$out]" eval '((rc == 0))'
+out=$(in_node "$SVCC" verify < "$C" 2>&1); rc=$?
+check "verify of the config on standard input: identical (exit $rc) [$out]" eval '((rc == 0))'
 
 # set names of this config, as the compiler gives them
 EPMAP=$(in_node nft list chain inet svcc $WEB | sed -n 's/.*map @\(endpoints-tcp-[0-9]*\).*/\1/p')
