@@ -16,7 +16,7 @@ enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_KERNEL = 3 };
 
 static void usage(FILE *out)
 {
-	fputs("usage: svcc [--table NAME] COMMAND ...\n"
+	fputs("usage: svcc [OPTION]... COMMAND [ARG]...   (options may come before or after the command)\n"
 	      "\n"
 	      "commands:\n"
 	      "  compile FILE     print the nft transaction for FILE's services\n"
@@ -327,45 +327,92 @@ static int cmd_delete(struct svcc_ctx *ctx, int argc, const char *table)
 	return rc;
 }
 
-int main(int argc, char **argv)
+/*
+ * The global options stand anywhere, before "--", as GNU tools take them:
+ * -t/--table NAME (--table=NAME, -tNAME), -h/--help, -V/--version are taken
+ * out of argv; the command and its own arguments and options remain, in
+ * order.  After import-k8s, whose options are its own, nothing is taken.
+ * "--" is kept for apply's option parser, dropped for the others.
+ * *unknown: an option no one takes (apply's own parser judges its own).
+ * Returns 0, or -1 when --table lacks its value.
+ */
+static int take_global_options(int *argc, char **argv, const char **table, bool *help,
+			       bool *version, const char **unknown)
 {
-	static const struct option opts[] = {
-		{ "table", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 }
-	};
-	const char *table = "svcc";
-	struct svcc_ctx *ctx;
-	int c, rc;
+	const char *cmd = NULL;
+	bool rest = false;
+	int w = 1;
 
-	while ((c = getopt_long(argc, argv, "+t:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			table = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("svcc %s\n", SVCC_VERSION);
-			return 0;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+
+		if (rest || (cmd && !strcmp(cmd, "import-k8s")) || a[0] != '-' || !a[1]) {
+			if (!cmd)
+				cmd = a;
+			argv[w++] = argv[i];
+		} else if (!strcmp(a, "--")) {
+			rest = true;
+			if (cmd && !strcmp(cmd, "apply"))
+				argv[w++] = argv[i];
+		} else if (!strcmp(a, "-t") || !strcmp(a, "--table")) {
+			if (++i == *argc)
+				return -1;
+			*table = argv[i];
+		} else if (!strncmp(a, "--table=", 8)) {
+			*table = a + 8;
+		} else if (!strncmp(a, "-t", 2)) {
+			*table = a + 2;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			*help = true;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			*version = true;
+		} else {
+			if (!*unknown)
+				*unknown = a;
+			argv[w++] = argv[i];	/* the command's own, or unknown */
 		}
 	}
-	if (optind >= argc) {
+	argv[w] = NULL;
+	*argc = w;
+	/* only apply has options of its own (import-k8s's were left alone) */
+	if (*unknown && cmd && !strcmp(cmd, "apply"))
+		*unknown = NULL;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *table = "svcc", *unknown = NULL;
+	bool help = false, version = false;
+	struct svcc_ctx *ctx;
+	int rc;
+
+	if (take_global_options(&argc, argv, &table, &help, &version, &unknown)) {
+		fputs("svcc: --table needs a name\n", stderr);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	if (version) {
+		printf("svcc %s\n", SVCC_VERSION);
+		return 0;
+	}
+	if (unknown || argc < 2) {
+		if (unknown)
+			fprintf(stderr, "svcc: unknown option '%s'\n", unknown);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	argc -= 1;
+	argv += 1;
 	ctx = svcc_ctx_new();
 	if (!ctx) {
 		fputs("svcc: out of memory\n", stderr);
 		return EXIT_CONFIG;
 	}
-	argc -= optind;
-	argv += optind;
 	if (!strcmp(argv[0], "compile"))
 		rc = cmd_compile(ctx, argc - 1, argv + 1, table, true);
 	else if (!strcmp(argv[0], "check"))

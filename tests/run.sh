@@ -60,6 +60,14 @@ expect_exit 1 "$svcc" check /nonexistent.svc
 expect_exit 1 "$svcc" --table 'bad name' compile examples/minimal.svc
 if "$svcc" --version | grep -q '^svcc [0-9]'; then ok; else bad "--version"; fi
 if "$svcc" --table kp compile examples/minimal.svc | grep -q '^add table inet kp$'; then ok; else bad "--table"; fi
+# options anywhere, GNU style; "--" ends them
+if "$svcc" compile examples/minimal.svc --table kp | grep -q '^add table inet kp$'; then ok; else bad "--table after the file"; fi
+if "$svcc" compile -tkp examples/minimal.svc | grep -q '^add table inet kp$'; then ok; else bad "-tNAME"; fi
+if "$svcc" compile --table=kp -- examples/minimal.svc | grep -q '^add table inet kp$'; then ok; else bad "--table=NAME and --"; fi
+expect_exit 0 "$svcc" apply --help
+expect_exit 0 "$svcc" check examples/minimal.svc --version
+expect_exit 2 "$svcc" compile -x examples/minimal.svc
+expect_exit 2 "$svcc" compile examples/minimal.svc --table
 
 # canonical: input order does not change the output
 awk 'BEGIN{RS="";ORS="\n\n"} {b[NR]=$0} END{for(i=NR;i>=1;i--) print b[i]}' examples/cluster.svc > "$tmp/rev.svc"
