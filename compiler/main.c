@@ -30,6 +30,7 @@ static void usage(FILE *out)
 	      "                   with FILE's ruleset: exit 0 when identical, 1 with the\n"
 	      "                   differences (- the kernel's, + FILE's) when not; changes nothing\n"
 	      "  delete           remove the table\n"
+	      "  help [COMMAND]   this text (so do -h and COMMAND --help)\n"
 	      "  (FILE - or, for verify, none: the config is read from standard input)\n"
 	      "  import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--pod-cidr CIDR]...\n"
 	      "                   the .svc config for kubectl's Service and EndpointSlice lists (JSON)\n"
@@ -392,8 +393,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (help) {
-		usage(stdout);
+	if (help || (argc >= 2 && !strcmp(argv[1], "help"))) {
+		usage(stdout);	/* one text for every command */
 		return 0;
 	}
 	if (version) {

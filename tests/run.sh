@@ -65,6 +65,7 @@ if "$svcc" compile examples/minimal.svc --table kp | grep -q '^add table inet kp
 if "$svcc" compile -tkp examples/minimal.svc | grep -q '^add table inet kp$'; then ok; else bad "-tNAME"; fi
 if "$svcc" compile --table=kp -- examples/minimal.svc | grep -q '^add table inet kp$'; then ok; else bad "--table=NAME and --"; fi
 expect_exit 0 "$svcc" apply --help
+expect_exit 0 "$svcc" help apply
 expect_exit 0 "$svcc" check examples/minimal.svc --version
 expect_exit 2 "$svcc" compile -x examples/minimal.svc
 expect_exit 2 "$svcc" compile examples/minimal.svc --table
