@@ -14,6 +14,7 @@
 
 #include "ast.h"
 #include "model.h"
+#include "suggest.h"
 #include "util.h"
 
 struct resolver {
@@ -295,8 +296,15 @@ static void resolve_port(struct resolver *r, struct svcc_service *svc, const str
 		else if (!strcmp(slash + 1, "sctp"))
 			p.proto = IPPROTO_SCTP;
 		else {
-			diag_error(r->ctx, s->arg.loc,
-				   "unknown protocol '%s': expected tcp, udp or sctp", slash + 1);
+			static const char *const protos[] = { "tcp", "udp", "sctp" };
+			const char *near = suggest(slash + 1, protos, 3);
+
+			if (near)
+				diag_error(r->ctx, s->arg.loc, "unknown protocol '%s'; did you mean '%s'?",
+					   slash + 1, near);
+			else
+				diag_error(r->ctx, s->arg.loc,
+					   "unknown protocol '%s': expected tcp, udp or sctp", slash + 1);
 			ok = false;
 		}
 	}
@@ -432,9 +440,20 @@ static void resolve_endpoint(struct resolver *r, struct svcc_service *svc, const
 		} else if (is_topo_attr(w->text) && i + 1 < s->nargs) {
 			ok &= add_topo(r, e, w->text, &s->args[++i]);
 		} else {
-			diag_error(r->ctx, w->loc, "unknown endpoint attribute '%s': expected local, "
-				   "terminating, weight N, port NAME N, zone Z, node N, hint-zone Z or "
-				   "hint-node N", w->text);
+			static const char *const attrs[] = { "local", "terminating", "weight", "port",
+							     "zone", "node", "hint-zone", "hint-node" };
+			const char *near = suggest(w->text, attrs, sizeof(attrs) / sizeof(attrs[0]));
+
+			if (near) {
+				diag_error(r->ctx, w->loc, "unknown endpoint attribute '%s'; did you mean "
+					   "'%s'?", w->text, near);
+				/* the words it would take are its, not attributes */
+				i += !strcmp(near, "port") ? 2 : strcmp(near, "local") &&
+								 strcmp(near, "terminating");
+			} else
+				diag_error(r->ctx, w->loc, "unknown endpoint attribute '%s': expected "
+					   "local, terminating, weight N, port NAME N, zone Z, node N, "
+					   "hint-zone Z or hint-node N", w->text);
 			ok = false;
 		}
 	}

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "diag.h"
+#include "suggest.h"
 
 int svccyylex(SVCCYYSTYPE *lval, SVCCYYLTYPE *lloc, void *scanner);
 
@@ -286,6 +287,40 @@ word		: WORD			{ $$ = $1; }
 %%
 
 /*
+ * A word where a keyword of a statement or block was expected, close to
+ * one of those: "unknown statement 'endpiont'; did you mean 'endpoint'?".
+ * Returns whether it was said.
+ */
+static bool suggest_keyword(struct parse_state *ps, SVCCYYLTYPE l,
+			    const yysymbol_kind_t *expected, int n, struct loc at)
+{
+	const char *kw[32];
+	const char *best;
+	char word[SUGGEST_MAX + 1];
+	bool top = false;
+	size_t nkw = 0;
+
+	if (span_len(l) > SUGGEST_MAX)
+		return false;
+	memcpy(word, ps->text + span_off(l), span_len(l));
+	word[span_len(l)] = '\0';
+	for (int i = 0; i < n && nkw < sizeof(kw) / sizeof(kw[0]); i++) {
+		const char *name = yysymbol_name(expected[i]);
+
+		/* keywords are the names of lower-case letters and '-' */
+		if (expected[i] == YYSYMBOL_WORD || strspn(name, "abcdefghijklmnopqrstuvwxyz-") != strlen(name))
+			continue;
+		top |= expected[i] == YYSYMBOL_CLUSTER;
+		kw[nkw++] = name;
+	}
+	if (!(best = suggest(word, kw, nkw)))
+		return false;
+	diag_error(ps->ctx, at, "unknown %s '%s'; did you mean '%s'?", top ? "block" : "statement", word,
+		   best);
+	return true;
+}
+
+/*
  * "unexpected 'weight', expecting vip, port, endpoint or '}'": the token as
  * written, and the keywords that are only names here folded into "a word".
  */
@@ -343,6 +378,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
 	if (!msg)
 		goto nomem;
 	ps_syntax_error(ps, *l);
+	if (got == YYSYMBOL_WORD && suggest_keyword(ps, *l, expected, n, at)) {
+		free(msg);
+		return 0;
+	}
 	diag_error(ps->ctx, at, "%s", msg);
 	free(msg);
 	return 0;
