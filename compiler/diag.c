@@ -167,27 +167,64 @@ static const char *severity_name(enum svcc_severity s)
 	return s == SVCC_ERROR ? "error" : s == SVCC_WARNING ? "warning" : "note";
 }
 
-int svcc_diag_print(const struct svcc_ctx *ctx, FILE *out)
+/* SGR sequences, as gcc colours its diagnostics (GCC_COLORS' defaults) */
+#define SGR_LOCUS	"\033[01m"
+#define SGR_RESET	"\033[m"
+
+static const char *severity_sgr(enum svcc_severity s)
+{
+	return s == SVCC_ERROR ? "\033[01;31m" : s == SVCC_WARNING ? "\033[01;35m" : "\033[01;36m";
+}
+
+/* The source line, its span in the severity's colour when sgr is given. */
+static void print_source(const struct svcc_diag *d, const char *sgr, FILE *out)
+{
+	int len = (int)strlen(d->source_line);
+	int from = d->column - 1, to = d->end_column < len ? d->end_column : len;
+
+	if (!sgr || from >= len) {
+		fprintf(out, "%s\n", d->source_line);
+		return;
+	}
+	fprintf(out, "%.*s%s%.*s%s%s\n", from, d->source_line, sgr, to - from, d->source_line + from,
+		SGR_RESET, d->source_line + to);
+}
+
+int svcc_diag_print_color(const struct svcc_ctx *ctx, FILE *out, int color)
 {
 	for (size_t i = 0; i < ctx->ndiags; i++) {
 		const struct svcc_diag *d = &ctx->diags[i];
+		const char *sgr = color ? severity_sgr(d->severity) : NULL;
 
+		if (color && d->file)
+			fputs(SGR_LOCUS, out);
 		if (d->file && d->line)
-			fprintf(out, "%s:%d:%d: ", d->file, d->line, d->column);
+			fprintf(out, "%s:%d:%d:", d->file, d->line, d->column);
 		else if (d->file)
-			fprintf(out, "%s: ", d->file);
-		fprintf(out, "%s: %s\n", severity_name(d->severity), d->message);
+			fprintf(out, "%s:", d->file);
+		if (d->file)
+			fputs(color ? SGR_RESET " " : " ", out);
+		fprintf(out, "%s%s:%s %s\n", sgr ? sgr : "", severity_name(d->severity),
+			sgr ? SGR_RESET : "", d->message);
 		if (!d->source_line || d->column < 1)
 			continue;
-		fprintf(out, "%s\n", d->source_line);
+		print_source(d, sgr, out);
 		/* keep tabs so that the caret lines up under the source */
 		for (int c = 1; c < d->column && d->source_line[c - 1]; c++)
 			fputc(d->source_line[c - 1] == '\t' ? '\t' : ' ', out);
+		if (sgr)
+			fputs(sgr, out);
 		for (int c = d->column; c <= d->end_column; c++)
 			fputc(c == d->column ? '^' : '~', out);
-		fputc('\n', out);
+		fputs(sgr ? SGR_RESET "\n" : "\n", out);
 	}
 	if (ctx->oom)
-		fputs("error: out of memory while reporting errors\n", out);
+		fprintf(out, "%serror:%s out of memory while reporting errors\n",
+			color ? severity_sgr(SVCC_ERROR) : "", color ? SGR_RESET : "");
 	return ferror(out) ? -1 : 0;
+}
+
+int svcc_diag_print(const struct svcc_ctx *ctx, FILE *out)
+{
+	return svcc_diag_print_color(ctx, out, 0);
 }

@@ -8,11 +8,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "svcc.h"
 #include "import_k8s.h"
+#include "suggest.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_KERNEL = 3 };
+
+/* Diagnostics in colour (--color, main() decides) */
+static int diag_color;
+
+static int print_diags(const struct svcc_ctx *ctx)
+{
+	return svcc_diag_print_color(ctx, stderr, diag_color);
+}
+
+/* What "did you mean" chooses from: the commands, and every long option. */
+static const char *const commands[] = {
+	"compile", "check", "apply", "diff", "verify", "delete", "help", "import-k8s",
+};
+static const char *const long_options[] = {
+	"--table", "--help", "--version", "--color", "--dry-run", "--verbose", "--via",
+};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "unknown option '--tabel'; did you mean '--table'?" (what: "option", "command") */
+static void say_unknown(const char *what, const char *arg, const char *const *cand, size_t n)
+{
+	char name[SUGGEST_MAX + 1];
+	const char *near;
+
+	/* --table=x: the name is what is misspelled */
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+	near = suggest(name, cand, n);
+	if (near)
+		fprintf(stderr, "svcc: unknown %s '%s'; did you mean '%s'?\n", what, name, near);
+	else
+		fprintf(stderr, "svcc: unknown %s '%s'\n", what, arg);
+}
 
 static void usage(FILE *out)
 {
@@ -37,6 +71,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "options:\n"
 	      "  -t, --table NAME nftables table (inet family) to own; default svcc\n"
+	      "  --color[=WHEN]   diagnostics in colour: auto (on a terminal, unless\n"
+	      "                   NO_COLOR is set; the default), always (no WHEN) or never\n"
 	      "  -h, --help       this text\n"
 	      "  -V, --version    the version\n"
 	      "\n"
@@ -101,7 +137,7 @@ static struct svcc_ruleset *build(struct svcc_ctx *ctx, const char *path, const 
 		*keep = cfg;
 	else
 		svcc_config_free(cfg);
-	svcc_diag_print(ctx, stderr);
+	print_diags(ctx);
 	svcc_ctx_clear(ctx);	/* printed: a second build or the runtime starts afresh */
 	return rs;
 }
@@ -149,7 +185,7 @@ static int cmd_diff(struct svcc_ctx *ctx, int argc, char **argv, const char *tab
 /* The runtime failed: its reasons are in ctx. */
 static int kernel_error(struct svcc_ctx *ctx)
 {
-	svcc_diag_print(ctx, stderr);
+	print_diags(ctx);
 	return EXIT_KERNEL;
 }
 
@@ -198,6 +234,7 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 	int c, rc;
 
 	optind = 0;	/* argv[0] is the command: getopt starts after it */
+	opterr = 0;	/* say_unknown(): with a suggestion */
 	while ((c = getopt_long(argc, argv, "nv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -215,6 +252,12 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 			}
 			break;
 		default:
+			if (optopt && optopt != 'w')
+				fprintf(stderr, "svcc: unknown option '-%c'\n", optopt);
+			else if (optopt == 'w')
+				fputs("svcc: --via takes nft or netlink\n", stderr);
+			else
+				say_unknown("option", argv[optind - 1], long_options, NELEM(long_options));
 			usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -254,7 +297,7 @@ static int cmd_apply(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 	if (rc)
 		rc = kernel_error(rd.ctx);
 	else
-		svcc_diag_print(rd.ctx, stderr);	/* warnings */
+		print_diags(rd.ctx);	/* warnings */
 	if (!rc && verbose && !dry) {
 		st = svcc_runtime_stats(rt);
 		fprintf(stderr, "apply: %lu added, %lu changed, %lu deleted, %lu messages, %.1f ms",
@@ -301,7 +344,7 @@ static int cmd_verify(struct svcc_ctx *ctx, int argc, char **argv, const char *t
 	if (rc < 0) {
 		rc = kernel_error(ctx);
 	} else {
-		svcc_diag_print(ctx, stderr);
+		print_diags(ctx);
 		fprintf(stderr, rc ? "verify: table inet %s differs from %s\n"
 				   : "verify: table inet %s is exactly %s\n", table,
 			strcmp(path, "-") ? path : "<stdin>");
@@ -330,15 +373,16 @@ static int cmd_delete(struct svcc_ctx *ctx, int argc, const char *table)
 
 /*
  * The global options stand anywhere, before "--", as GNU tools take them:
- * -t/--table NAME (--table=NAME, -tNAME), -h/--help, -V/--version are taken
+ * -t/--table NAME (--table=NAME, -tNAME), --color[=WHEN], -h/--help,
+ * -V/--version are taken
  * out of argv; the command and its own arguments and options remain, in
  * order.  After import-k8s, whose options are its own, nothing is taken.
  * "--" is kept for apply's option parser, dropped for the others.
  * *unknown: an option no one takes (apply's own parser judges its own).
  * Returns 0, or -1 when --table lacks its value.
  */
-static int take_global_options(int *argc, char **argv, const char **table, bool *help,
-			       bool *version, const char **unknown)
+static int take_global_options(int *argc, char **argv, const char **table, const char **color,
+			       bool *help, bool *version, const char **unknown)
 {
 	const char *cmd = NULL;
 	bool rest = false;
@@ -363,6 +407,10 @@ static int take_global_options(int *argc, char **argv, const char **table, bool 
 			*table = a + 8;
 		} else if (!strncmp(a, "-t", 2)) {
 			*table = a + 2;
+		} else if (!strcmp(a, "--color")) {
+			*color = "always";
+		} else if (!strncmp(a, "--color=", 8)) {
+			*color = a + 8;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			*help = true;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
@@ -383,14 +431,23 @@ static int take_global_options(int *argc, char **argv, const char **table, bool 
 
 int main(int argc, char **argv)
 {
-	const char *table = "svcc", *unknown = NULL;
+	const char *table = "svcc", *unknown = NULL, *color = "auto", *no_color = getenv("NO_COLOR");
 	bool help = false, version = false;
 	struct svcc_ctx *ctx;
 	int rc;
 
-	if (take_global_options(&argc, argv, &table, &help, &version, &unknown)) {
+	if (take_global_options(&argc, argv, &table, &color, &help, &version, &unknown)) {
 		fputs("svcc: --table needs a name\n", stderr);
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* no-color.org: NO_COLOR (not empty) turns off the default, not an explicit --color */
+	if (!strcmp(color, "always"))
+		diag_color = 1;
+	else if (!strcmp(color, "auto"))
+		diag_color = isatty(STDERR_FILENO) && !(no_color && *no_color);
+	else if (strcmp(color, "never")) {
+		fputs("svcc: --color takes auto, always or never\n", stderr);
 		return EXIT_USAGE;
 	}
 	if (help || (argc >= 2 && !strcmp(argv[1], "help"))) {
@@ -403,7 +460,7 @@ int main(int argc, char **argv)
 	}
 	if (unknown || argc < 2) {
 		if (unknown)
-			fprintf(stderr, "svcc: unknown option '%s'\n", unknown);
+			say_unknown("option", unknown, long_options, NELEM(long_options));
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -429,7 +486,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[0], "import-k8s"))
 		rc = import_k8s_main(argc, argv, stdout, stderr);
 	else {
-		fprintf(stderr, "svcc: unknown command '%s'\n", argv[0]);
+		say_unknown("command", argv[0], commands, NELEM(commands));
 		usage(stderr);
 		rc = EXIT_USAGE;
 	}

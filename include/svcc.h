@@ -64,6 +64,11 @@ SVCC_API const struct svcc_diag *svcc_diag_get(const struct svcc_ctx *ctx, size_
 /* Print every diagnostic like a compiler: "file:line:col: error: msg",
  * the source line, and a caret under the span. */
 SVCC_API int svcc_diag_print(const struct svcc_ctx *ctx, FILE *out);
+/* The same; color non-zero: in colour as gcc prints on a terminal (ANSI
+ * SGR: the location bold, the severity and the caret under the span red
+ * for errors, magenta for warnings, cyan for notes).  Whether out is a
+ * terminal, and NO_COLOR, are the caller's business. */
+SVCC_API int svcc_diag_print_color(const struct svcc_ctx *ctx, FILE *out, int color);
 
 /* ---- configuration model ---------------------------------------------- */
 

@@ -69,6 +69,27 @@ expect_exit 0 "$svcc" help apply
 expect_exit 0 "$svcc" check examples/minimal.svc --version
 expect_exit 2 "$svcc" compile -x examples/minimal.svc
 expect_exit 2 "$svcc" compile examples/minimal.svc --table
+# misspelled commands and options: the nearest one suggested
+if "$svcc" complie x.svc 2>&1 | grep -q "^svcc: unknown command 'complie'; did you mean 'compile'?$"; then ok; else
+	bad "misspelled command"; fi
+if "$svcc" compile --tabel=kp x.svc 2>&1 | grep -q "^svcc: unknown option '--tabel'; did you mean '--table'?$"; then ok; else
+	bad "misspelled global option"; fi
+if "$svcc" apply --dry-rn x.svc 2>&1 | grep -q "^svcc: unknown option '--dry-rn'; did you mean '--dry-run'?$"; then ok; else
+	bad "misspelled apply option"; fi
+if "$svcc" frobnicate x.svc 2>&1 | grep -q "^svcc: unknown command 'frobnicate'$"; then ok; else bad "unknown command, no suggestion"; fi
+# colour: as gcc's on --color=always (NO_COLOR only turns off the default), none when stderr is no terminal
+esc=$(printf '\033')
+printf '%s\n' "${esc}[01mtests/bad/bad-address.svc:2:9:${esc}[m ${esc}[01;31merror:${esc}[m invalid address '10.96.0.300' in vip" \
+	"    vip ${esc}[01;31m10.96.0.300${esc}[m;" "        ${esc}[01;31m^~~~~~~~~~~${esc}[m" > "$tmp/color.want"
+NO_COLOR=1 "$svcc" check --color=always tests/bad/bad-address.svc 2> "$tmp/color.err"
+if cmp -s "$tmp/color.want" "$tmp/color.err"; then ok; else bad "--color=always"; cat -v "$tmp/color.err"; fi
+"$svcc" --color check tests/bad/bad-address.svc 2> "$tmp/color.err"
+if cmp -s "$tmp/color.want" "$tmp/color.err"; then ok; else bad "--color"; fi
+for c in --color=never --color=auto ""; do
+	"$svcc" $c check tests/bad/bad-address.svc 2> "$tmp/color.err"
+	if cmp -s tests/bad/bad-address.err "$tmp/color.err"; then ok; else bad "colour with '$c' (no terminal)"; fi
+done
+expect_exit 2 "$svcc" --color=sometimes check examples/minimal.svc
 
 # canonical: input order does not change the output
 awk 'BEGIN{RS="";ORS="\n\n"} {b[NR]=$0} END{for(i=NR;i>=1;i--) print b[i]}' examples/cluster.svc > "$tmp/rev.svc"
