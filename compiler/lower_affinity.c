@@ -12,7 +12,8 @@
  * Client-ip affinity: a client that chose an endpoint lately goes there
  * again (the dynamic map affinity-P remembers client . destination ->
  * endpoint); else numgen picks one of the group's per-endpoint chains,
- * which remember the choice and DNAT.  The timeout counts from the choice.
+ * which remember the choice and DNAT.  The timeout counts from the
+ * client's last new connection.
  */
 int lw_add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
 			struct rs_chain *c)
@@ -23,6 +24,15 @@ int lw_add_affinity(struct lowering *l, const struct sport *sp, struct group *g,
 	struct rs_rule *r;
 	uint32_t key = g->offset;
 
+	/* a remembered client's entry is refreshed by each new connection,
+	 * as kube-proxy's; should it expire in between, it names the
+	 * group's first endpoint */
+	if (!(r = lw_add_rule(c, RS_AFFINITY_REFRESH, sp->fam, map)))
+		return -1;
+	r->l4proto = sp->port.proto;
+	r->timeout = sp->svc->affinity_timeout;
+	put_addr(r->addr, &g->eps[0]->addr);
+	r->port = lw_target_port(&sp->port, g->eps[0]);
 	if (!(r = lw_add_rule(c, RS_AFFINITY_DNAT, sp->fam, map)))
 		return -1;
 	r->l4proto = sp->port.proto;

@@ -191,9 +191,14 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 		fprintf(out, "numgen inc mod %" PRIu32 " offset %" PRIu32 " vmap @%s",
 			r->mod, r->offset, r->set);
 		break;
+	case RS_AFFINITY_REFRESH:
 	case RS_AFFINITY_UPDATE:
-		fprintf(out, "meta l4proto %s update @%s { %s saddr . %s daddr . %s dport timeout %" PRIu32
-			"s : ", proto_name(r->l4proto), r->set, ip, ip, proto_name(r->l4proto), r->timeout);
+		fprintf(out, "meta l4proto %s ", proto_name(r->l4proto));
+		if (r->kind == RS_AFFINITY_REFRESH)
+			fprintf(out, "%s saddr . %s daddr . %s dport @%s ", ip, ip,
+				proto_name(r->l4proto), r->set);
+		fprintf(out, "update @%s { %s saddr . %s daddr . %s dport timeout %" PRIu32 "s : ",
+			r->set, ip, ip, proto_name(r->l4proto), r->timeout);
 		render_field(r->family == RS_IPV6 ? RS_F_IPV6 : RS_F_IPV4, r->addr, out);
 		fprintf(out, " . %u }", r->port);
 		break;

@@ -169,6 +169,9 @@ enum rs_rule_kind {
 	RS_MARK_UNLESS_IIF,
 	/* iifname "IFACE" goto CHAIN (mod 1: a prefix) */
 	RS_GOTO_IF_IIF,
+	/* meta l4proto PROTO ip saddr . ip daddr . PROTO dport @SET
+	 * update @SET { ip saddr . ip daddr . PROTO dport timeout TIMEOUTs : ADDR . PORT } */
+	RS_AFFINITY_REFRESH,
 };
 
 struct rs_rule {
@@ -180,8 +183,8 @@ struct rs_rule {
 	uint8_t l4proto;	/* RS_DNAT_NUMGEN: IPPROTO_TCP/UDP/SCTP */
 	uint32_t mod, offset;	/* RS_DNAT_NUMGEN */
 	uint32_t mark;		/* RS_MARK*, RS_MASQ_MARKED */
-	uint32_t timeout;	/* RS_AFFINITY_UPDATE: seconds */
-	uint8_t addr[16];	/* RS_AFFINITY_UPDATE, RS_DNAT_TO: the endpoint;
+	uint32_t timeout;	/* RS_AFFINITY_UPDATE, _REFRESH: seconds */
+	uint8_t addr[16];	/* RS_AFFINITY_UPDATE, _REFRESH, RS_DNAT_TO: the endpoint;
 				 * RS_*_IIF: the interface name, NUL-padded */
 	uint16_t port;		/* ... and its port */
 };

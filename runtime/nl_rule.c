@@ -404,18 +404,14 @@ static unsigned int update_data_word(enum rs_family f)
 	return aligned + data <= NFT_REG32_COUNT ? aligned : key;
 }
 
-/*
- * meta l4proto P update @SET { ip saddr . ip daddr . P dport timeout Ts : ADDR . PORT }:
- * remember (or refresh) this client's endpoint, with the service's timeout.
- */
-static int affinity_update(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+/* update @SET { <key in reg 1..> timeout Ts : ADDR . PORT } */
+static int update_elem(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
 {
 	unsigned int dw = update_data_word(rule->family);
 	uint32_t id = tx_set_id(tx, rule->set);
 	struct nftnl_expr *e;
 
-	if (!rule->set || l4proto_is(r, rule->l4proto) || client_dest(r, rule->family) ||
-	    imm_endpoint(r, rule, dw, nl_reg(dw + addr_len(rule->family) / 4)) ||
+	if (imm_endpoint(r, rule, dw, nl_reg(dw + addr_len(rule->family) / 4)) ||
 	    !(e = add(r, "dynset")))
 		return -1;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
@@ -426,6 +422,39 @@ static int affinity_update(struct nftnl_rule *r, const struct tx *tx, const stru
 	if (id)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, id);
 	return 0;
+}
+
+/*
+ * meta l4proto P update @SET { ip saddr . ip daddr . P dport timeout Ts : ADDR . PORT }:
+ * remember this client's endpoint, with the service's timeout.
+ */
+static int affinity_update(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	if (!rule->set || l4proto_is(r, rule->l4proto) || client_dest(r, rule->family))
+		return -1;
+	return update_elem(r, tx, rule);
+}
+
+/*
+ * meta l4proto P ip saddr . ip daddr . P dport @SET update @SET { ... }:
+ * a remembered client's entry starts its timeout again.  The kernel's
+ * update of an element that exists only refreshes it, keeping its data;
+ * the lookup makes sure it exists, so ADDR . PORT (one of the group's
+ * endpoints) is written only if the entry expires between the two.  The
+ * key is loaded again after the lookup, as nft does.
+ */
+static int affinity_refresh(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
+{
+	enum rs_family f = rule->family;
+	unsigned int w = addr_len(f) / 4;
+
+	if (!rule->set || l4proto_is(r, rule->l4proto) || client_dest(r, f) ||
+	    lookup(r, tx, rule->set, -1, false) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
+	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), nl_reg(w)) ||
+	    payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, nl_reg(2 * w)))
+		return -1;
+	return update_elem(r, tx, rule);
 }
 
 /* meta l4proto P dnat ip to ADDR:PORT */
@@ -582,6 +611,8 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 		return lookup(r, tx, rule->set, NFT_REG_VERDICT, false);
 	case RS_AFFINITY_UPDATE:
 		return affinity_update(r, tx, rule);
+	case RS_AFFINITY_REFRESH:
+		return affinity_refresh(r, tx, rule);
 	case RS_DNAT_TO:
 		return dnat_to(r, rule);
 	}

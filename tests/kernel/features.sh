@@ -327,6 +327,16 @@ check "affinity: a pod keeps its own endpoint ($first) [$(dist "$out")]" expect_
 out=$(in_outside "$PROBE" tcp 10.96.0.31 80 3 --timeout-ms 1000); show "$out"
 first=$(head -n 1 <<<"$out" | awk '{print $1}')
 check "short affinity: sticks while fresh [$(dist "$out")]" expect_even "$out" 3 "$first"
+# each new connection refreshes the entry (kube-proxy's update in the
+# endpoint path): one every 0.5 s keeps the endpoint for 3 s, three timeouts
+out=""
+for i in 1 2 3 4 5 6; do
+	sleep 0.5
+	out+=$(in_outside "$PROBE" tcp 10.96.0.31 80 1 --timeout-ms 1000)$'\n'
+done
+out=${out%$'\n'}; show "$out"
+check "short affinity: refreshed by each connection, kept for 3 s past a 1 s timeout [$(dist "$out")]" \
+	expect_even "$out" 6 "$first"
 sleep 2.2
 out=$(in_outside "$PROBE" tcp 10.96.0.31 80 1 --timeout-ms 1000); show "$out"
 check "short affinity: after the timeout, the next endpoint is chosen (not $first) [$(dist "$out")]" \
