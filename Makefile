@@ -19,6 +19,8 @@ COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c 
 	    compiler/resolve.c compiler/check.c compiler/lower.c compiler/lower_place.c \
 	    compiler/lower_sets.c compiler/lower_chains.c compiler/lower_affinity.c compiler/ruleset.c \
 	    compiler/ruleset_sort.c compiler/render.c compiler/compile.c grammar/parse.c
+# svcc trace: a new connection through the ruleset model, in user space
+COMPILER += compiler/trace.c compiler/trace_eval.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
 	    runtime/nl_rule.c runtime/readback.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c
@@ -61,6 +63,8 @@ $(BUILD)/libsvcc.so: $(LIB_OBJS)
 $(BUILD)/compiler/import_k8s.o: CFLAGS += $(shell pkg-config --cflags jansson)
 $(BUILD)/svcc: $(BUILD)/compiler/main.o $(BUILD)/compiler/import_k8s.o $(BUILD)/libsvcc.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs jansson)
+
+$(BUILD)/svcc: $(BUILD)/compiler/trace_cmd.o
 
 $(BUILD)/tests/test-diff: tests/runtime/test-diff.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)

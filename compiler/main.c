@@ -12,6 +12,7 @@
 
 #include "svcc.h"
 #include "import_k8s.h"
+#include "trace_cmd.h"
 #include "suggest.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_KERNEL = 3 };
@@ -64,6 +65,11 @@ static void usage(FILE *out)
 	      "                   with FILE's ruleset: exit 0 when identical, 1 with the\n"
 	      "                   differences (- the kernel's, + FILE's) when not; changes nothing\n"
 	      "  delete           remove the table\n"
+	      "  trace FILE --from SRC --to ADDR:PORT[/PROTO] [--from-pod|--from-node|--from-outside]\n"
+	      "        [--iif NAME] [--node-addr ADDR]... [--json]\n"
+	      "                   where a new connection goes through FILE's ruleset, worked out\n"
+	      "                   without a kernel: the endpoints with their shares, masquerade,\n"
+	      "                   refused or dropped, and the chains it passes\n"
 	      "  help [COMMAND]   this text (so do -h and COMMAND --help)\n"
 	      "  (FILE - or, for verify, none: the config is read from standard input)\n"
 	      "  import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--pod-cidr CIDR]...\n"
@@ -354,6 +360,34 @@ static int cmd_verify(struct svcc_ctx *ctx, int argc, char **argv, const char *t
 	return rc;
 }
 
+/* svcc trace: where a new connection goes through FILE's ruleset, no kernel. */
+static int cmd_trace(struct svcc_ctx *ctx, int argc, char **argv, const char *table)
+{
+	struct trace_args a;
+	struct svcc_ruleset *rs;
+	struct svcc_trace *t;
+	int rc = 0;
+
+	if (trace_parse_args(argc, argv, &a)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!(rs = build(ctx, a.file, table, NULL)))
+		return EXIT_CONFIG;
+	if (svcc_trace(ctx, rs, &a.flow, &t)) {
+		print_diags(ctx);
+		svcc_ruleset_free(rs);
+		return EXIT_USAGE;
+	}
+	if (svcc_trace_write(t, a.flags, stdout) || fflush(stdout)) {
+		perror("svcc: stdout");
+		rc = EXIT_CONFIG;
+	}
+	svcc_trace_free(t);
+	svcc_ruleset_free(rs);
+	return rc;
+}
+
 static int cmd_delete(struct svcc_ctx *ctx, int argc, const char *table)
 {
 	struct svcc_runtime *rt;
@@ -424,7 +458,7 @@ static int take_global_options(int *argc, char **argv, const char **table, const
 	argv[w] = NULL;
 	*argc = w;
 	/* only apply has options of its own (import-k8s's were left alone) */
-	if (*unknown && cmd && !strcmp(cmd, "apply"))
+	if (*unknown && cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "trace")))
 		*unknown = NULL;
 	return 0;
 }
@@ -481,6 +515,8 @@ int main(int argc, char **argv)
 		rc = cmd_apply(ctx, argc, argv, table);
 	else if (!strcmp(argv[0], "verify"))
 		rc = cmd_verify(ctx, argc - 1, argv + 1, table);
+	else if (!strcmp(argv[0], "trace"))
+		rc = cmd_trace(ctx, argc, argv, table);
 	else if (!strcmp(argv[0], "delete"))
 		rc = cmd_delete(ctx, argc - 1, table);
 	else if (!strcmp(argv[0], "import-k8s"))

@@ -172,6 +172,69 @@ SVCC_API int svcc_ruleset_write(const struct svcc_ruleset *rs, FILE *out);
 SVCC_API int svcc_ruleset_diff(const struct svcc_ruleset *old, const struct svcc_ruleset *new_rs,
 		      FILE *out);
 
+/* ---- trace: where a new connection goes, without a kernel --------------- */
+
+/* Where the packet comes from: a pod (in by its interface), the node
+ * itself (the output hook), or another machine (in by the node's uplink). */
+enum svcc_source { SVCC_FROM_POD, SVCC_FROM_NODE, SVCC_FROM_OUTSIDE };
+
+struct svcc_flow {
+	enum svcc_source from;
+	const char *saddr;	/* source address */
+	const char *daddr;	/* destination address, of saddr's family */
+	uint16_t dport;
+	enum svcc_proto proto;
+	/* The interface it comes in by (for rulesets that tell pods by it);
+	 * NULL: from a pod, the one the ruleset names; from outside, "eth0". */
+	const char *iifname;
+	/* The node's own addresses, besides the ruleset's node-ips and, from
+	 * the node, saddr: where the input hook and "fib daddr type local" see
+	 * a packet for the node. */
+	const char *const *node_addrs;
+	size_t n_node_addrs;
+};
+
+enum svcc_trace_verdict {
+	SVCC_TRACE_DNAT,	/* to an endpoint (addr, port) */
+	SVCC_TRACE_ACCEPT,	/* left alone: to daddr, dport unchanged */
+	SVCC_TRACE_RESET,	/* refused with a TCP reset */
+	SVCC_TRACE_UNREACHABLE,	/* refused with ICMP port unreachable */
+	SVCC_TRACE_DROP,
+};
+
+/* One way a new connection goes; owned by its trace. */
+struct svcc_trace_outcome {
+	enum svcc_trace_verdict verdict;
+	double share;		/* of new connections: 0 < share <= 1 */
+	const char *addr;	/* where it goes: the endpoint, else daddr */
+	uint16_t port;
+	int masquerade;		/* its source rewritten to the node's address */
+	int local;		/* delivered to the node itself (the input hook) */
+	/* the base chains and the chains they led to, per hook:
+	 * "prerouting: nat-prerouting > services > svc-..; forward: ..." */
+	const char *path;
+};
+
+struct svcc_trace;
+
+/*
+ * Take the first packet of a new connection through rs as the kernel would
+ * (every hook in order, sets and maps looked up, marks, numgen shares), in
+ * user space.  Outcomes with the same verdict, destination, masquerade and
+ * path are one, their shares summed; they come sorted.  A malformed flow
+ * fails with EINVAL, its reason in ctx.  A client of an affinity service is
+ * taken as new: no remembered endpoint.
+ */
+SVCC_API int svcc_trace(struct svcc_ctx *ctx, const struct svcc_ruleset *rs,
+			const struct svcc_flow *flow, struct svcc_trace **out);
+SVCC_API void svcc_trace_free(struct svcc_trace *t);
+SVCC_API size_t svcc_trace_count(const struct svcc_trace *t);
+SVCC_API const struct svcc_trace_outcome *svcc_trace_get(const struct svcc_trace *t, size_t i);
+/* The trace for people (one line per outcome, its path under it), or with
+ * SVCC_TRACE_JSON as one JSON object. */
+#define SVCC_TRACE_JSON 0x1u
+SVCC_API int svcc_trace_write(const struct svcc_trace *t, unsigned flags, FILE *out);
+
 /* ---- runtime: the kernel ------------------------------------------------ */
 
 struct svcc_runtime;
