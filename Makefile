@@ -59,10 +59,12 @@ $(BUILD)/libsvcc.a: $(LIB_OBJS)
 $(BUILD)/libsvcc.so: $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libsvcc.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# import-k8s reads JSON with jansson: the command needs it, the library does not
-$(BUILD)/compiler/import_k8s.o: CFLAGS += $(shell pkg-config --cflags jansson)
-$(BUILD)/svcc: $(BUILD)/compiler/main.o $(BUILD)/compiler/import_k8s.o $(BUILD)/libsvcc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs jansson)
+# import-k8s reads JSON with jansson, YAML with libyaml: the command needs them, the library does not
+IMPORT_PKGS := jansson yaml-0.1
+IMPORT_OBJS := $(BUILD)/compiler/import_k8s.o $(BUILD)/compiler/k8s_read.o
+$(IMPORT_OBJS): CFLAGS += $(shell pkg-config --cflags $(IMPORT_PKGS))
+$(BUILD)/svcc: $(BUILD)/compiler/main.o $(IMPORT_OBJS) $(BUILD)/libsvcc.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(IMPORT_PKGS))
 
 $(BUILD)/svcc: $(BUILD)/compiler/trace_cmd.o
 
@@ -143,17 +145,18 @@ endif
 FUZZ_LIB	:= $(BUILD)/fuzz/lib
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_FLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -Icompiler \
-		  -Igrammar -Iruntime -Itests/fuzz $(shell pkg-config --cflags $(PKGS) jansson)
+		  -Igrammar -Iruntime -Itests/fuzz $(shell pkg-config --cflags $(PKGS) jansson yaml-0.1)
 
 # one sub-make for both, so that two never write the same generated files
 $(FUZZ_LIB)/libsvcc.a: FORCE
-	$(MAKE) --no-print-directory BUILD=$(FUZZ_LIB) CC=$(FUZZ_CC) FUZZ=1 $@ $(FUZZ_LIB)/compiler/import_k8s.o
-$(FUZZ_LIB)/compiler/import_k8s.o: $(FUZZ_LIB)/libsvcc.a ;
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_LIB) CC=$(FUZZ_CC) FUZZ=1 $@ $(FUZZ_LIB)/compiler/import_k8s.o \
+		$(FUZZ_LIB)/compiler/k8s_read.o
+$(FUZZ_LIB)/compiler/import_k8s.o $(FUZZ_LIB)/compiler/k8s_read.o: $(FUZZ_LIB)/libsvcc.a ;
 
-$(BUILD)/fuzz/fuzz-import: $(FUZZ_LIB)/compiler/import_k8s.o
+$(BUILD)/fuzz/fuzz-import: $(FUZZ_LIB)/compiler/import_k8s.o $(FUZZ_LIB)/compiler/k8s_read.o
 $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB)/libsvcc.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
-		$(filter %.o,$^) $(FUZZ_LIB)/libsvcc.a $(LDLIBS) $(shell pkg-config --libs jansson)
+		$(filter %.o,$^) $(FUZZ_LIB)/libsvcc.a $(LDLIBS) $(shell pkg-config --libs jansson yaml-0.1)
 
 # seed corpora, made fresh from the tests' inputs (tests/fuzz/seed.sh)
 $(BUILD)/fuzz/seed-%: FORCE
@@ -188,11 +191,12 @@ FAULT_DRIVER	:= $(BUILD)/tests/fault/fault-driver
 FAULT_GEN	:= $(BUILD)/tests/fault/gen-config
 FAULT_WRAP	:= -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf,--wrap=open_memstream
 FAULT_STATIC	:= $(shell pkg-config --variable=libdir libnftnl)/libnftnl.a \
-		   $(shell pkg-config --variable=libdir jansson)/libjansson.a
+		   $(shell pkg-config --variable=libdir jansson)/libjansson.a \
+		   $(shell pkg-config --variable=libdir yaml-0.1)/libyaml.a
 
-$(FAULT_DRIVER): tests/fault/fault-driver.c $(BUILD)/compiler/import_k8s.o $(BUILD)/libsvcc.a
+$(FAULT_DRIVER): tests/fault/fault-driver.c $(IMPORT_OBJS) $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags jansson) $(LDFLAGS) $(FAULT_WRAP) -o $@ $^ \
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(IMPORT_PKGS)) $(LDFLAGS) $(FAULT_WRAP) -o $@ $^ \
 		$(FAULT_STATIC) $(LDLIBS)
 
 $(FAULT_GEN): bench/gen-config.c

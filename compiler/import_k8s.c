@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * svcc import-k8s: what `kubectl get services -A -o json` and
- * `kubectl get endpointslices -A -o json` print, as a .svc config.
+ * svcc import-k8s: Kubernetes Services and EndpointSlices, as kubectl prints
+ * them (`kubectl get services,endpointslices -A -o json`, or -o yaml), as a
+ * .svc config.
  *
  * The mapping follows what kube-proxy does with these objects rather than
  * what they ask for: endpoints and their target port numbers come from the
  * EndpointSlices; an endpoint is used when ready, and is a fallback when
  * serving and terminating; headless and ExternalName services are not
  * proxied.  What the language cannot say is a warning, never dropped
- * silently.  Only input that cannot be read as the two Lists is an error.
+ * silently.  Only input that cannot be read as objects or Lists is an error.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #include <jansson.h>
 
 #include "import_k8s.h"
+#include "k8s_read.h"
 #include "util.h"
 #include "valid.h"
 
@@ -171,6 +173,7 @@ struct ep {
 	int state;			/* EP_* */
 	bool local;
 	const char *slice;		/* its slice's name: warnings, and order */
+	const char *file;		/* its slice's file: warnings */
 	const char *zone, *node;	/* where it is (valid names, or NULL) */
 	json_t *for_zones, *for_nodes;	/* hints (the JSON lives until the end) */
 	const int *num;			/* its slice's numbers (svc->nums) */
@@ -179,7 +182,8 @@ struct ep {
 
 struct svc {
 	const char *ns, *name;		/* the JSON's: it lives until the end */
-	size_t seq;			/* file order: the first of duplicates wins */
+	const struct item *item;	/* where it was read */
+	size_t seq;			/* input order: the first of duplicates wins */
 	bool skip;			/* warned about: its slices are ignored quietly */
 	const char *type;
 	bool has_vip[2];
@@ -204,14 +208,26 @@ struct vip {
 	const struct svc *svc;
 };
 
+/* A Service or an EndpointSlice, and where it was read. */
+struct item {
+	json_t *obj;
+	const char *file;
+	char path[48];			/* "items[3]", "documents[1].items[3]", "" */
+	bool service;
+};
+
 struct imp {
 	FILE *out, *err;
-	const char *svc_file, *eps_file, *node, *zone;
+	const char *node, *zone;
+	char *const *files;		/* "-": standard input */
+	size_t nfiles;
+	struct k8s_docs docs;		/* every file's: the items point into them */
+	struct item *items;		/* in input order */
+	size_t nitems, items_cap;
 	struct ips pod_cidrs, svc_cidrs, node_ips;
 	/* --detect-local: pods told by their bridge, an interface prefix, this node's CIDRs */
 	const char *pod_bridge, *pod_prefix;
 	struct ips node_pod_cidrs;
-	json_t *svc_json, *eps_json;
 	struct svc *svcs;
 	size_t nsvcs, svcs_cap;
 	struct vip *vips;		/* every service's clusterIPs, by ip_cmp */
@@ -237,7 +253,7 @@ static void svc_free(struct svc *s)
 struct where {
 	const char *file;
 	const char *ns, *name;		/* ns NULL: name alone, e.g. "items[3]" */
-	char item[32];
+	char item[48];
 };
 
 static void warn(struct imp *im, const struct where *w, const char *fmt, ...)
@@ -250,7 +266,7 @@ static void warn(struct imp *im, const struct where *w, const char *fmt, ...)
 	fprintf(im->err, "import-k8s: warning: %s: ", w->file);
 	if (w->ns)
 		fprintf(im->err, "%s/%s: ", w->ns, w->name);
-	else
+	else if (*w->name)
 		fprintf(im->err, "%s: ", w->name);
 	va_start(ap, fmt);
 	vfprintf(im->err, fmt, ap);
@@ -440,76 +456,123 @@ static int parse_proto(const char *s)
 
 /* ---- reading the files -------------------------------------------------- */
 
+static int items_add(struct imp *im, json_t *obj, const char *file, const char *path,
+		     bool service)
+{
+	struct item *it;
+
+	if (VEC_RESERVE(im->items, im->nitems, im->items_cap))
+		return nomem(im);
+	it = &im->items[im->nitems++];
+	*it = (struct item){ .obj = obj, .file = file, .service = service };
+	snprintf(it->path, sizeof(it->path), "%s", path);
+	return 0;
+}
+
+/* What a JSON value is, for messages. */
+static const char *json_what(json_t *v)
+{
+	return json_is_array(v) ? "a list" : json_is_object(v) ? "an object" :
+	       json_is_string(v) ? "a string" : "a scalar";
+}
+
 /*
- * jansson reports a failed allocation as a syntax error ("invalid token"):
- * its allocations come through here, so that load() can tell.
+ * One object, told apart by its kind; without one, by the List's
+ * (ServiceList, EndpointSliceList), else by its fields: a Service has a
+ * spec, an EndpointSlice endpoints or an addressType.  Other kinds (a Pod of
+ * `kubectl get all`) are warned about and ignored.
  */
-static _Thread_local bool json_oom;
-
-static void *json_alloc(size_t n)
+static int add_object(struct imp *im, json_t *obj, const char *file, const char *path,
+		      const char *list_kind)
 {
-	void *p = malloc(n);
+	const char *kind = json_string_value(member(obj, "kind"));
+	const char *api = json_string_value(member(obj, "apiVersion"));
+	const char *at = *path ? path : "the object";
+	bool service;
 
-	if (!p)
-		json_oom = true;
-	return p;
-}
+	if (!json_is_object(obj))
+		return fail(im, "%s: %s: not an object", file, at);
+	if (!kind && list_kind && !strcmp(list_kind, "ServiceList"))
+		kind = "Service";
+	if (!kind && list_kind && !strcmp(list_kind, "EndpointSliceList"))
+		kind = "EndpointSlice";
+	if (kind)
+		service = !strcmp(kind, "Service");
+	else if (member(obj, "spec"))
+		service = true;
+	else if (member(obj, "endpoints") || member(obj, "addressType"))
+		service = false;
+	else {
+		struct where w = { .file = file, .name = path };
 
-static json_t *load(struct imp *im, const char *path)
-{
-	json_error_t e;
-	json_t *j;
-	int err;
-	FILE *f = fopen(path, "r");
-
-	if (!f) {
-		fail(im, "%s: %s", path, strerror(errno));
-		return NULL;
+		warn(im, &w, "no kind, and neither a Service's spec nor an EndpointSlice's endpoints "
+		     "(ignored)");
+		return 0;
 	}
-	json_oom = false;
-	json_set_alloc_funcs(json_alloc, free);
-	j = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
-	err = errno;
-	if (json_oom) {
-		/* it may even have lost a character and gone on */
-		json_decref(j);
-		j = NULL;
-		fail(im, "%s: out of memory", path);
-	} else if (!j && ferror(f))	/* a directory, EIO: not a syntax error at 1:0 */
-		fail(im, "%s: %s", path, strerror(err));
-	else if (!j && e.line > 0)
-		fail(im, "%s:%d:%d: %s", path, e.line, e.column, e.text);
-	else if (!j)
-		fail(im, "%s: %s", path, e.text);
-	fclose(f);
-	return j;
+	if (kind && !service && strcmp(kind, "EndpointSlice")) {
+		struct where w = { .file = file, .name = path };
+
+		warn(im, &w, "kind %s: neither a Service nor an EndpointSlice (ignored)", kind);
+		return 0;
+	}
+	if (api && strcmp(api, service ? "v1" : "discovery.k8s.io/v1"))
+		return fail(im, "%s: %s: apiVersion %s, expected %s", file, at, api,
+			    service ? "v1" : "discovery.k8s.io/v1");
+	return items_add(im, obj, file, path, service);
 }
 
-/* A List (or KindList) whose items are all of that kind, when they say. */
-static int check_list(struct imp *im, json_t *root, const char *file, const char *kind,
-		      const char *api)
+/*
+ * A document: one object, or a List of them (kind List or any KindList, or
+ * no kind and items).  "items": null is an empty List, as the API server
+ * gives an empty namespace.
+ */
+static int add_document(struct imp *im, json_t *doc, const char *file, const char *prefix)
 {
-	const char *k = json_string_value(member(root, "kind")), *s;
-	json_t *items = member(root, "items"), *it;
-	size_t i, n = strlen(kind);
+	const char *kind = json_string_value(member(doc, "kind"));
+	size_t klen = kind ? strlen(kind) : 0;
+	json_t *items, *it;
+	char path[48];
+	size_t i;
 
-	if (!json_is_object(root))
-		return fail(im, "%s: not a List of %ss (a JSON array)", file, kind);
-	if (!k)
-		return fail(im, "%s: not a List of %ss (no kind)", file, kind);
-	if (strcmp(k, "List") && (strncmp(k, kind, n) || strcmp(k + n, "List")))
-		return fail(im, "%s: not a List of %ss (kind %s)", file, kind, k);
-	if (!json_is_array(items))
-		return fail(im, "%s: not a List of %ss (no items list)", file, kind);
+	if (!json_is_object(doc))
+		return fail(im, "%s: %s%snot a Kubernetes object or List (%s)", file, prefix,
+			    *prefix ? ": " : "", json_what(doc));
+	if (kind ? klen < 4 || strcmp(kind + klen - 4, "List") :
+		   !json_object_get(doc, "items"))
+		return add_object(im, doc, file, prefix, NULL);
+	items = member(doc, "items");
+	if (items && !json_is_array(items))
+		return fail(im, "%s: %s%sitems: expected a list, not %s", file, prefix,
+			    *prefix ? "." : "", json_what(items));
 	json_array_foreach(items, i, it) {
-		if (!json_is_object(it))
-			return fail(im, "%s: items[%zu]: not an object", file, i);
-		s = json_string_value(member(it, "kind"));
-		if (s && strcmp(s, kind))
-			return fail(im, "%s: items[%zu]: kind %s, expected %s", file, i, s, kind);
-		s = json_string_value(member(it, "apiVersion"));
-		if (s && strcmp(s, api))
-			return fail(im, "%s: items[%zu]: apiVersion %s, expected %s", file, i, s, api);
+		snprintf(path, sizeof(path), "%s%sitems[%zu]", prefix, *prefix ? "." : "", i);
+		if (add_object(im, it, file, path, kind))
+			return -1;
+	}
+	return 0;
+}
+
+/* Every file's documents, and their Services and EndpointSlices in input order. */
+static int load(struct imp *im)
+{
+	for (size_t f = 0; f < im->nfiles; f++) {
+		const char *path = im->files[f];
+		const char *file = strcmp(path, "-") ? path : "<stdin>";
+		struct k8s_read_error e;
+		size_t first = im->docs.n;
+		char prefix[32] = "";
+
+		if (k8s_read_file(path, &im->docs, &e)) {
+			if (e.line)
+				return fail(im, "%s:%d:%d: %s", file, e.line, e.column, e.text);
+			return fail(im, "%s: %s", file, e.text);
+		}
+		for (size_t d = first; d < im->docs.n; d++) {
+			if (im->docs.n - first > 1)
+				snprintf(prefix, sizeof(prefix), "documents[%zu]", d - first);
+			if (add_document(im, im->docs.v[d], file, prefix))
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -518,16 +581,15 @@ static int check_list(struct imp *im, json_t *root, const char *file, const char
  * metadata.namespace and .name into w; false: warned, skip the item.  A
  * service's are within Kubernetes' limits (those of valid.h).
  */
-static bool object_name(struct imp *im, const char *file, json_t *item, size_t idx,
-			bool service, struct where *w)
+static bool object_name(struct imp *im, const struct item *it, bool service, struct where *w)
 {
-	json_t *meta = member(item, "metadata");
+	json_t *meta = member(it->obj, "metadata");
 	const char *ns = json_string_value(member(meta, "namespace"));
 	const char *name = json_string_value(member(meta, "name"));
 
-	w->file = file;
+	w->file = it->file;
 	w->ns = NULL;
-	snprintf(w->item, sizeof(w->item), "items[%zu]", idx);
+	snprintf(w->item, sizeof(w->item), "%s", it->path);
 	w->name = w->item;
 	if (!name || !is_name(name)) {
 		warn(im, w, "metadata.name %s (skipped)", name ? "is not a valid name" : "is missing");
@@ -991,14 +1053,14 @@ static int svcs_add(struct imp *im, struct svc *s)
 	return 0;
 }
 
-static int parse_service(struct imp *im, json_t *item, size_t idx)
+static int parse_service(struct imp *im, const struct item *it, size_t idx)
 {
-	struct svc s = { .seq = idx };
+	struct svc s = { .seq = idx, .item = it };
 	struct where w;
-	json_t *spec = member(item, "spec");
+	json_t *item = it->obj, *spec = member(item, "spec");
 	int rc;
 
-	if (!object_name(im, im->svc_file, item, idx, true, &w))
+	if (!object_name(im, it, true, &w))
 		return 0;
 	s.ns = w.ns;
 	s.name = w.name;
@@ -1012,7 +1074,7 @@ static int parse_service(struct imp *im, json_t *item, size_t idx)
 	if (rc > 0) {
 		/* kept by name so that its slices need no second warning */
 		svc_free(&s);
-		s = (struct svc){ .ns = w.ns, .name = w.name, .seq = idx, .skip = true };
+		s = (struct svc){ .ns = w.ns, .name = w.name, .item = it, .seq = idx, .skip = true };
 	}
 	return svcs_add(im, &s);
 }
@@ -1027,7 +1089,7 @@ static int svc_cmp(const void *a, const void *b)
 	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* Sort by namespace/name; of two of the same name the first in the file stays. */
+/* Sort by namespace/name; of two of the same name the first read stays. */
 static void sort_services(struct imp *im)
 {
 	size_t k = 0;
@@ -1038,9 +1100,10 @@ static void sort_services(struct imp *im)
 		struct svc *s = &im->svcs[i];
 
 		if (k && !strcmp(s->ns, im->svcs[k - 1].ns) && !strcmp(s->name, im->svcs[k - 1].name)) {
-			struct where w = { .file = im->svc_file, .ns = s->ns, .name = s->name };
+			struct where w = { .file = s->item->file, .ns = s->ns, .name = s->name };
 
-			warn(im, &w, "listed twice: items[%zu] is ignored", s->seq);
+			warn(im, &w, "listed twice: %s is ignored", *s->item->path ? s->item->path :
+			     "this one");
 			svc_free(s);
 			continue;
 		}
@@ -1110,7 +1173,7 @@ static int index_vips(struct imp *im)
 				}
 			}
 			for (; v < im->vips + im->nvips && !vip_cmp(v, &key) && v->svc < s; v++) {
-				struct where w = { .file = im->svc_file, .ns = s->ns, .name = s->name };
+				struct where w = { .file = s->item->file, .ns = s->ns, .name = s->name };
 				char text[IP_STRLEN];
 
 				if (v->svc->skip)
@@ -1129,11 +1192,8 @@ static int index_vips(struct imp *im)
 
 static int parse_services(struct imp *im)
 {
-	json_t *it;
-	size_t i;
-
-	json_array_foreach(member(im->svc_json, "items"), i, it)
-		if (parse_service(im, it, i))
+	for (size_t i = 0; i < im->nitems; i++)
+		if (im->items[i].service && parse_service(im, &im->items[i], i))
 			return -1;
 	sort_services(im);
 	return index_vips(im);
@@ -1360,7 +1420,8 @@ static int slice_endpoint(struct imp *im, struct slice *c, size_t i, json_t *e)
 {
 	const char *node = json_string_value(member(e, "nodeName"));
 	struct svc *s = c->svc;
-	struct ep ep = { .slice = c->w.name, .num = c->num, .sidx = c->idx, .seq = i };
+	struct ep ep = { .slice = c->w.name, .file = c->w.file, .num = c->num, .sidx = c->idx,
+			 .seq = i };
 	char at[64];
 
 	snprintf(at, sizeof(at), "endpoints[%zu]", i);
@@ -1407,14 +1468,15 @@ static int slice_family(struct imp *im, struct slice *c, json_t *item)
 	return fam;
 }
 
-static int parse_slice(struct imp *im, json_t *item, size_t idx)
+static int parse_slice(struct imp *im, const struct item *it, size_t idx)
 {
 	struct slice c = { .idx = idx };
+	json_t *item = it->obj;
 	json_t *labels = member(member(item, "metadata"), "labels"), *eps, *e;
 	const char *svc_name = json_string_value(member(labels, SERVICE_NAME_LABEL));
 	size_t i;
 
-	if (!object_name(im, im->eps_file, item, idx, false, &c.w))
+	if (!object_name(im, it, false, &c.w))
 		return 0;
 	if (!svc_name || !*svc_name) {
 		warn(im, &c.w, "no label " SERVICE_NAME_LABEL " (skipped)");
@@ -1446,11 +1508,8 @@ static int parse_slice(struct imp *im, json_t *item, size_t idx)
 
 static int parse_slices(struct imp *im)
 {
-	json_t *it;
-	size_t i;
-
-	json_array_foreach(member(im->eps_json, "items"), i, it)
-		if (parse_slice(im, it, i))
+	for (size_t i = 0; i < im->nitems; i++)
+		if (!im->items[i].service && parse_slice(im, &im->items[i], i))
 			return -1;
 	return 0;
 }
@@ -1495,7 +1554,7 @@ static void merge_endpoints(struct imp *im, struct svc *s)
 		}
 		for (size_t m = i; m < j; m++) {
 			if (!same_numbers(s, s->eps[m].num, s->eps[best].num)) {
-				struct where w = { .file = im->eps_file, .ns = s->ns,
+				struct where w = { .file = s->eps[best].file, .ns = s->ns,
 						   .name = s->eps[best].slice };
 				char buf[IP_STRLEN];
 
@@ -1522,7 +1581,7 @@ static void drop_partial_endpoints(struct imp *im, struct svc *s)
 		for (p = 0; p < s->nports && ep->num[p]; p++)
 			;
 		if (p < s->nports) {
-			struct where w = { .file = im->eps_file, .ns = s->ns, .name = ep->slice };
+			struct where w = { .file = ep->file, .ns = s->ns, .name = ep->slice };
 			char buf[IP_STRLEN], label[32];
 
 			port_label(&s->ports[p], label);
@@ -1728,11 +1787,13 @@ static int emit(struct imp *im)
 
 static void usage(FILE *f)
 {
-	fputs("usage: svcc import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--zone ZONE]\n"
+	fputs("usage: svcc import-k8s FILE... [--node NAME] [--zone ZONE]\n"
 	      "                         [--pod-cidr CIDR]... [--service-cidr CIDR]... [--node-ip ADDR]...\n"
 	      "\n"
-	      "Writes the .svc config equivalent to what `kubectl get services -A -o json` and\n"
-	      "`kubectl get endpointslices -A -o json` printed; what it cannot map is a warning.\n"
+	      "Writes the .svc config equivalent to the Services and EndpointSlices in the FILEs\n"
+	      "(- is standard input), JSON or YAML, each a single object, a List of any kind or a\n"
+	      "YAML stream of them: what `kubectl get services,endpointslices -A -o json` prints.\n"
+	      "What it cannot map is a warning.\n"
 	      "  --node NAME         this node's name: its endpoints are local\n"
 	      "  --zone ZONE         this node's zone (topology.kubernetes.io/zone)\n"
 	      "  --detect-local bridge=IFNAME | interface-prefix=PREFIX | node-cidr=CIDR\n"
@@ -1858,15 +1919,15 @@ static int parse_args(struct imp *im, int argc, char **argv)
 	while (rc == ARGS_OK && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
 		rc = parse_opt(im, c, argv);
 	opterr = saved;
-	if (rc == ARGS_OK && argc - optind != 2) {
-		fail(im, "expected SERVICES.json and ENDPOINTSLICES.json");
+	if (rc == ARGS_OK && argc == optind) {
+		fail(im, "expected FILE...: Services and EndpointSlices, JSON or YAML");
 		rc = EXIT_USAGE;
 	}
 	if (rc == EXIT_USAGE)
 		usage(im->err);
 	if (rc == ARGS_OK) {
-		im->svc_file = argv[optind];
-		im->eps_file = argv[optind + 1];
+		im->files = argv + optind;
+		im->nfiles = (size_t)(argc - optind);
 	}
 	return rc;
 }
@@ -1881,8 +1942,8 @@ static void imp_free(struct imp *im)
 	free(im->svc_cidrs.v);
 	free(im->node_ips.v);
 	free(im->node_pod_cidrs.v);
-	json_decref(im->svc_json);
-	json_decref(im->eps_json);
+	free(im->items);
+	k8s_docs_free(&im->docs);
 }
 
 int import_k8s_main(int argc, char **argv, FILE *out, FILE *err)
@@ -1894,11 +1955,7 @@ int import_k8s_main(int argc, char **argv, FILE *out, FILE *err)
 		imp_free(&im);
 		return rc == ARGS_HELP ? 0 : rc == EXIT_USAGE ? EXIT_USAGE : EXIT_INPUT;
 	}
-	if (!(im.svc_json = load(&im, im.svc_file)) ||
-	    check_list(&im, im.svc_json, im.svc_file, "Service", "v1") ||
-	    !(im.eps_json = load(&im, im.eps_file)) ||
-	    check_list(&im, im.eps_json, im.eps_file, "EndpointSlice", "discovery.k8s.io/v1") ||
-	    parse_services(&im) || parse_slices(&im))
+	if (load(&im) || parse_services(&im) || parse_slices(&im))
 		rc = EXIT_INPUT;
 	else {
 		finish(&im);

@@ -32,9 +32,13 @@ import)
 		> "$dir/sample"
 	{ cat tests/import/edge-services.json; printf '%s' "$sep"; cat tests/import/edge-endpointslices.json; } \
 		> "$dir/edge"
-	for f in tests/import/invalid.json tests/import/duplicate-key.json tests/import/not-a-list.json; do
+	for f in tests/import/invalid.json tests/import/duplicate-key.json tests/import/array.json; do
 		{ cat examples/k8s/services.json; printf '%s' "$sep"; cat "$f"; } > "$dir/$(basename "$f" .json)"
-	done ;;
+	done
+	# YAML: a mixed List, a stream of documents, one object and a kind-less List
+	{ cat tests/import/cluster.yaml; printf '%s' "$sep"; cat tests/import/shop-stream.yaml; } > "$dir/yaml"
+	{ cat tests/import/frontend.yaml; printf '%s' "$sep"; cat tests/import/frontend-slices.yaml; } \
+		> "$dir/yaml-object" ;;
 builder)
 	# the harness reads bytes as calls: any bytes do; these make a few
 	# services with ports and endpoints at once
