@@ -1,6 +1,9 @@
 # svcc — a service-proxy rules compiler.  `make`, `make test`, `make install`.
 PREFIX	?= /usr/local
 DESTDIR	?=
+MANDIR	?= $(PREFIX)/share/man
+# where bash-completion looks under PREFIX (it searches XDG_DATA_DIRS' bash-completion/completions)
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD	?= build
 CC	?= cc
 PKGS	:= libnftnl libmnl libnftables libnetfilter_conntrack
@@ -99,8 +102,10 @@ check-valgrind: all $(UNIT)
 check: all $(UNIT)
 	@sh tests/run.sh $(BUILD)
 	@sh tests/import/run.sh $(BUILD)
+	@sh tests/man.sh $(BUILD)
+	@bash tests/contrib.sh
 ifndef SAN
-	@sh tests/install.sh
+	@sh tests/install.sh $(BUILD)
 endif
 
 check-kernel: all $(DRIVER) $(UPDATE_TEST) $(CT_DRIVER)
@@ -119,6 +124,12 @@ install: all
 	install -m 644 include/svcc.h $(DESTDIR)$(PREFIX)/include/svcc.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' svcc.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/svcc.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 man/svcc.1 $(DESTDIR)$(MANDIR)/man1/svcc.1
+	install -m 644 man/libsvcc.3 $(DESTDIR)$(MANDIR)/man3/libsvcc.3
+	install -m 644 man/svc.5 $(DESTDIR)$(MANDIR)/man5/svc.5
+	install -m 644 contrib/bash-completion/svcc $(DESTDIR)$(BASHCOMPDIR)/svcc
 
 clean:
 	rm -rf build
