@@ -24,6 +24,8 @@ COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c 
 	    compiler/ruleset_sort.c compiler/render.c compiler/compile.c grammar/parse.c
 # svcc trace: a new connection through the ruleset model, in user space
 COMPILER += compiler/trace.c compiler/trace_eval.c
+# svcc_config_write, svcc fmt: the config as canonical .svc text
+COMPILER += compiler/write.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
 	    runtime/nl_rule.c runtime/readback.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c

@@ -81,6 +81,21 @@ SVCC_API int svcc_parse_file(struct svcc_ctx *ctx, const char *path, struct svcc
 SVCC_API int svcc_parse_string(struct svcc_ctx *ctx, const char *name, const char *text,
 		      size_t len, struct svcc_config **out);
 
+/*
+ * Write cfg as canonical .svc text (what svcc fmt prints): the cluster
+ * block, the masquerade block unless the policy is the default, then the
+ * services by name; statements in a fixed order, each list sorted,
+ * addresses as inet_ntop writes them, defaults left out, no comments.
+ * Parsing the text gives back a config that compiles to the same bytes.
+ * cfg and out stay the caller's.  Fails (-1) having written nothing with
+ * EINVAL when cfg holds what the language cannot say (a name that is a
+ * keyword, has a '-' at either end or characters other than letters,
+ * digits, '-', '_', '.'; a NodePort on an unnamed port among several),
+ * ENOMEM; after writing, with the stream's errno (EIO if none) when a
+ * write fails.
+ */
+SVCC_API int svcc_config_write(const struct svcc_config *cfg, FILE *out);
+
 /* Builder: make or update a configuration without text.  Addresses are
  * text ("10.96.0.10", "fd00::1", "10.244.0.0/16"); a malformed one fails
  * with errno EINVAL and changes nothing.  So does what Kubernetes' own
