@@ -24,6 +24,8 @@ COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c 
 	    compiler/ruleset_sort.c compiler/render.c compiler/compile.c grammar/parse.c
 # svcc trace: a new connection through the ruleset model, in user space
 COMPILER += compiler/trace.c compiler/trace_eval.c
+# configs in parts (svcc agent): one added into another, what changed between two
+COMPILER += compiler/config_merge.c
 # svcc_config_write, svcc fmt: the config as canonical .svc text
 COMPILER += compiler/write.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \

@@ -167,6 +167,28 @@ SVCC_API int svcc_config_each_health_check(const struct svcc_config *cfg,
 						     size_t local_endpoints, void *arg),
 					   void *arg);
 
+/*
+ * A config in parts (one per file, as `svcc agent` reads a directory).
+ * svcc_config_add_from: copy src's services and cluster settings into dst.
+ * Lists are joined (an entry dst has already is not repeated); zone,
+ * node-name, pod-bridge and pod-interface-prefix are taken where dst has
+ * none.  A service name dst has already fails with EEXIST, the same word
+ * set differently or a masquerade policy other than the default in both
+ * with EINVAL, changing
+ * nothing.  The copies keep src's locations, which point into the context
+ * src was parsed in: keep it while dst's diagnostics may name them.
+ */
+SVCC_API int svcc_config_add_from(struct svcc_config *dst, const struct svcc_config *src);
+/* 1 when a and b have the same cluster and masquerade settings, else 0. */
+SVCC_API int svcc_config_same_cluster(const struct svcc_config *a, const struct svcc_config *b);
+/* fn for each service that differs between old (NULL: none) and new_cfg:
+ * new_cfg's added or changed ones in its order, then old's removed ones;
+ * the name is valid during the call.  A non-zero return of fn stops the
+ * walk and is returned.  The names are what svcc_runtime_update takes. */
+SVCC_API int svcc_config_each_changed_service(const struct svcc_config *old,
+					      const struct svcc_config *new_cfg,
+					      int (*fn)(const char *name, void *arg), void *arg);
+
 /* ---- compiling --------------------------------------------------------- */
 
 struct svcc_ruleset;
