@@ -27,10 +27,11 @@ static int print_diags(const struct svcc_ctx *ctx)
 
 /* What "did you mean" chooses from: the commands, and every long option. */
 static const char *const commands[] = {
-	"compile", "check", "apply", "diff", "verify", "delete", "help", "import-k8s",
+	"compile", "check", "apply", "diff", "verify", "delete", "trace", "help", "import-k8s",
 };
 static const char *const long_options[] = {
 	"--table", "--help", "--version", "--color", "--dry-run", "--verbose", "--via",
+	"--from", "--to", "--from-pod", "--from-node", "--from-outside", "--iif", "--node-addr", "--json",
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
