@@ -106,6 +106,7 @@ check-valgrind: all $(UNIT)
 check: all $(UNIT)
 	@sh tests/run.sh $(BUILD)
 	@sh tests/import/run.sh $(BUILD)
+	@sh tests/trace/run.sh $(BUILD)
 	@sh tests/man.sh $(BUILD)
 	@bash tests/contrib.sh
 ifndef SAN

@@ -25,6 +25,11 @@ for f in examples/*.svc tests/golden/*.svc tests/bad/*.svc; do
 	vg "$build/svcc" compile "$f"
 done
 vg "$build/svcc" import-k8s examples/k8s/services.json examples/k8s/endpointslices.json --node node-a
+# trace: the walk's forks (numgen, weights), IPv6, JSON, a refused flow
+vg "$build/svcc" trace examples/cluster.svc --from 10.244.1.11 --to 10.100.12.7:80
+vg "$build/svcc" trace tests/golden/affinity.svc --from 10.244.9.9 --to 10.96.0.10:80 --json
+vg "$build/svcc" trace tests/golden/nodeport.svc --from fd00:50::100 --to [fd00:50::2]:30080 --from-outside --node-addr fd00:50::2
+vg "$build/svcc" trace examples/minimal.svc --from fd00::1 --to 10.96.0.10:80
 for t in "$build"/tests/*; do
 	[ -f "$t" ] && [ -x "$t" ] && vg "$t"
 done
