@@ -1,5 +1,6 @@
 # svcc — a service-proxy rules compiler.  `make`, `make test`, `make install`.
 PREFIX	?= /usr/local
+LIBDIR	?= $(PREFIX)/lib
 DESTDIR	?=
 MANDIR	?= $(PREFIX)/share/man
 # where bash-completion looks under PREFIX (it searches XDG_DATA_DIRS' bash-completion/completions)
@@ -53,11 +54,11 @@ $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h &: grammar/lexer.l
 # generated code: keep warnings on, but not all of -Wextra's opinions
 $(BUILD)/grammar/lexer.o: CFLAGS += -Wno-unused-function -Wno-sign-compare
 $(BUILD)/grammar/%.o: $(BUILD)/grammar/%.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h $(wildcard grammar/*.h compiler/*.h include/*.h)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h $(wildcard include/*.h compiler/*.h grammar/*.h runtime/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libsvcc.a: $(LIB_OBJS)
 	rm -f $@
@@ -120,15 +121,15 @@ golden-update: all
 	@sh tests/golden-update.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(LIBDIR)/pkgconfig
 	install -m 755 $(BUILD)/svcc $(DESTDIR)$(PREFIX)/bin/svcc
-	install -m 644 $(BUILD)/libsvcc.a $(DESTDIR)$(PREFIX)/lib/libsvcc.a
-	install -m 755 $(BUILD)/libsvcc.so $(DESTDIR)$(PREFIX)/lib/libsvcc.so.0
-	ln -sf libsvcc.so.0 $(DESTDIR)$(PREFIX)/lib/libsvcc.so
+	install -m 644 $(BUILD)/libsvcc.a $(DESTDIR)$(LIBDIR)/libsvcc.a
+	install -m 644 $(BUILD)/libsvcc.so $(DESTDIR)$(LIBDIR)/libsvcc.so.0
+	ln -sf libsvcc.so.0 $(DESTDIR)$(LIBDIR)/libsvcc.so
 	install -m 644 include/svcc.h $(DESTDIR)$(PREFIX)/include/svcc.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' svcc.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/svcc.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' svcc.pc.in \
+		> $(DESTDIR)$(LIBDIR)/pkgconfig/svcc.pc
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 man/svcc.1 $(DESTDIR)$(MANDIR)/man1/svcc.1
