@@ -10,6 +10,8 @@ done
 bash tests/kernel/traffic.sh "$build" || rc=1
 bash tests/kernel/conntrack.sh "$build" || rc=1
 bash tests/kernel/detect-local.sh "$build" || rc=1
+# the bash completion's list of the tables svcc owns
+bash tests/kernel/completion.sh "$build" || rc=1
 # svcc trace against real packets: every prediction of a flow set must hold
 bash tests/kernel/trace-diff.sh "$build" || rc=1
 # the feature traffic through both paths: netlink (the default) and nft text
