@@ -168,6 +168,141 @@ SVCC_API int svcc_config_each_health_check(const struct svcc_config *cfg,
 					   void *arg);
 
 /*
+ * The rest of the language, statement by statement.  Same rules as above:
+ * bad input fails with errno EINVAL and changes nothing; what needs the
+ * whole config (families, duplicates, ports taken twice) is svcc_compile's.
+ */
+
+/* cluster { node-pod-cidr CIDR; }: pods are told by this node's own pod
+ * CIDRs.  cluster { pod-bridge IFNAME; } / { pod-interface-prefix PREFIX; }:
+ * by the interface they come in by (1 to 15 bytes, no '/', '*', quote or
+ * blank); NULL clears.  Pods are told apart one way at most: setting one
+ * while another is set fails with EINVAL. */
+SVCC_API int svcc_config_add_node_pod_cidr(struct svcc_config *cfg, const char *cidr);
+SVCC_API int svcc_config_set_pod_bridge(struct svcc_config *cfg, const char *ifname);
+SVCC_API int svcc_config_set_pod_interface_prefix(struct svcc_config *cfg, const char *prefix);
+/* cluster { zone NAME; node-name NAME; }: this node's place, for topology
+ * (letters, digits, '-', '_', '.'; a zone at most 63, a node 253); NULL clears. */
+SVCC_API int svcc_config_set_zone(struct svcc_config *cfg, const char *zone);
+SVCC_API int svcc_config_set_node_name(struct svcc_config *cfg, const char *name);
+
+/* nodeport: the NodePort of the service's port i (in svcc_service_set_ports'
+ * order), 1..65535; 0: none.  set_ports gives every port none. */
+SVCC_API int svcc_service_set_port_nodeport(struct svcc_service *svc, size_t i, unsigned nodeport);
+/* port ... -> NAME: port i targets the named port NAME (at most 15
+ * characters), whose number each endpoint gives (add_endpoint_port). */
+SVCC_API int svcc_service_set_port_target_name(struct svcc_service *svc, size_t i,
+					       const char *name);
+
+/* The service's lists of addresses, each replaced whole by svcc_service_set_addrs. */
+enum svcc_addr_list {
+	SVCC_EXTERNAL_IPS,		/* external-ip ADDR */
+	SVCC_LOAD_BALANCERS,		/* load-balancer ADDR */
+	SVCC_PROXY_LOAD_BALANCERS,	/* load-balancer ADDR proxy (ipMode Proxy) */
+	SVCC_SOURCE_RANGES,		/* source-ranges CIDR, ...: prefixes */
+};
+SVCC_API int svcc_service_set_addrs(struct svcc_service *svc, enum svcc_addr_list which,
+				    const char *const *addrs, size_t n);
+
+/* affinity client-ip timeout SECONDS (1..86400); 0: affinity none. */
+#define SVCC_AFFINITY_TIMEOUT_DEFAULT 10800	/* Kubernetes': three hours */
+SVCC_API int svcc_service_set_affinity(struct svcc_service *svc, unsigned timeout);
+
+/* traffic-policy external|internal local; a flag not set: cluster. */
+#define SVCC_POLICY_EXTERNAL_LOCAL 0x1u
+#define SVCC_POLICY_INTERNAL_LOCAL 0x2u
+SVCC_API int svcc_service_set_traffic_policy(struct svcc_service *svc, unsigned flags);
+
+/* traffic-distribution (prefer-close is PREFER_SAME_ZONE, its newer name). */
+enum svcc_distribution {
+	SVCC_DIST_NONE,
+	SVCC_DIST_PREFER_SAME_ZONE,
+	SVCC_DIST_PREFER_SAME_NODE,
+};
+SVCC_API int svcc_service_set_traffic_distribution(struct svcc_service *svc,
+						   enum svcc_distribution d);
+
+/* Endpoint i's attributes (in svcc_service_set_endpoints' order), which
+ * set_endpoints leaves empty.  port NAME N: its target for the service port
+ * NAME (N 1..65535).  zone, node: where it runs (NULL clears).  hint-zone,
+ * hint-node: its EndpointSlice hints.  Names as svcc_config_set_zone's. */
+enum svcc_hint { SVCC_HINT_ZONE, SVCC_HINT_NODE };
+SVCC_API int svcc_service_add_endpoint_port(struct svcc_service *svc, size_t i, const char *name,
+					    unsigned port);
+SVCC_API int svcc_service_set_endpoint_zone(struct svcc_service *svc, size_t i, const char *zone);
+SVCC_API int svcc_service_set_endpoint_node(struct svcc_service *svc, size_t i, const char *node);
+SVCC_API int svcc_service_add_endpoint_hint(struct svcc_service *svc, size_t i, enum svcc_hint kind,
+					    const char *name);
+
+/* ---- reading a configuration back ------------------------------------- */
+
+/*
+ * Getters: what a config holds, parsed or built, in the order it was given.
+ * Strings returned as const char * belong to the config: they stay valid
+ * until the service (or, for cluster settings, the config) is changed,
+ * removed or freed; NULL means not set.  Addresses are written as text
+ * into the caller's buffer buf of SVCC_ADDR_TEXT_MAX bytes, which is
+ * returned (prefixes as "ADDR/LEN", addresses plain).  An index out of
+ * range gives NULL (or 0) with errno ERANGE.
+ */
+#define SVCC_ADDR_TEXT_MAX 50	/* INET6_ADDRSTRLEN + "/128" */
+
+/* The config's lists of prefixes and addresses. */
+enum svcc_cidr_list {
+	SVCC_POD_CIDRS,			/* cluster { pod-cidr } */
+	SVCC_SERVICE_CIDRS,		/* cluster { service-cidr } */
+	SVCC_NODE_IPS,			/* cluster { node-ip }: addresses */
+	SVCC_NODE_POD_CIDRS,		/* cluster { node-pod-cidr } */
+	SVCC_MASQUERADE_FROM,		/* masquerade { from } */
+};
+SVCC_API size_t svcc_config_cidr_count(const struct svcc_config *cfg, enum svcc_cidr_list which);
+SVCC_API const char *svcc_config_cidr(const struct svcc_config *cfg, enum svcc_cidr_list which,
+				      size_t i, char *buf);
+SVCC_API unsigned svcc_config_masquerade(const struct svcc_config *cfg);	/* SVCC_MASQ_* */
+SVCC_API const char *svcc_config_pod_bridge(const struct svcc_config *cfg);
+SVCC_API const char *svcc_config_pod_interface_prefix(const struct svcc_config *cfg);
+SVCC_API const char *svcc_config_zone(const struct svcc_config *cfg);
+SVCC_API const char *svcc_config_node_name(const struct svcc_config *cfg);
+
+/* Service i, in the order they were added (or parsed); removing one moves
+ * the later ones down. */
+SVCC_API const struct svcc_service *svcc_config_service_at(const struct svcc_config *cfg, size_t i);
+SVCC_API const char *svcc_service_name(const struct svcc_service *svc);
+/* The vip of family 4 or 6, or NULL (errno ENOENT) when it has none. */
+SVCC_API const char *svcc_service_vip(const struct svcc_service *svc, int family, char *buf);
+
+SVCC_API size_t svcc_service_port_count(const struct svcc_service *svc);
+/* Port i as svcc_service_set_ports takes it: out->name belongs to the
+ * service; out->target_port is the number (the port's own when none was
+ * given), 0 with a named target. */
+SVCC_API int svcc_service_port(const struct svcc_service *svc, size_t i, struct svcc_port *out);
+SVCC_API const char *svcc_service_port_target_name(const struct svcc_service *svc, size_t i);
+SVCC_API unsigned svcc_service_port_nodeport(const struct svcc_service *svc, size_t i);
+
+SVCC_API size_t svcc_service_addr_count(const struct svcc_service *svc, enum svcc_addr_list which);
+SVCC_API const char *svcc_service_addr(const struct svcc_service *svc, enum svcc_addr_list which,
+				       size_t i, char *buf);
+SVCC_API unsigned svcc_service_affinity(const struct svcc_service *svc);	/* timeout; 0: none */
+SVCC_API unsigned svcc_service_traffic_policy(const struct svcc_service *svc);	/* SVCC_POLICY_* */
+SVCC_API enum svcc_distribution svcc_service_traffic_distribution(const struct svcc_service *svc);
+
+SVCC_API size_t svcc_service_endpoint_count(const struct svcc_service *svc);
+/* Endpoint i as svcc_service_set_endpoints takes it: out->addr is buf;
+ * out->weight is at least 1. */
+SVCC_API int svcc_service_endpoint(const struct svcc_service *svc, size_t i,
+				   struct svcc_endpoint *out, char *buf);
+SVCC_API size_t svcc_service_endpoint_port_count(const struct svcc_service *svc, size_t i);
+/* Endpoint i's port j: its name (the service port's), the number in *port. */
+SVCC_API const char *svcc_service_endpoint_port(const struct svcc_service *svc, size_t i, size_t j,
+						unsigned *port);
+SVCC_API const char *svcc_service_endpoint_zone(const struct svcc_service *svc, size_t i);
+SVCC_API const char *svcc_service_endpoint_node(const struct svcc_service *svc, size_t i);
+SVCC_API size_t svcc_service_endpoint_hint_count(const struct svcc_service *svc, size_t i,
+						 enum svcc_hint kind);
+SVCC_API const char *svcc_service_endpoint_hint(const struct svcc_service *svc, size_t i,
+						enum svcc_hint kind, size_t j);
+
+/*
  * A config in parts (one per file, as `svcc agent` reads a directory).
  * svcc_config_add_from: copy src's services and cluster settings into dst.
  * Lists are joined (an entry dst has already is not repeated); zone,

@@ -90,6 +90,20 @@ for c in --color=never --color=auto ""; do
 	if cmp -s tests/bad/bad-address.err "$tmp/color.err"; then ok; else bad "colour with '$c' (no terminal)"; fi
 done
 expect_exit 2 "$svcc" --color=sometimes check examples/minimal.svc
+# auto on a terminal (script(1) gives it one): colour, unless NO_COLOR is set and not empty
+if command -v script > /dev/null; then
+	for nc in unset "" 1; do
+		if [ "$nc" = unset ]; then
+			env -u NO_COLOR script -qec "'$svcc' check tests/bad/bad-address.svc" /dev/null > "$tmp/tty.out"
+		else
+			NO_COLOR=$nc script -qec "'$svcc' check tests/bad/bad-address.svc" /dev/null > "$tmp/tty.out"
+		fi
+		if grep -q "$esc" "$tmp/tty.out"; then has=1; else has=0; fi
+		if [ "$has" = "$([ "$nc" = 1 ] && echo 0 || echo 1)" ]; then ok; else bad "--color=auto on a terminal, NO_COLOR=$nc"; fi
+	done
+else
+	bad "script(1) missing: --color=auto on a terminal untested"
+fi
 
 # canonical: input order does not change the output
 awk 'BEGIN{RS="";ORS="\n\n"} {b[NR]=$0} END{for(i=NR;i>=1;i--) print b[i]}' examples/cluster.svc > "$tmp/rev.svc"
