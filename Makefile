@@ -29,6 +29,8 @@ COMPILER += compiler/trace.c compiler/trace_eval.c
 COMPILER += compiler/config_merge.c
 # svcc_config_write, svcc fmt: the config as canonical .svc text
 COMPILER += compiler/write.c
+# the public API's builder calls beyond vip, ports and endpoints, and its getters
+COMPILER += compiler/builder_service.c compiler/config_get.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
 	    runtime/nl_rule.c runtime/readback.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c

@@ -105,6 +105,68 @@ int svcc_config_add_masquerade_from(struct svcc_config *cfg, const char *cidr)
 	return add_cidr(&cfg->masq_from, &cfg->nmasq_from, &cfg->masq_from_cap, cidr, true);
 }
 
+/* Pods are told apart one way at most: node-pod-cidr, pod-bridge or pod-interface-prefix. */
+int svcc_config_add_node_pod_cidr(struct svcc_config *cfg, const char *cidr)
+{
+	if (cfg->pod_bridge || cfg->pod_iface_prefix) {
+		errno = EINVAL;
+		return -1;
+	}
+	return add_cidr(&cfg->node_pod_cidrs, &cfg->nnode_pod_cidrs, &cfg->node_pod_cidrs_cap,
+			cidr, true);
+}
+
+/* Replace *to with a copy of name (NULL: none). */
+static int set_word(char **to, const char *name)
+{
+	char *copy = NULL;
+
+	if (name && !(copy = strdup(name)))
+		return -1;
+	free(*to);
+	*to = copy;
+	return 0;
+}
+
+static int set_iface(struct svcc_config *cfg, char **to, const char *other, const char *name)
+{
+	if (name && (!iface_name_valid(name) || !lang_word(name, false) || other ||
+		     cfg->nnode_pod_cidrs)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return set_word(to, name);
+}
+
+int svcc_config_set_pod_bridge(struct svcc_config *cfg, const char *ifname)
+{
+	return set_iface(cfg, &cfg->pod_bridge, cfg->pod_iface_prefix, ifname);
+}
+
+int svcc_config_set_pod_interface_prefix(struct svcc_config *cfg, const char *prefix)
+{
+	return set_iface(cfg, &cfg->pod_iface_prefix, cfg->pod_bridge, prefix);
+}
+
+static int set_topo(char **to, const char *name, size_t max)
+{
+	if (name && (!topo_name_valid(name, max) || !lang_word(name, false))) {
+		errno = EINVAL;
+		return -1;
+	}
+	return set_word(to, name);
+}
+
+int svcc_config_set_zone(struct svcc_config *cfg, const char *zone)
+{
+	return set_topo(&cfg->zone, zone, TOPO_ZONE_MAX);
+}
+
+int svcc_config_set_node_name(struct svcc_config *cfg, const char *name)
+{
+	return set_topo(&cfg->node_name, name, TOPO_NODE_MAX);
+}
+
 struct svcc_service *svcc_config_find_service(struct svcc_config *cfg, const char *name)
 {
 	return htab_get(&cfg->by_name, name, strlen(name));
@@ -115,7 +177,8 @@ int svcc_config_add_service(struct svcc_config *cfg, const char *name, struct sv
 	struct svcc_service *svc;
 	size_t len, max;
 
-	if (!name || !*name || service_name_too_long(name, &len, &max)) {
+	if (!name || !name_valid(name, true) || !lang_word(name, false) ||
+	    service_name_too_long(name, &len, &max)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -194,7 +257,7 @@ int svcc_service_set_ports(struct svcc_service *svc, const struct svcc_port *por
 		};
 
 		if (!p.port || !valid_proto(ports[i].proto) ||
-		    (p.name && strlen(p.name) > K8S_PORT_NAME_MAX)) {
+		    (p.name && (!name_valid(p.name, false) || strlen(p.name) > K8S_PORT_NAME_MAX))) {
 			errno = EINVAL;
 			goto fail;
 		}

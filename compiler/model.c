@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The configuration model: addresses, prefixes, and the containers. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,63 @@ const char *service_name_too_long(const char *name, size_t *len, size_t *max)
 	if (*len > K8S_LABEL_MAX)
 		return K8S_SERVICE_NAME_RULE;
 	return NULL;
+}
+
+/* What isalnum() takes in any locale, without a call for each character. */
+static bool ascii_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool name_valid(const char *s, bool slash_ok)
+{
+	const char *slash = strchr(s, '/');
+
+	if (slash && (!slash_ok || strchr(slash + 1, '/') || slash == s || !slash[1]))
+		return false;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!ascii_alnum(*s) && !isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.' && *s != '/')
+			return false;
+	return true;
+}
+
+/* grammar/lexer.l's keywords but those the grammar's word takes (all, from, non-pod) */
+static const char *const keywords[] = {
+	"cluster", "masquerade", "service", "pod-cidr", "service-cidr", "node-ip", "vip", "port",
+	"endpoint", "nodeport", "external-ip", "load-balancer", "source-ranges", "affinity",
+	"traffic-policy", "health-check-nodeport", "traffic-distribution", "zone", "node-name",
+	"node-pod-cidr", "pod-bridge", "pod-interface-prefix",
+};
+
+bool lang_word(const char *s, bool attr)
+{
+	size_t len = strlen(s);
+
+	if (!len || s[0] == '-' || s[len - 1] == '-' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-") != len)
+		return false;
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(*keywords); i++)
+		if (!strcmp(s, keywords[i]))
+			return attr && (!strcmp(s, "port") || !strcmp(s, "zone"));
+	return true;
+}
+
+bool topo_name_valid(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	return len && len <= max &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == len;
+}
+
+bool iface_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len && len <= IFNAME_MAX && !strpbrk(s, "/ \t*\"");
 }
 
 const char *proto_name(uint8_t proto)

@@ -119,13 +119,9 @@ static void add_cidr(struct resolver *r, struct cidr **v, size_t *n, size_t *cap
 static bool topo_name_ok(struct resolver *r, const struct ast_word *w, const char *what,
 			 size_t max)
 {
-	const char *t = w->text;
-	size_t len = strlen(t);
-
-	if (!len || len > max || strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				 "0123456789-_.") != len) {
+	if (!topo_name_valid(w->text, max)) {
 		diag_error(r->ctx, w->loc, "invalid %s '%s': at most %zu letters, digits, '-', "
-			   "'_', '.'", what, t, max);
+			   "'_', '.'", what, w->text, max);
 		return false;
 	}
 	return true;
@@ -147,13 +143,12 @@ static void set_topo_name(struct resolver *r, char **to, const struct ast_stmt *
 static void set_iface(struct resolver *r, char **to, const struct ast_stmt *s, const char *what)
 {
 	const char *t = s->arg.text;
-	size_t len = strlen(t);
 
 	if (*to) {
 		diag_error(r->ctx, s->loc, "a second %s in the cluster block", what);
 		return;
 	}
-	if (!len || len > 15 || strpbrk(t, "/ \t*\"")) {
+	if (!iface_name_valid(t)) {
 		diag_error(r->ctx, s->arg.loc, "invalid %s '%s': an interface name of 1 to 15 "
 			   "bytes, without '/', '*', quotes or blanks", what, t);
 		return;
@@ -182,7 +177,7 @@ static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 				 &s->arg, "node-ip", false);
 			break;
 		case AST_ZONE:
-			set_topo_name(r, &cfg->zone, s, "zone", 63);
+			set_topo_name(r, &cfg->zone, s, "zone", TOPO_ZONE_MAX);
 			break;
 		case AST_NODE_POD_CIDR:
 			add_cidr(r, &cfg->node_pod_cidrs, &cfg->nnode_pod_cidrs,
@@ -195,7 +190,7 @@ static void resolve_cluster(struct resolver *r, const struct ast_block *b)
 			set_iface(r, &cfg->pod_iface_prefix, s, "pod-interface-prefix");
 			break;
 		case AST_NODE_NAME:
-			set_topo_name(r, &cfg->node_name, s, "node-name", 253);
+			set_topo_name(r, &cfg->node_name, s, "node-name", TOPO_NODE_MAX);
 			break;
 		default:
 			break;	/* the grammar allows no other statement here */
@@ -224,28 +219,6 @@ static void resolve_masquerade(struct resolver *r, const struct ast_block *b)
 			add_cidr(r, &cfg->masq_from, &cfg->nmasq_from, &cfg->masq_from_cap,
 				 &s->arg, "masquerade from", true);
 	}
-}
-
-/* What isalnum() takes in any locale, without a call for each character. */
-static bool ascii_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* letters, digits, '-', '_', '.'; at most one '/' between two such parts */
-static bool valid_name(const char *s, bool slash_ok)
-{
-	const char *slash = strchr(s, '/');
-
-	if (slash && (!slash_ok || strchr(slash + 1, '/') || slash == s || !slash[1]))
-		return false;
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!ascii_alnum(*s) && !isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
-		    *s != '.' && *s != '/')
-			return false;
-	return true;
 }
 
 static bool read_number(const char *s, size_t len, long *out)
@@ -308,7 +281,7 @@ static void resolve_port(struct resolver *r, struct svcc_service *svc, const str
 			ok = false;
 		}
 	}
-	if (p.name && !valid_name(p.name, false)) {
+	if (p.name && !name_valid(p.name, false)) {
 		diag_error(r->ctx, s->name.loc, "invalid port name '%s'", p.name);
 		ok = false;
 	} else if (p.name && !port_name_fits(r, &s->name, "port name")) {
@@ -317,7 +290,7 @@ static void resolve_port(struct resolver *r, struct svcc_service *svc, const str
 	p.target = p.port;
 	if (s->target.text && !isdigit((unsigned char)s->target.text[0])) {
 		/* a named target: each endpoint gives its number */
-		if (!valid_name(s->target.text, false)) {
+		if (!name_valid(s->target.text, false)) {
 			diag_error(r->ctx, s->target.loc, "invalid target port '%s'", s->target.text);
 			ok = false;
 		} else if (!port_name_fits(r, &s->target, "target port name")) {
@@ -371,7 +344,7 @@ static bool add_topo(struct resolver *r, struct endpoint *e, const char *attr,
 	struct ep_topo *t = e->topo;
 	char **one = NULL;
 
-	if (!topo_name_ok(r, w, attr, zone ? 63 : 253))
+	if (!topo_name_ok(r, w, attr, zone ? TOPO_ZONE_MAX : TOPO_NODE_MAX))
 		return false;
 	if (!t && !(t = e->topo = calloc(1, sizeof(*t)))) {
 		nomem(r);
@@ -507,7 +480,8 @@ static void resolve_affinity(struct resolver *r, struct svcc_service *svc, const
 		diag_error(r->ctx, s->loc, "expected 'affinity client-ip [timeout SECONDS]' or 'affinity none'");
 		return;
 	}
-	if (s->nargs == 3 && !read_number_word(r, &s->args[2], "affinity timeout", 1, 86400, &n))
+	if (s->nargs == 3 &&
+	    !read_number_word(r, &s->args[2], "affinity timeout", 1, AFFINITY_TIMEOUT_MAX, &n))
 		return;
 	svc->affinity_timeout = (uint32_t)n;
 	svc->affinity_loc = s->loc;
@@ -560,7 +534,7 @@ static void resolve_service_stmts(struct resolver *r, const struct ast_block *b)
 {
 	struct svcc_service *svc, *first;
 
-	if (!valid_name(b->name.text, true)) {
+	if (!name_valid(b->name.text, true)) {
 		diag_error(r->ctx, b->name.loc,
 			   "invalid service name '%s': expected [namespace/]name of letters, digits, '-', '_', '.'",
 			   b->name.text);

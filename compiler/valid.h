@@ -7,6 +7,7 @@
 #ifndef SVCC_VALID_H
 #define SVCC_VALID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +53,28 @@ const char *addr_class_name(enum addr_class c);
  * ("a namespace is a DNS-1123 label"), with the part's length and limit.
  */
 const char *service_name_too_long(const char *name, size_t *len, size_t *max);
+
+/*
+ * Words the language takes.  A name: letters, digits, '-', '_', '.', and
+ * with slash_ok one '/' between two such parts ([namespace/]name).  A
+ * topology name (zone, node): letters, digits, '-', '_', '.', 1 to max
+ * (what Kubernetes takes as a label value, or a node name).  An interface
+ * name or prefix: what the kernel takes, 1 to 15 bytes, no '/', '*',
+ * quote nor blank.
+ */
+#define TOPO_ZONE_MAX		63
+#define TOPO_NODE_MAX		253
+#define IFNAME_MAX		15
+#define AFFINITY_TIMEOUT_MAX	86400
+bool name_valid(const char *s, bool slash_ok);
+/*
+ * A word the language can say where a name goes: one word of the scanner
+ * ([A-Za-z0-9_.:/] and '-' inside, not at either end), not a keyword
+ * (but "all", "from" and "non-pod", which the grammar takes as a word;
+ * with attr, "port" and "zone" too, as an endpoint's attributes take them).
+ */
+bool lang_word(const char *s, bool attr);
+bool topo_name_valid(const char *s, size_t max);
+bool iface_name_valid(const char *s);
 
 #endif
