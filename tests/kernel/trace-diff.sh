@@ -80,10 +80,11 @@ TC=$C
 flow_agrees() {
 	local kind=$1 src=$2 proto=$3 addr=$4 port=$5 to opt n=6 tmo=1000 out pred
 	local want bad=0 verdict eaddr eport share masq local cnt peer
+	# the interfaces the topology's packets come in by: pods' by the bridge
 	case $kind in
-	pod) opt=--from-pod ;;
+	pod) opt="--from-pod --iif cni0" ;;
 	node) opt=--from-node ;;
-	outside) opt=--from-outside ;;
+	outside) opt="--from-outside --iif veth-out" ;;
 	esac
 	[[ $addr == *:* ]] && to="[$addr]:$port/$proto" || to="$addr:$port/$proto"
 	pred=$("$SVCC" trace "$TC" --from "$src" --to "$to" $opt --json |
@@ -174,6 +175,46 @@ for kind in pod node outside; do
 	flow $kind $s6 tcp fd00:96::10 80		# IPv6
 	flow $kind $s6 tcp fd00:96::10 81
 done
+
+# Golden configs, their pod addresses moved onto the topology's pods: every
+# vip (and a port it lacks), load balancer and NodePort, from each source.
+# Left out: goldens whose endpoints would not be distinct after the move or
+# whose targets are not the echo servers' 8080, and affinity (a client is
+# new only once).
+golden() {
+	local g=$1 kind s4 s6 a p
+	C=$TOPO_TMP/golden-$g.svc TC=$TOPO_TMP/golden-$g.svc
+	sed -e 's/10\.244\.1\.5\b/10.244.1.11/g; s/10\.244\.2\.5\b/10.244.1.12/g' \
+	    -e 's/10\.244\.1\.6\b/10.244.1.11/g; s/10\.244\.2\.6\b/10.244.1.12/g' \
+	    -e 's/10\.244\.2\.7\b/10.244.1.13/g; s/fd00:10:244:1::5/fd00:244:1::11/g' \
+	    "tests/golden/$g.svc" > "$C"
+	check "golden $g (pods moved) applied" in_node "$SVCC" apply "$C"
+	for kind in pod node outside; do
+		case $kind in
+		pod) s4=$POD s6=$POD6 ;;
+		node) s4=$TOPO_NODE_OUT4 s6=$TOPO_NODE_OUT6 ;;
+		outside) s4=$TOPO_OUTSIDE4 s6=$TOPO_OUTSIDE6 ;;
+		esac
+		for a in $(sed -n 's/^ *vip \([0-9.]*\);.*/\1/p' "$C" | sort -u); do
+			flow $kind $s4 tcp "$a" 80
+			flow $kind $s4 tcp "$a" 81
+		done
+		for a in $(sed -n 's/^ *vip \([0-9a-f:]*:[0-9a-f:]*\);.*/\1/p' "$C" | sort -u); do
+			flow $kind $s6 tcp "$a" 80
+		done
+		for a in $(sed -n 's/^ *load-balancer \([0-9.]*\);.*/\1/p' "$C" | sort -u); do
+			flow $kind $s4 tcp "$a" 80
+		done
+		for p in $(sed -n 's/^ *nodeport \(http \)\{0,1\}\([0-9]*\);.*/\2/p; s/^ *health-check-nodeport \([0-9]*\);.*/\1/p' "$C"); do
+			flow $kind $s4 tcp "$TOPO_NODE_OUT4" "$p"
+		done
+	done
+}
+for g in detect-bridge detect-node detect-prefix nodeport traffic-policy topology; do
+	golden $g
+done
+C=$TOPO_TMP/trace.svc TC=$TOPO_TMP/trace.svc
+check "the trace config applied again (for the controls)" in_node "$SVCC" apply "$C"
 
 control two-endpoints outside $TOPO_OUTSIDE4 tcp 10.96.0.10 80
 control no-masquerade outside $TOPO_OUTSIDE4 tcp 10.96.0.10 80
