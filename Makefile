@@ -74,9 +74,10 @@ IMPORT_PKGS := jansson yaml-0.1
 IMPORT_OBJS := $(BUILD)/compiler/import_k8s.o $(BUILD)/compiler/k8s_read.o
 $(IMPORT_OBJS): CFLAGS += $(shell pkg-config --cflags $(IMPORT_PKGS))
 $(BUILD)/svcc: $(BUILD)/compiler/main.o $(IMPORT_OBJS) $(BUILD)/libsvcc.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs $(IMPORT_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsvcc.a $(LDLIBS) $(shell pkg-config --libs $(IMPORT_PKGS))
 
 $(BUILD)/svcc: $(BUILD)/compiler/trace_cmd.o
+$(BUILD)/svcc: $(BUILD)/compiler/fmt_cmd.o
 
 $(BUILD)/tests/test-diff: tests/runtime/test-diff.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
@@ -110,6 +111,7 @@ check: all $(UNIT)
 	@sh tests/run.sh $(BUILD)
 	@sh tests/import/run.sh $(BUILD)
 	@sh tests/trace/run.sh $(BUILD)
+	@sh tests/fmt/run.sh $(BUILD)
 	@sh tests/man.sh $(BUILD)
 	@bash tests/contrib.sh
 ifndef SAN

@@ -13,6 +13,7 @@
 #include "svcc.h"
 #include "import_k8s.h"
 #include "trace_cmd.h"
+#include "fmt_cmd.h"
 #include "suggest.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_KERNEL = 3 };
@@ -27,11 +28,12 @@ static int print_diags(const struct svcc_ctx *ctx)
 
 /* What "did you mean" chooses from: the commands, and every long option. */
 static const char *const commands[] = {
-	"compile", "check", "apply", "diff", "verify", "delete", "trace", "help", "import-k8s",
+	"compile", "check", "apply", "diff", "verify", "delete", "trace", "fmt", "help", "import-k8s",
 };
 static const char *const long_options[] = {
 	"--table", "--help", "--version", "--color", "--dry-run", "--verbose", "--via",
 	"--from", "--to", "--from-pod", "--from-node", "--from-outside", "--iif", "--node-addr", "--json",
+	"--check",
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -71,6 +73,9 @@ static void usage(FILE *out)
 	      "                   where a new connection goes through FILE's ruleset, worked out\n"
 	      "                   without a kernel: the endpoints with their shares, masquerade,\n"
 	      "                   refused or dropped, and the chains it passes\n"
+	      "  fmt [--check] FILE...\n"
+	      "                   print each FILE in canonical form (comments dropped); --check\n"
+	      "                   prints only the names of those not in it, and exits 1 if any\n"
 	      "  help [COMMAND]   this text (so do -h and COMMAND --help)\n"
 	      "  (FILE - or, for verify, none: the config is read from standard input)\n"
 	      "  import-k8s SERVICES.json ENDPOINTSLICES.json [--node NAME] [--pod-cidr CIDR]...\n"
@@ -389,6 +394,16 @@ static int cmd_trace(struct svcc_ctx *ctx, int argc, char **argv, const char *ta
 	return rc;
 }
 
+/* svcc fmt [--check] FILE... (fmt_cmd.c) */
+static int cmd_fmt(struct svcc_ctx *ctx, int argc, char **argv)
+{
+	int rc = fmt_main(ctx, argc, argv, diag_color);
+
+	if (rc == EXIT_USAGE)
+		usage(stderr);
+	return rc;
+}
+
 static int cmd_delete(struct svcc_ctx *ctx, int argc, const char *table)
 {
 	struct svcc_runtime *rt;
@@ -412,7 +427,7 @@ static int cmd_delete(struct svcc_ctx *ctx, int argc, const char *table)
  * -V/--version are taken
  * out of argv; the command and its own arguments and options remain, in
  * order.  After import-k8s, whose options are its own, nothing is taken.
- * "--" is kept for apply's option parser, dropped for the others.
+ * "--" is kept for apply's and fmt's option parsers, dropped for the others.
  * *unknown: an option no one takes (apply's own parser judges its own).
  * Returns 0, or -1 when --table lacks its value.
  */
@@ -432,7 +447,7 @@ static int take_global_options(int *argc, char **argv, const char **table, const
 			argv[w++] = argv[i];
 		} else if (!strcmp(a, "--")) {
 			rest = true;
-			if (cmd && !strcmp(cmd, "apply"))
+			if (cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "fmt")))
 				argv[w++] = argv[i];
 		} else if (!strcmp(a, "-t") || !strcmp(a, "--table")) {
 			if (++i == *argc)
@@ -459,7 +474,8 @@ static int take_global_options(int *argc, char **argv, const char **table, const
 	argv[w] = NULL;
 	*argc = w;
 	/* only apply has options of its own (import-k8s's were left alone) */
-	if (*unknown && cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "trace")))
+	if (*unknown && cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "trace") ||
+				    !strcmp(cmd, "fmt")))
 		*unknown = NULL;
 	return 0;
 }
@@ -516,6 +532,8 @@ int main(int argc, char **argv)
 		rc = cmd_apply(ctx, argc, argv, table);
 	else if (!strcmp(argv[0], "verify"))
 		rc = cmd_verify(ctx, argc - 1, argv + 1, table);
+	else if (!strcmp(argv[0], "fmt"))
+		rc = cmd_fmt(ctx, argc, argv);
 	else if (!strcmp(argv[0], "trace"))
 		rc = cmd_trace(ctx, argc, argv, table);
 	else if (!strcmp(argv[0], "delete"))

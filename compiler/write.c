@@ -421,14 +421,14 @@ static void put_service(struct writer *w, const struct svcc_service *svc)
 		fprintf(w->out, "    affinity client-ip timeout %u;\n", svc->affinity_timeout);
 	if (svc->external_local)
 		fputs("    traffic-policy external local;\n", w->out);
+	if (svc->internal_local)
+		fputs("    traffic-policy internal local;\n", w->out);
 	if (svc->hc_nodeport)
 		fprintf(w->out, "    health-check-nodeport %u;\n", svc->hc_nodeport);
 	if (svc->traffic_distribution)
 		fprintf(w->out, "    traffic-distribution %s;\n",
 			svc->traffic_distribution == TD_SAME_NODE ? "prefer-same-node"
 								  : "prefer-same-zone");
-	if (svc->internal_local)
-		fputs("    traffic-policy internal local;\n", w->out);
 	s = sorted(&w->outer, svc->eps, svc->neps, sizeof(*svc->eps), cmp_endpoint);
 	for (size_t i = 0; i < svc->neps; i++)
 		put_endpoint(w, s[i]);

@@ -30,6 +30,9 @@ vg "$build/svcc" trace examples/cluster.svc --from 10.244.1.11 --to 10.100.12.7:
 vg "$build/svcc" trace tests/golden/affinity.svc --from 10.244.9.9 --to 10.96.0.10:80 --json
 vg "$build/svcc" trace tests/golden/nodeport.svc --from fd00:50::100 --to [fd00:50::2]:30080 --from-outside --node-addr fd00:50::2
 vg "$build/svcc" trace examples/minimal.svc --from fd00::1 --to 10.96.0.10:80
+# fmt: a file with every statement, and --check of a bad config
+vg "$build/svcc" fmt tests/fmt/everything.svc
+vg "$build/svcc" fmt --check examples/minimal.svc tests/bad/bad-address.svc
 for t in "$build"/tests/*; do
 	[ -f "$t" ] && [ -x "$t" ] && vg "$t"
 done
