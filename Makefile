@@ -7,7 +7,8 @@ MANDIR	?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD	?= build
 CC	?= cc
-PKGS	:= libnftnl libmnl libnftables libnetfilter_conntrack
+# jansson and libyaml: svcc_import_k8s reads Kubernetes' JSON and YAML
+PKGS	:= libnftnl libmnl libnftables libnetfilter_conntrack jansson yaml-0.1
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -pthread -fPIC -fvisibility=hidden -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Iinclude -Icompiler -Igrammar -Iruntime -I$(BUILD)/grammar \
@@ -25,6 +26,8 @@ COMPILER := compiler/diag.c compiler/htab.c compiler/model.c compiler/builder.c 
 	    compiler/ruleset_sort.c compiler/render.c compiler/compile.c grammar/parse.c
 # svcc trace: a new connection through the ruleset model, in user space
 COMPILER += compiler/trace.c compiler/trace_eval.c
+# svcc_import_k8s: Kubernetes objects (JSON, YAML) to a config
+COMPILER += compiler/import_k8s.c compiler/k8s_read.c
 # configs in parts (svcc agent): one added into another, what changed between two
 COMPILER += compiler/config_merge.c
 # svcc_config_write, svcc fmt: the config as canonical .svc text
@@ -69,12 +72,10 @@ $(BUILD)/libsvcc.a: $(LIB_OBJS)
 $(BUILD)/libsvcc.so: $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libsvcc.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# import-k8s reads JSON with jansson, YAML with libyaml: the command needs them, the library does not
-IMPORT_PKGS := jansson yaml-0.1
-IMPORT_OBJS := $(BUILD)/compiler/import_k8s.o $(BUILD)/compiler/k8s_read.o
-$(IMPORT_OBJS): CFLAGS += $(shell pkg-config --cflags $(IMPORT_PKGS))
+# svcc import-k8s: the library's import, then its writer
+IMPORT_OBJS := $(BUILD)/compiler/import_cmd.o
 $(BUILD)/svcc: $(BUILD)/compiler/main.o $(IMPORT_OBJS) $(BUILD)/libsvcc.a
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsvcc.a $(LDLIBS) $(shell pkg-config --libs $(IMPORT_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsvcc.a $(LDLIBS)
 
 $(BUILD)/svcc: $(BUILD)/compiler/trace_cmd.o
 $(BUILD)/svcc: $(BUILD)/compiler/fmt_cmd.o
@@ -166,18 +167,15 @@ endif
 FUZZ_LIB	:= $(BUILD)/fuzz/lib
 FUZZ_BINS	:= $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_FLAGS	= -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -Icompiler \
-		  -Igrammar -Iruntime -Itests/fuzz $(shell pkg-config --cflags $(PKGS) jansson yaml-0.1)
+		  -Igrammar -Iruntime -Itests/fuzz $(shell pkg-config --cflags $(PKGS))
 
 # one sub-make for both, so that two never write the same generated files
 $(FUZZ_LIB)/libsvcc.a: FORCE
-	$(MAKE) --no-print-directory BUILD=$(FUZZ_LIB) CC=$(FUZZ_CC) FUZZ=1 $@ $(FUZZ_LIB)/compiler/import_k8s.o \
-		$(FUZZ_LIB)/compiler/k8s_read.o
-$(FUZZ_LIB)/compiler/import_k8s.o $(FUZZ_LIB)/compiler/k8s_read.o: $(FUZZ_LIB)/libsvcc.a ;
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_LIB) CC=$(FUZZ_CC) FUZZ=1 $@
 
-$(BUILD)/fuzz/fuzz-import: $(FUZZ_LIB)/compiler/import_k8s.o $(FUZZ_LIB)/compiler/k8s_read.o
 $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_LIB)/libsvcc.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
-		$(filter %.o,$^) $(FUZZ_LIB)/libsvcc.a $(LDLIBS) $(shell pkg-config --libs jansson yaml-0.1)
+		$(filter %.o,$^) $(FUZZ_LIB)/libsvcc.a $(LDLIBS)
 
 # seed corpora, made fresh from the tests' inputs (tests/fuzz/seed.sh)
 $(BUILD)/fuzz/seed-%: FORCE
@@ -217,7 +215,7 @@ FAULT_STATIC	:= $(shell pkg-config --variable=libdir libnftnl)/libnftnl.a \
 
 $(FAULT_DRIVER): tests/fault/fault-driver.c $(IMPORT_OBJS) $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(IMPORT_PKGS)) $(LDFLAGS) $(FAULT_WRAP) -o $@ $^ \
+	$(CC) $(CFLAGS) $(LDFLAGS) $(FAULT_WRAP) -o $@ $^ \
 		$(FAULT_STATIC) $(LDLIBS)
 
 $(FAULT_GEN): bench/gen-config.c

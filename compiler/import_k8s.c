@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * svcc import-k8s: Kubernetes Services and EndpointSlices, as kubectl prints
+ * svcc_import_k8s: Kubernetes Services and EndpointSlices, as kubectl prints
  * them (`kubectl get services,endpointslices -A -o json`, or -o yaml), as a
- * .svc config.
+ * config, built through the model.
  *
  * The mapping follows what kube-proxy does with these objects rather than
  * what they ask for: endpoints and their target port numbers come from the
@@ -14,22 +14,19 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <jansson.h>
 
-#include "import_k8s.h"
 #include "k8s_read.h"
+#include "model.h"
 #include "util.h"
-#include "valid.h"
-
-enum { EXIT_INPUT = 1, EXIT_USAGE = 2 };
 
 #define SERVICE_NAME_LABEL "kubernetes.io/service-name"
 #define IP_STRLEN (INET6_ADDRSTRLEN + 4)
@@ -58,35 +55,19 @@ static const char *fam_name(int fam)
 	return fam == AF_INET6 ? "IPv6" : "IPv4";
 }
 
-/* "ADDR", or "ADDR/LEN" when prefix. */
+/* "ADDR", or "ADDR/LEN" when prefix: the model's parser. */
 static int ip_parse(const char *s, bool prefix, struct ip *ip)
 {
-	const char *slash = prefix ? strchr(s, '/') : NULL;
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	char buf[INET6_ADDRSTRLEN], *end;
-	long len;
+	struct cidr c = { 0 };
+	bool plen_bad, host_bits;
 
-	if ((prefix && !slash) || n >= sizeof(buf))
+	if (prefix ? !strchr(s, '/') || cidr_parse(s, &c, &plen_bad, &host_bits) :
+		     addr_parse(s, &c.addr))
 		return -1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
 	memset(ip, 0, sizeof(*ip));
-	ip->plen = -1;
-	if (inet_pton(AF_INET, buf, ip->b) == 1)
-		ip->fam = AF_INET;
-	else if (inet_pton(AF_INET6, buf, ip->b) == 1)
-		ip->fam = AF_INET6;
-	else
-		return -1;
-	if (!prefix)
-		return 0;
-	if (!isdigit((unsigned char)slash[1]))
-		return -1;
-	errno = 0;
-	len = strtol(slash + 1, &end, 10);
-	if (*end || errno || len > (ip->fam == AF_INET ? 32 : 128))
-		return -1;
-	ip->plen = (int)len;
+	ip->fam = c.addr.family == 4 ? AF_INET : AF_INET6;
+	memcpy(ip->b, c.addr.bytes, sizeof(ip->b));
+	ip->plen = prefix ? c.plen : -1;
 	return 0;
 }
 
@@ -217,9 +198,11 @@ struct item {
 };
 
 struct imp {
-	FILE *out, *err;
+	struct svcc_ctx *ctx;
+	int errnum;			/* the first error's errno */
 	const char *node, *zone;
-	char *const *files;		/* "-": standard input */
+	const char *const *files;	/* "-": standard input */
+	const struct svcc_import_buffer *bufs;	/* or these */
 	size_t nfiles;
 	struct k8s_docs docs;		/* every file's: the items point into them */
 	struct item *items;		/* in input order */
@@ -261,36 +244,55 @@ static void warn(struct imp *im, const struct where *w, const char *fmt, ...)
 
 static void warn(struct imp *im, const struct where *w, const char *fmt, ...)
 {
+	struct loc loc = { .file = w->file };
 	va_list ap;
+	char *msg;
 
-	fprintf(im->err, "import-k8s: warning: %s: ", w->file);
-	if (w->ns)
-		fprintf(im->err, "%s/%s: ", w->ns, w->name);
-	else if (*w->name)
-		fprintf(im->err, "%s: ", w->name);
 	va_start(ap, fmt);
-	vfprintf(im->err, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		msg = NULL;
+		if (!im->errnum)
+			im->errnum = ENOMEM;	/* a warning lost: the import fails */
+	}
 	va_end(ap);
-	fputc('\n', im->err);
+	if (!msg)
+		return;
+	if (w->ns)
+		diag_warning(im->ctx, loc, "%s/%s: %s", w->ns, w->name, msg);
+	else if (*w->name)
+		diag_warning(im->ctx, loc, "%s: %s", w->name, msg);
+	else
+		diag_warning(im->ctx, loc, "%s", msg);
+	free(msg);
 }
 
-static int fail(struct imp *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error of file (NULL: none), at line:column when line > 0; errno errnum.  -1. */
+static int fail_at(struct imp *im, int errnum, const char *file, int line, int column,
+		   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-static int fail(struct imp *im, const char *fmt, ...)
+static int fail_at(struct imp *im, int errnum, const char *file, int line, int column,
+		   const char *fmt, ...)
 {
+	struct loc loc = { .file = file, .line = line, .first_col = column, .last_col = column };
 	va_list ap;
+	char *msg;
 
-	fputs("import-k8s: ", im->err);
+	if (!im->errnum)
+		im->errnum = errnum;
 	va_start(ap, fmt);
-	vfprintf(im->err, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	fputc('\n', im->err);
+	diag_error(im->ctx, loc, "%s", msg ? msg : "out of memory");
+	free(msg);
 	return -1;
 }
 
+#define fail(im, file, ...) fail_at(im, EBADMSG, file, 0, 0, __VA_ARGS__)
+
 static int nomem(struct imp *im)
 {
-	return fail(im, "out of memory");
+	return fail_at(im, ENOMEM, NULL, 0, 0, "out of memory");
 }
 
 /* ---- JSON helpers ------------------------------------------------------- */
@@ -491,7 +493,7 @@ static int add_object(struct imp *im, json_t *obj, const char *file, const char 
 	bool service;
 
 	if (!json_is_object(obj))
-		return fail(im, "%s: %s: not an object", file, at);
+		return fail(im, file, "%s: not an object", at);
 	if (!kind && list_kind && !strcmp(list_kind, "ServiceList"))
 		kind = "Service";
 	if (!kind && list_kind && !strcmp(list_kind, "EndpointSliceList"))
@@ -516,7 +518,7 @@ static int add_object(struct imp *im, json_t *obj, const char *file, const char 
 		return 0;
 	}
 	if (api && strcmp(api, service ? "v1" : "discovery.k8s.io/v1"))
-		return fail(im, "%s: %s: apiVersion %s, expected %s", file, at, api,
+		return fail(im, file, "%s: apiVersion %s, expected %s", at, api,
 			    service ? "v1" : "discovery.k8s.io/v1");
 	return items_add(im, obj, file, path, service);
 }
@@ -535,14 +537,14 @@ static int add_document(struct imp *im, json_t *doc, const char *file, const cha
 	size_t i;
 
 	if (!json_is_object(doc))
-		return fail(im, "%s: %s%snot a Kubernetes object or List (%s)", file, prefix,
+		return fail(im, file, "%s%snot a Kubernetes object or List (%s)", prefix,
 			    *prefix ? ": " : "", json_what(doc));
 	if (kind ? klen < 4 || strcmp(kind + klen - 4, "List") :
 		   !json_object_get(doc, "items"))
 		return add_object(im, doc, file, prefix, NULL);
 	items = member(doc, "items");
 	if (items && !json_is_array(items))
-		return fail(im, "%s: %s%sitems: expected a list, not %s", file, prefix,
+		return fail(im, file, "%s%sitems: expected a list, not %s", prefix,
 			    *prefix ? "." : "", json_what(items));
 	json_array_foreach(items, i, it) {
 		snprintf(path, sizeof(path), "%s%sitems[%zu]", prefix, *prefix ? "." : "", i);
@@ -552,21 +554,28 @@ static int add_document(struct imp *im, json_t *doc, const char *file, const cha
 	return 0;
 }
 
-/* Every file's documents, and their Services and EndpointSlices in input order. */
+/* Every input's documents, and their Services and EndpointSlices in input order. */
 static int load(struct imp *im)
 {
 	for (size_t f = 0; f < im->nfiles; f++) {
-		const char *path = im->files[f];
-		const char *file = strcmp(path, "-") ? path : "<stdin>";
+		const char *path = im->bufs ? im->bufs[f].name : im->files[f], *file;
 		struct k8s_read_error e;
 		size_t first = im->docs.n;
 		char prefix[32] = "";
+		int rc;
 
-		if (k8s_read_file(path, &im->docs, &e)) {
-			if (e.line)
-				return fail(im, "%s:%d:%d: %s", file, e.line, e.column, e.text);
-			return fail(im, "%s: %s", file, e.text);
-		}
+		if (!path)
+			path = "<buffer>";
+		/* the name as diagnostics keep it: the ctx's own copy */
+		if (!diag_keep_source(im->ctx, im->bufs || strcmp(path, "-") ? path : "<stdin>", "",
+				      0, &file))
+			return nomem(im);
+		if (im->bufs)
+			rc = k8s_read_buffer(im->bufs[f].data, im->bufs[f].len, &im->docs, &e);
+		else
+			rc = k8s_read_file(path, &im->docs, &e);
+		if (rc)
+			return fail_at(im, errno, file, e.line, e.column, "%s", e.text);
 		for (size_t d = first; d < im->docs.n; d++) {
 			if (im->docs.n - first > 1)
 				snprintf(prefix, sizeof(prefix), "documents[%zu]", d - first);
@@ -1650,179 +1659,190 @@ static void finish(struct imp *im)
 	}
 }
 
-/* ---- writing the .svc --------------------------------------------------- */
+/* ---- the config, through the model -------------------------------------- */
 
-static void emit_cluster(struct imp *im)
+static void to_addr(const struct ip *ip, struct addr *a)
 {
-	static const char *const kw[] = { "pod-cidr", "service-cidr", "node-ip" };
-	const struct ips *lists[] = { &im->pod_cidrs, &im->svc_cidrs, &im->node_ips };
-	char buf[IP_STRLEN];
-
-	if (!im->pod_cidrs.n && !im->svc_cidrs.n && !im->node_ips.n && !im->zone && !im->node &&
-	    !im->pod_bridge && !im->pod_prefix && !im->node_pod_cidrs.n)
-		return;
-	fputs("\ncluster {\n", im->out);
-	if (im->zone)
-		fprintf(im->out, "    zone %s;\n", im->zone);
-	if (im->node)
-		fprintf(im->out, "    node-name %s;\n", im->node);
-	for (size_t l = 0; l < 3; l++)
-		for (size_t i = 0; i < lists[l]->n; i++)
-			fprintf(im->out, "    %s %s;\n", kw[l], ip_str(&lists[l]->v[i], buf));
-	for (size_t i = 0; i < im->node_pod_cidrs.n; i++)
-		fprintf(im->out, "    node-pod-cidr %s;\n", ip_str(&im->node_pod_cidrs.v[i], buf));
-	if (im->pod_bridge)
-		fprintf(im->out, "    pod-bridge %s;\n", im->pod_bridge);
-	if (im->pod_prefix)
-		fprintf(im->out, "    pod-interface-prefix %s;\n", im->pod_prefix);
-	fputs("}\n", im->out);
+	*a = (struct addr){ .family = ip->fam == AF_INET ? 4 : 6 };
+	memcpy(a->bytes, ip->b, sizeof(a->bytes));
 }
 
-static void emit_ports(FILE *f, const struct svc *s)
+/* l into a cidr list: prefixes, or addresses (full length) */
+static int put_ips(const struct ips *l, struct cidr **v, size_t *n, size_t *cap)
 {
-	for (size_t i = 0; i < s->nports; i++) {
-		const struct sport *sp = &s->ports[i];
+	for (size_t i = 0; i < l->n; i++) {
+		struct cidr c = { .plen = (uint8_t)l->v[i].plen };
 
-		fprintf(f, "    port%s%s %d/%s", *sp->out_name ? " " : "", sp->out_name, sp->port,
-			proto_svc[sp->proto]);
-		if (sp->out_target)
-			fprintf(f, " -> %d", sp->out_target);
-		else if (sp->out_tname)
-			fprintf(f, " -> %s", sp->out_tname);
-		fputs(";\n", f);
+		to_addr(&l->v[i], &c.addr);
+		if (l->v[i].plen < 0)
+			c.plen = c.addr.family == 4 ? 32 : 128;
+		if (cidr_list_add(v, n, cap, &c))
+			return -1;
 	}
-	for (size_t i = 0; i < s->nports; i++) {
-		const struct sport *sp = &s->ports[i];
-		bool named = !(s->nports == 1 && !*sp->name);
-
-		if (sp->nodeport)
-			fprintf(f, "    nodeport%s%s %d;\n", named ? " " : "",
-				named ? sp->out_name : "", sp->nodeport);
-	}
-}
-
-static void emit_addrs(FILE *f, const char *kw, const struct ips *l)
-{
-	char buf[IP_STRLEN];
-
-	for (size_t i = 0; i < l->n; i++)
-		fprintf(f, "    %s %s;\n", kw, ip_str(&l->v[i], buf));
-}
-
-static void emit_endpoint(FILE *f, const struct svc *s, const struct ep *ep)
-{
-	char buf[IP_STRLEN];
-
-	json_t *h;
-	size_t i;
-
-	fprintf(f, "    endpoint %s%s%s", ip_str(&ep->ip, buf), ep->local ? " local" : "",
-		ep->state == EP_FALLBACK ? " terminating" : "");
-	if (ep->zone)
-		fprintf(f, " zone %s", ep->zone);
-	if (ep->node)
-		fprintf(f, " node %s", ep->node);
-	json_array_foreach(ep->for_zones, i, h)
-		if (topo_name(json_string_value(member(h, "name")), true))
-			fprintf(f, " hint-zone %s", json_string_value(member(h, "name")));
-	json_array_foreach(ep->for_nodes, i, h)
-		if (topo_name(json_string_value(member(h, "name")), false))
-			fprintf(f, " hint-node %s", json_string_value(member(h, "name")));
-	for (i = 0; i < s->nports; i++)
-		if (s->ports[i].per_ep)
-			fprintf(f, " port %s %d", s->ports[i].out_name, ep->num[i]);
-	fputs(";\n", f);
-}
-
-static void emit_service(FILE *f, const struct svc *s)
-{
-	char buf[IP_STRLEN];
-
-	fprintf(f, "\nservice %s/%s {\n", s->ns, s->name);
-	for (int fam = 0; fam < 2; fam++)
-		if (s->has_vip[fam])
-			fprintf(f, "    vip %s;\n", ip_str(&s->vip[fam], buf));
-	emit_ports(f, s);
-	emit_addrs(f, "external-ip", &s->ext);
-	emit_addrs(f, "load-balancer", &s->lb);
-	for (size_t i = 0; i < s->lb_proxy.n; i++)
-		fprintf(f, "    load-balancer %s proxy;\n", ip_str(&s->lb_proxy.v[i], buf));
-	for (size_t i = 0; i < s->ranges.n; i++)
-		fprintf(f, "%s%s", i ? ", " : "    source-ranges ", ip_str(&s->ranges.v[i], buf));
-	if (s->ranges.n)
-		fputs(";\n", f);
-	if (s->affinity && s->timeout)
-		fprintf(f, "    affinity client-ip timeout %ld;\n", s->timeout);
-	else if (s->affinity)
-		fputs("    affinity client-ip;\n", f);
-	if (s->ext_local)
-		fputs("    traffic-policy external local;\n", f);
-	if (s->hc_nodeport)
-		fprintf(f, "    health-check-nodeport %ld;\n", s->hc_nodeport);
-	if (s->distribution)
-		fprintf(f, "    traffic-distribution %s;\n", s->distribution);
-	if (s->int_local)
-		fputs("    traffic-policy internal local;\n", f);
-	for (size_t i = 0; i < s->neps; i++)
-		emit_endpoint(f, s, &s->eps[i]);
-	fputs("}\n", f);
-}
-
-static int emit(struct imp *im)
-{
-	fputs("# Generated by svcc import-k8s from Kubernetes Services and EndpointSlices.\n",
-	      im->out);
-	if (im->node)
-		fprintf(im->out, "# Endpoints on node %s are local.\n", im->node);
-	emit_cluster(im);
-	for (size_t i = 0; i < im->nsvcs; i++)
-		if (!im->svcs[i].skip)
-			emit_service(im->out, &im->svcs[i]);
-	if (fflush(im->out) || ferror(im->out))
-		return fail(im, "write error: %s", strerror(errno));
 	return 0;
 }
 
-/* ---- the command -------------------------------------------------------- */
-
-static void usage(FILE *f)
+static int put_cluster(struct imp *im, struct svcc_config *cfg)
 {
-	fputs("usage: svcc import-k8s FILE... [--node NAME] [--zone ZONE]\n"
-	      "                         [--pod-cidr CIDR]... [--service-cidr CIDR]... [--node-ip ADDR]...\n"
-	      "\n"
-	      "Writes the .svc config equivalent to the Services and EndpointSlices in the FILEs\n"
-	      "(- is standard input), JSON or YAML, each a single object, a List of any kind or a\n"
-	      "YAML stream of them: what `kubectl get services,endpointslices -A -o json` prints.\n"
-	      "What it cannot map is a warning.\n"
-	      "  --node NAME         this node's name: its endpoints are local\n"
-	      "  --zone ZONE         this node's zone (topology.kubernetes.io/zone)\n"
-	      "  --detect-local bridge=IFNAME | interface-prefix=PREFIX | node-cidr=CIDR\n"
-	      "                      how pods are told from the rest (default: --pod-cidr)\n"
-	      "  --pod-cidr CIDR     the cluster's pod networks (not in the JSON)\n"
-	      "  --service-cidr CIDR the cluster's service networks\n"
-	      "  --node-ip ADDR      this node's addresses\n", f);
+	if ((im->zone && !(cfg->zone = strdup(im->zone))) ||
+	    (im->node && !(cfg->node_name = strdup(im->node))) ||
+	    (im->pod_bridge && !(cfg->pod_bridge = strdup(im->pod_bridge))) ||
+	    (im->pod_prefix && !(cfg->pod_iface_prefix = strdup(im->pod_prefix))))
+		return -1;
+	return put_ips(&im->pod_cidrs, &cfg->pod_cidrs, &cfg->npod_cidrs, &cfg->pod_cidrs_cap) ||
+	       put_ips(&im->svc_cidrs, &cfg->service_cidrs, &cfg->nservice_cidrs,
+		       &cfg->service_cidrs_cap) ||
+	       put_ips(&im->node_ips, &cfg->node_ips, &cfg->nnode_ips, &cfg->node_ips_cap) ||
+	       put_ips(&im->node_pod_cidrs, &cfg->node_pod_cidrs, &cfg->nnode_pod_cidrs,
+		       &cfg->node_pod_cidrs_cap) ? -1 : 0;
 }
 
-enum { ARGS_OK, ARGS_HELP = -2 };
+static const uint8_t ipproto[NPROTOS] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
 
-/* ARGS_OK, EXIT_USAGE (said), or -1: out of memory (said). */
-static int add_opt_addr(struct imp *im, const char *opt, const char *arg, bool prefix,
-			struct ips *l)
+static int put_ports(struct svcc_service *svc, const struct svc *s)
 {
-	struct ip ip;
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct sport *sp = &s->ports[i];
+		struct port p = {
+			.name = *sp->out_name ? (char *)sp->out_name : NULL,
+			.port = (uint16_t)sp->port,
+			.proto = ipproto[sp->proto],
+			.target = (uint16_t)(sp->out_target ? sp->out_target :
+					     sp->out_tname ? 0 : sp->port),
+			.target_name = (char *)sp->out_tname,
+			.nodeport = (uint16_t)sp->nodeport,
+		};
 
-	if (ip_parse(arg, prefix, &ip)) {
-		fail(im, "%s: invalid %s '%s'", opt, prefix ? "CIDR" : "address", arg);
-		return EXIT_USAGE;
+		if (service_add_port(svc, &p))
+			return -1;
 	}
-	if (prefix && ip_mask(&ip)) {
-		fail(im, "%s: %s has bits set past the prefix", opt, arg);
-		return EXIT_USAGE;
-	}
-	if (ips_add(l, &ip) < 0)
-		return nomem(im);
-	return ARGS_OK;
+	return 0;
 }
+
+/* hints.forZones / forNodes: the names topo_name takes (the others were warned about) */
+static int put_hints(json_t *list, bool zone, char ***v, size_t *n)
+{
+	json_t *h;
+	size_t i;
+
+	json_array_foreach(list, i, h) {
+		const char *name = json_string_value(member(h, "name"));
+		char **p;
+
+		if (!topo_name(name, zone))
+			continue;
+		p = realloc(*v, (*n + 1) * sizeof(**v));
+		if (!p)
+			return -1;
+		*v = p;
+		if (!(p[*n] = strdup(name)))
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int put_topo(const struct ep *ep, struct endpoint *e)
+{
+	struct ep_topo *t;
+
+	if (!ep->zone && !ep->node && !json_array_size(ep->for_zones) &&
+	    !json_array_size(ep->for_nodes))
+		return 0;
+	t = e->topo = calloc(1, sizeof(*t));
+	if (!t || (ep->zone && !(t->zone = strdup(ep->zone))) ||
+	    (ep->node && !(t->node = strdup(ep->node))) ||
+	    put_hints(ep->for_zones, true, &t->hint_zones, &t->nhint_zones) ||
+	    put_hints(ep->for_nodes, false, &t->hint_nodes, &t->nhint_nodes))
+		return -1;
+	if (!t->zone && !t->node && !t->nhint_zones && !t->nhint_nodes) {
+		ep_topo_free(t);	/* only names svcc does not take */
+		e->topo = NULL;
+	}
+	return 0;
+}
+
+static int put_endpoint(struct svcc_service *svc, const struct svc *s, const struct ep *ep)
+{
+	struct endpoint e = { .local = ep->local, .terminating = ep->state == EP_FALLBACK,
+			      .weight = 1 };
+
+	to_addr(&ep->ip, &e.addr);
+	if (put_topo(ep, &e))
+		goto fail;
+	for (size_t i = 0; i < s->nports; i++) {
+		struct ep_port *p;
+
+		if (!s->ports[i].per_ep)
+			continue;
+		p = realloc(e.ports, (e.nports + 1) * sizeof(*p));
+		if (!p)
+			goto fail;
+		e.ports = p;
+		p[e.nports].port = (uint16_t)ep->num[i];
+		if (!(p[e.nports].name = strdup(s->ports[i].out_name)))
+			goto fail;
+		e.nports++;
+	}
+	if (!service_add_endpoint(svc, &e))
+		return 0;
+fail:
+	endpoint_free(&e);
+	return -1;
+}
+
+static int put_service(struct svcc_config *cfg, const struct svc *s)
+{
+	struct svcc_service *svc;
+	char *name;
+
+	if (asprintf(&name, "%s/%s", s->ns, s->name) < 0)
+		return -1;
+	svc = config_add_service(cfg, name, LOC_NONE);
+	free(name);
+	if (!svc)
+		return -1;
+	for (int f = 0; f < 2; f++) {
+		svc->has_vip[f] = s->has_vip[f];
+		if (s->has_vip[f])
+			to_addr(&s->vip[f], &svc->vip[f]);
+	}
+	svc->affinity_timeout = s->affinity ? (uint32_t)(s->timeout ? s->timeout : 10800) : 0;
+	svc->external_local = s->ext_local;
+	svc->internal_local = s->int_local;
+	svc->hc_nodeport = (uint16_t)s->hc_nodeport;
+	svc->traffic_distribution = !s->distribution ? TD_NONE :
+				    !strcmp(s->distribution, "prefer-same-node") ? TD_SAME_NODE :
+				    TD_SAME_ZONE;
+	if (put_ports(svc, s) ||
+	    put_ips(&s->ext, &svc->external_ips, &svc->nexternal_ips, &svc->external_ips_cap) ||
+	    put_ips(&s->lb, &svc->lb_ips, &svc->nlb_ips, &svc->lb_ips_cap) ||
+	    put_ips(&s->lb_proxy, &svc->proxy_lb_ips, &svc->nproxy_lb_ips, &svc->proxy_lb_ips_cap) ||
+	    put_ips(&s->ranges, &svc->source_ranges, &svc->nsource_ranges, &svc->source_ranges_cap))
+		return -1;
+	for (size_t i = 0; i < s->neps; i++)
+		if (put_endpoint(svc, s, &s->eps[i]))
+			return -1;
+	return 0;
+}
+
+static struct svcc_config *build(struct imp *im)
+{
+	struct svcc_config *cfg = svcc_config_new();
+
+	if (!cfg || put_cluster(im, cfg))
+		goto fail;
+	for (size_t i = 0; i < im->nsvcs; i++)
+		if (!im->svcs[i].skip && put_service(cfg, &im->svcs[i]))
+			goto fail;
+	return cfg;
+fail:
+	svcc_config_free(cfg);
+	nomem(im);
+	return NULL;
+}
+
+/* ---- options ------------------------------------------------------------- */
 
 /* An interface name the kernel and the .svc language take: 1 to 15 bytes of a name. */
 static bool iface_name(const char *t)
@@ -1830,107 +1850,61 @@ static bool iface_name(const char *t)
 	return strlen(t) <= 15 && is_name(t) && !in_list(keywords, t);
 }
 
-/*
- * --detect-local MODE=VALUE, kube-proxy's --detect-local-mode:
- * bridge=IFNAME (BridgeInterface), interface-prefix=PREFIX
- * (InterfaceNamePrefix), node-cidr=CIDR (NodeCIDR, once per family);
- * ClusterCIDR is the default, by --pod-cidr.  One mode.
- */
-static int detect_local(struct imp *im, const char *arg)
+/* "option pod-cidr: invalid CIDR '10.244.0.0'": the names are the language's */
+static int bad_option(struct imp *im, const char *what, const char *kind, const char *arg)
 {
-	const char *v = strchr(arg, '=');
-	size_t k = v ? (size_t)(v - arg) : 0;
-	int rc;
-
-	if (v && k == 6 && !strncmp(arg, "bridge", k) && iface_name(v + 1) && !im->pod_bridge)
-		im->pod_bridge = v + 1;
-	else if (v && k == 16 && !strncmp(arg, "interface-prefix", k) && iface_name(v + 1) &&
-		 !im->pod_prefix)
-		im->pod_prefix = v + 1;
-	else if (v && k == 9 && !strncmp(arg, "node-cidr", k)) {
-		if ((rc = add_opt_addr(im, "--detect-local node-cidr", v + 1, true,
-				       &im->node_pod_cidrs)) != ARGS_OK)
-			return rc;
-	} else {
-		fail(im, "--detect-local: expected bridge=IFNAME, interface-prefix=PREFIX or "
-		     "node-cidr=CIDR, not '%s'", arg);
-		return EXIT_USAGE;
-	}
-	if (!!im->pod_bridge + !!im->pod_prefix + !!im->node_pod_cidrs.n > 1) {
-		fail(im, "--detect-local: one mode only");
-		return EXIT_USAGE;
-	}
-	return ARGS_OK;
+	return fail_at(im, EINVAL, NULL, 0, 0, "option %s: invalid %s '%s'", what, kind,
+		       arg ? arg : "(null)");
 }
 
-/* One option; ARGS_OK, ARGS_HELP, EXIT_USAGE or -1. */
-static int parse_opt(struct imp *im, int c, char **argv)
+/* n addresses or prefixes into l, as the option `what` */
+static int option_addrs(struct imp *im, const char *what, const char *const *v, size_t n,
+			bool prefix, struct ips *l)
 {
-	switch (c) {
-	case 'n':
-		im->node = optarg;
-		if (is_name(optarg))
-			return ARGS_OK;
-		fail(im, "--node: invalid node name '%s'", optarg);
-		return EXIT_USAGE;
-	case 'z':
-		im->zone = optarg;
-		if (topo_name(optarg, true))
-			return ARGS_OK;
-		fail(im, "--zone: invalid zone name '%s'", optarg);
-		return EXIT_USAGE;
-	case 'd':
-		return detect_local(im, optarg);
-	case 'p':
-		return add_opt_addr(im, "--pod-cidr", optarg, true, &im->pod_cidrs);
-	case 's':
-		return add_opt_addr(im, "--service-cidr", optarg, true, &im->svc_cidrs);
-	case 'i':
-		return add_opt_addr(im, "--node-ip", optarg, false, &im->node_ips);
-	case 'h':
-		usage(im->out);
-		return ARGS_HELP;
-	case ':':
-		fail(im, "option '%s' needs an argument", argv[optind - 1]);
-		return EXIT_USAGE;
-	default:
-		fail(im, "unknown option '%s'", argv[optind - 1]);
-		return EXIT_USAGE;
+	for (size_t i = 0; i < n; i++) {
+		struct ip ip;
+
+		if (!v[i] || ip_parse(v[i], prefix, &ip))
+			return bad_option(im, what, prefix ? "CIDR" : "address",
+					  v[i]);
+		if (prefix && ip_mask(&ip))
+			return fail_at(im, EINVAL, NULL, 0, 0, "option %s: %s has bits set past the "
+				       "prefix", what, v[i]);
+		if (ips_add(l, &ip) < 0)
+			return nomem(im);
 	}
+	return 0;
 }
 
-/* ARGS_OK, ARGS_HELP, EXIT_USAGE (usage printed) or -1 (out of memory). */
-static int parse_args(struct imp *im, int argc, char **argv)
+static int options(struct imp *im, const struct svcc_import_options *o)
 {
-	static const struct option opts[] = {
-		{ "node", required_argument, NULL, 'n' },
-		{ "zone", required_argument, NULL, 'z' },
-		{ "detect-local", required_argument, NULL, 'd' },
-		{ "pod-cidr", required_argument, NULL, 'p' },
-		{ "service-cidr", required_argument, NULL, 's' },
-		{ "node-ip", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int c, rc = ARGS_OK, saved = opterr;
-
-	opterr = 0;	/* our messages go to err */
-	optind = 0;	/* argv[0] is the command: getopt starts after it */
-	while (rc == ARGS_OK && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-		rc = parse_opt(im, c, argv);
-	opterr = saved;
-	if (rc == ARGS_OK && argc == optind) {
-		fail(im, "expected FILE...: Services and EndpointSlices, JSON or YAML");
-		rc = EXIT_USAGE;
-	}
-	if (rc == EXIT_USAGE)
-		usage(im->err);
-	if (rc == ARGS_OK) {
-		im->files = argv + optind;
-		im->nfiles = (size_t)(argc - optind);
-	}
-	return rc;
+	if (!o)
+		return 0;
+	if (o->node_name && !is_name(o->node_name))
+		return bad_option(im, "node-name", "node name", o->node_name);
+	if (o->zone && !topo_name(o->zone, true))
+		return bad_option(im, "zone", "zone name", o->zone);
+	if (o->pod_bridge && !iface_name(o->pod_bridge))
+		return bad_option(im, "pod-bridge", "interface name", o->pod_bridge);
+	if (o->pod_interface_prefix && !iface_name(o->pod_interface_prefix))
+		return bad_option(im, "pod-interface-prefix", "interface name",
+				  o->pod_interface_prefix);
+	if (!!o->pod_bridge + !!o->pod_interface_prefix + !!o->nnode_pod_cidrs > 1)
+		return fail_at(im, EINVAL, NULL, 0, 0, "options: pods are told apart one way at "
+			       "most: pod-bridge, pod-interface-prefix or node-pod-cidr");
+	im->node = o->node_name;
+	im->zone = o->zone;
+	im->pod_bridge = o->pod_bridge;
+	im->pod_prefix = o->pod_interface_prefix;
+	return option_addrs(im, "pod-cidr", o->pod_cidrs, o->npod_cidrs, true, &im->pod_cidrs) ||
+	       option_addrs(im, "service-cidr", o->service_cidrs, o->nservice_cidrs, true,
+			    &im->svc_cidrs) ||
+	       option_addrs(im, "node-ip", o->node_ips, o->nnode_ips, false, &im->node_ips) ||
+	       option_addrs(im, "node-pod-cidr", o->node_pod_cidrs, o->nnode_pod_cidrs, true,
+			    &im->node_pod_cidrs) ? -1 : 0;
 }
+
+/* ---- the API ------------------------------------------------------------- */
 
 static void imp_free(struct imp *im)
 {
@@ -1946,21 +1920,40 @@ static void imp_free(struct imp *im)
 	k8s_docs_free(&im->docs);
 }
 
-int import_k8s_main(int argc, char **argv, FILE *out, FILE *err)
+static int import(struct imp *im, const struct svcc_import_options *opts, struct svcc_config **out)
 {
-	struct imp im = { .out = out, .err = err };
-	int rc = parse_args(&im, argc, argv);
+	struct svcc_config *cfg = NULL;
 
-	if (rc != ARGS_OK) {
-		imp_free(&im);
-		return rc == ARGS_HELP ? 0 : rc == EXIT_USAGE ? EXIT_USAGE : EXIT_INPUT;
+	if (!options(im, opts) && !load(im) && !parse_services(im) && !parse_slices(im)) {
+		finish(im);
+		cfg = build(im);
 	}
-	if (load(&im) || parse_services(&im) || parse_slices(&im))
-		rc = EXIT_INPUT;
-	else {
-		finish(&im);
-		rc = emit(&im) ? EXIT_INPUT : 0;
+	if (cfg && im->errnum) {	/* a warning lost for want of memory */
+		svcc_config_free(cfg);
+		cfg = NULL;
+		nomem(im);
 	}
-	imp_free(&im);
-	return rc;
+	imp_free(im);
+	if (!cfg) {
+		errno = im->errnum ? im->errnum : ENOMEM;
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int svcc_import_k8s(struct svcc_ctx *ctx, const char *const *files, size_t n,
+		    const struct svcc_import_options *opts, struct svcc_config **out)
+{
+	struct imp im = { .ctx = ctx, .files = files, .nfiles = n };
+
+	return import(&im, opts, out);
+}
+
+int svcc_import_k8s_buffers(struct svcc_ctx *ctx, const struct svcc_import_buffer *bufs, size_t n,
+			    const struct svcc_import_options *opts, struct svcc_config **out)
+{
+	struct imp im = { .ctx = ctx, .bufs = bufs, .nfiles = n };
+
+	return import(&im, opts, out);
 }

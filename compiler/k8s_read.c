@@ -35,6 +35,7 @@ static int set_error(struct k8s_read_error *err, int line, int column, const cha
 	va_start(ap, fmt);
 	vsnprintf(err->text, sizeof(err->text), fmt, ap);
 	va_end(ap);
+	errno = EBADMSG;
 	return -1;
 }
 
@@ -92,7 +93,7 @@ static int read_json(const char *buf, size_t len, struct k8s_docs *docs,
 	if (json_oom) {
 		/* it may even have lost a character and gone on */
 		json_decref(j);
-		return nomem(err);
+		return nomem(err);	/* errno set after the free */
 	}
 	if (!j)
 		return set_error(err, e.line > 0 ? e.line : 0, e.line > 0 ? e.column : 0, "%s",
@@ -420,7 +421,7 @@ static int read_yaml(const char *buf, size_t len, struct k8s_docs *docs,
 	yaml_parser_t p;
 	yaml_event_t ev;
 	size_t first = docs->n;
-	int rc = 0;
+	int rc = 0, e;
 
 	if (!yaml_parser_initialize(&p))
 		return nomem(err);
@@ -433,12 +434,14 @@ static int read_yaml(const char *buf, size_t len, struct k8s_docs *docs,
 		rc = on_event(&b, &ev, docs);
 		yaml_event_delete(&ev);
 	}
+	e = errno;
 	yaml_parser_delete(&p);
 	ybuild_free(&b);
 	if (rc < 0) {
 		/* nothing of a stream that failed */
 		while (docs->n > first)
 			json_decref(docs->v[--docs->n]);
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -501,22 +504,30 @@ int k8s_read_file(const char *path, struct k8s_docs *docs, struct k8s_read_error
 	FILE *f = in ? stdin : fopen(path, "r");
 	size_t len;
 	char *buf;
-	int rc;
+	int rc, e;
 
-	if (!f)
-		return set_error(err, 0, 0, "%s", strerror(errno));
+	if (!f) {
+		e = errno;
+		set_error(err, 0, 0, "%s", strerror(e));
+		errno = e;
+		return -1;
+	}
 	buf = slurp(f, &len);
 	if (!buf) {
-		int e = errno;
-
+		e = errno;
 		if (!in)
 			fclose(f);
+		if (e == ENOMEM)
+			return nomem(err);
+		set_error(err, 0, 0, "%s", strerror(e));
 		errno = e;
-		return e == ENOMEM ? nomem(err) : set_error(err, 0, 0, "%s", strerror(e));
+		return -1;
 	}
 	if (!in)
 		fclose(f);
 	rc = k8s_read_buffer(buf, len, docs, err);
+	e = errno;	/* kept across free */
 	free(buf);
+	errno = e;
 	return rc;
 }

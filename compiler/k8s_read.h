@@ -27,7 +27,8 @@ struct k8s_docs {
  * Read path ("-": standard input), or len bytes of buf, into docs (appended).
  * JSON when the first non-blank character is '{' or '[', YAML otherwise.
  * Duplicate keys are errors, as a YAML or JSON parser in Kubernetes has them.
- * 0, or -1 with err filled (errno ENOMEM on out of memory).
+ * 0, or -1 with err filled and errno set: EBADMSG (not JSON or YAML), ENOMEM,
+ * or what reading the file failed with.
  */
 int k8s_read_file(const char *path, struct k8s_docs *docs, struct k8s_read_error *err);
 int k8s_read_buffer(const char *buf, size_t len, struct k8s_docs *docs,

@@ -407,6 +407,56 @@ SVCC_API const struct svcc_trace_outcome *svcc_trace_get(const struct svcc_trace
 #define SVCC_TRACE_JSON 0x1u
 SVCC_API int svcc_trace_write(const struct svcc_trace *t, unsigned flags, FILE *out);
 
+/* ---- Kubernetes import ------------------------------------------------- */
+
+/*
+ * What the Kubernetes objects do not say: this node's place, the cluster's
+ * networks, and how pods are told apart (kube-proxy's --detect-local-mode:
+ * by pod_cidrs, the default; or by at most one of pod_bridge,
+ * pod_interface_prefix, node_pod_cidrs).  Arrays of n strings; NULL and 0
+ * for none.  All borrowed.
+ */
+struct svcc_import_options {
+	const char *node_name;		/* its endpoints are local; its hints are taken */
+	const char *zone;		/* topology.kubernetes.io/zone */
+	const char *const *pod_cidrs;
+	size_t npod_cidrs;
+	const char *const *service_cidrs;
+	size_t nservice_cidrs;
+	const char *const *node_ips;
+	size_t nnode_ips;
+	const char *pod_bridge;
+	const char *pod_interface_prefix;
+	const char *const *node_pod_cidrs;
+	size_t nnode_pod_cidrs;
+};
+
+/*
+ * Services and EndpointSlices as kubectl and the API server give them, as a
+ * config: what kube-proxy would make of them.  Each file ("-": standard
+ * input) is JSON or YAML (a stream of documents too); each document a
+ * single object, a List of any kind (List, ServiceList, EndpointSliceList,
+ * or none; "items": null is empty), Services and EndpointSlices mixed in
+ * any order and over any number of files.  What the language cannot say is
+ * left out with an SVCC_WARNING in ctx (file: the file's name, "<stdin>"
+ * for "-"; message: "NAMESPACE/NAME: JSON.path: what"), never silently.
+ * Fails, with SVCC_ERROR diagnostics, on input that cannot be read as such
+ * objects (errno EBADMSG; an unreadable file: its errno), on bad options
+ * (EINVAL, nothing read) and out of memory (ENOMEM).  opts may be NULL.
+ */
+SVCC_API int svcc_import_k8s(struct svcc_ctx *ctx, const char *const *files, size_t n,
+			     const struct svcc_import_options *opts, struct svcc_config **out);
+
+/* The same from memory (an agent's watch cache): name is what diagnostics call it. */
+struct svcc_import_buffer {
+	const char *name;
+	const char *data;	/* JSON or YAML, len bytes (no NUL needed) */
+	size_t len;
+};
+SVCC_API int svcc_import_k8s_buffers(struct svcc_ctx *ctx, const struct svcc_import_buffer *bufs,
+				     size_t n, const struct svcc_import_options *opts,
+				     struct svcc_config **out);
+
 /* ---- runtime: the kernel ------------------------------------------------ */
 
 struct svcc_runtime;

@@ -25,6 +25,8 @@ for f in examples/*.svc tests/golden/*.svc tests/bad/*.svc; do
 	vg "$build/svcc" compile "$f"
 done
 vg "$build/svcc" import-k8s examples/k8s/services.json examples/k8s/endpointslices.json --node node-a
+# YAML: a mixed List, a stream of documents, and JSON on stdin
+vg "$build/svcc" import-k8s tests/import/cluster.yaml tests/import/shop-stream.yaml - --node node-a < tests/import/api.json
 # trace: the walk's forks (numgen, weights), IPv6, JSON, a refused flow
 vg "$build/svcc" trace examples/cluster.svc --from 10.244.1.11 --to 10.100.12.7:80
 vg "$build/svcc" trace tests/golden/affinity.svc --from 10.244.9.9 --to 10.96.0.10:80 --json

@@ -79,8 +79,11 @@ if grep -q '10.244.0.90 ' "$tmp/zone.nft" && ! grep -q '10.244.[12].90 ' "$tmp/z
 golden $dir/detect.svc $dir/detect.warnings "$svcs" "$slices" --node node-a --detect-local bridge=cni0
 fails 2 "import-k8s: --detect-local: one mode only" "$svcs" "$slices" \
 	--detect-local bridge=cni0 --detect-local node-cidr=10.244.1.0/24
-fails 2 "import-k8s: --detect-local: expected bridge=IFNAME, interface-prefix=PREFIX or node-cidr=CIDR, not 'bridge=a/b'" \
+fails 2 "import-k8s: option pod-bridge: invalid interface name 'a/b'" \
 	"$svcs" "$slices" --detect-local bridge=a/b
+fails 2 "import-k8s: --detect-local: expected bridge=IFNAME, interface-prefix=PREFIX or node-cidr=CIDR, not 'pod-cidr=x'" \
+	"$svcs" "$slices" --detect-local pod-cidr=x
+fails 2 "import-k8s: option node-name: invalid node name '-a'" "$svcs" "$slices" --node=-a
 
 # ---- the forms of input: each gives the sample's config, or shop.svc ----
 # YAML: `kubectl get services,endpointslices -A -o yaml`, one List of both kinds
@@ -185,8 +188,8 @@ fails 2 "import-k8s: expected FILE...: Services and EndpointSlices, JSON or YAML
 fails 2 "import-k8s: expected FILE...: Services and EndpointSlices, JSON or YAML" --node a
 fails 2 "import-k8s: unknown option '--bogus'" --bogus "$svcs" "$slices"
 fails 2 "import-k8s: option '--node' needs an argument" "$svcs" "$slices" --node
-fails 2 "import-k8s: --pod-cidr: invalid CIDR '10.244.0.0'" "$svcs" "$slices" --pod-cidr 10.244.0.0
-fails 2 "import-k8s: --service-cidr: 10.96.0.1/12 has bits set past the prefix" \
+fails 2 "import-k8s: option pod-cidr: invalid CIDR '10.244.0.0'" "$svcs" "$slices" --pod-cidr 10.244.0.0
+fails 2 "import-k8s: option service-cidr: 10.96.0.1/12 has bits set past the prefix" \
 	"$svcs" "$slices" --service-cidr 10.96.0.1/12
 if "$svcc" import-k8s --help 2> /dev/null | grep -q '^usage: svcc import-k8s'; then ok; else bad "--help"; fi
 
