@@ -8,6 +8,8 @@ for t in tests/kernel/golden-load.sh tests/runtime/kernel.sh tests/kernel/import
 	sh "$t" "$build" || rc=1
 done
 bash tests/kernel/traffic.sh "$build" || rc=1
+# a YAML stream of Kubernetes objects imported, applied, and its endpoints answering
+bash tests/kernel/import-traffic.sh "$build" || rc=1
 bash tests/kernel/conntrack.sh "$build" || rc=1
 bash tests/kernel/detect-local.sh "$build" || rc=1
 # the bash completion's list of the tables svcc owns
