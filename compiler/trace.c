@@ -78,8 +78,18 @@ static int parse_addr(struct svcc_ctx *ctx, const char *what, const char *text, 
 	return -1;
 }
 
+static bool is_node_addr(const struct locals *l, const uint8_t *a)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!memcmp(l->a[i], a, 16))
+			return true;
+	return false;
+}
+
+/* The packet of flow f, the node's addresses in l, and where it comes from in *from. */
 static int flow_pkt(struct svcc_ctx *ctx, const struct svcc_ruleset *rs,
-		    const struct svcc_flow *f, struct tr_pkt *p, struct locals *l)
+		    const struct svcc_flow *f, struct tr_pkt *p, struct locals *l,
+		    enum svcc_source *from)
 {
 	enum rs_family sfam;
 
@@ -98,7 +108,8 @@ static int flow_pkt(struct svcc_ctx *ctx, const struct svcc_ruleset *rs,
 		errno = EINVAL;
 		return -1;
 	}
-	if (f->from != SVCC_FROM_POD && f->from != SVCC_FROM_NODE && f->from != SVCC_FROM_OUTSIDE) {
+	if (f->from != SVCC_FROM_POD && f->from != SVCC_FROM_NODE && f->from != SVCC_FROM_OUTSIDE &&
+	    f->from != SVCC_FROM_GUESS) {
 		diag_error(ctx, LOC_NONE, "trace: unknown source kind %d", (int)f->from);
 		errno = EINVAL;
 		return -1;
@@ -111,14 +122,6 @@ static int flow_pkt(struct svcc_ctx *ctx, const struct svcc_ruleset *rs,
 	}
 	p->proto = (uint8_t)f->proto;
 	p->dport = f->dport;
-	if (f->from == SVCC_FROM_NODE)
-		p->iif[0] = 0;	/* sent by the node: no input interface */
-	else if (f->iifname)
-		strcpy(p->iif, f->iifname);
-	else if (f->from == SVCC_FROM_POD)
-		pod_iif(rs->rs, p->iif);
-	else
-		strcpy(p->iif, "eth0");
 	for (size_t i = 0; i < f->n_node_addrs; i++) {
 		uint8_t a[16];
 		enum rs_family fam;
@@ -128,21 +131,36 @@ static int flow_pkt(struct svcc_ctx *ctx, const struct svcc_ruleset *rs,
 		if (fam == p->fam && add_local(l, a, 16))
 			return -1;
 	}
-	if (f->from == SVCC_FROM_NODE && add_local(l, p->saddr, 16))
+	if (ruleset_locals(rs->rs, p->fam, l))
 		return -1;
-	return ruleset_locals(rs->rs, p->fam, l);
+	*from = f->from;
+	if (*from == SVCC_FROM_GUESS)
+		*from = is_node_addr(l, p->saddr) ? SVCC_FROM_NODE
+			: tr_addr_in_set(rs->rs, p->fam == RS_IPV6 ? "pod-cidrs6" : "pod-cidrs",
+					 p->fam, p->saddr) ? SVCC_FROM_POD : SVCC_FROM_OUTSIDE;
+	if (*from == SVCC_FROM_NODE)
+		p->iif[0] = 0;	/* sent by the node: no input interface */
+	else if (f->iifname)
+		strcpy(p->iif, f->iifname);
+	else if (*from == SVCC_FROM_POD)
+		pod_iif(rs->rs, p->iif);
+	else
+		strcpy(p->iif, "eth0");
+	if (*from == SVCC_FROM_NODE && add_local(l, p->saddr, 16))
+		return -1;
+	return 0;
 }
 
 int svcc_trace(struct svcc_ctx *ctx, const struct svcc_ruleset *rs, const struct svcc_flow *flow,
 	       struct svcc_trace **out)
 {
 	struct locals l = { 0 };
-	struct tr_env env = { .rs = rs->rs, .from = flow->from };
+	struct tr_env env = { .rs = rs->rs };
 	struct svcc_trace *t = NULL;
 	struct tr_pkt p;
 	int af;
 
-	if (flow_pkt(ctx, rs, flow, &p, &l))
+	if (flow_pkt(ctx, rs, flow, &p, &l, &env.from))
 		goto fail;
 	env.local = (const uint8_t(*)[16])l.a;
 	env.nlocal = l.n;
@@ -170,7 +188,7 @@ int svcc_trace(struct svcc_ctx *ctx, const struct svcc_ruleset *rs, const struct
 			.path = o->path,
 		};
 	}
-	t->from = flow->from;
+	t->from = env.from;
 	inet_ntop(af, p.saddr, t->saddr, sizeof(t->saddr));
 	inet_ntop(af, p.daddr, t->daddr, sizeof(t->daddr));
 	t->dport = flow->dport;

@@ -41,6 +41,10 @@ struct tr_outcome {
 	char *path;		/* "prerouting: a > b; forward: c" (malloc'd) */
 };
 
+/* Is addr (of family fam) in the named set of rs (an interval set: by prefix)? */
+bool tr_addr_in_set(const struct rs_ruleset *rs, const char *set, enum rs_family fam,
+		    const uint8_t *addr);
+
 /* Every way the packet can go, merged and sorted; 0, or -1 (ENOMEM). */
 int tr_eval(const struct tr_env *env, const struct tr_pkt *pkt, struct tr_outcome **out,
 	    size_t *n);

@@ -69,7 +69,7 @@ int trace_parse_args(int argc, char **argv, struct trace_args *a)
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	a->flow.from = SVCC_FROM_POD;
+	a->flow.from = SVCC_FROM_GUESS;
 	a->flow.node_addrs = a->node_addrs;
 	optind = 0;	/* argv[0] is the command: getopt starts after it */
 	opterr = 0;
@@ -87,7 +87,7 @@ int trace_parse_args(int argc, char **argv, struct trace_args *a)
 			to = true;
 			break;
 		case 'P':
-			a->flow.from = SVCC_FROM_POD;
+			a->flow.from = SVCC_FROM_GUESS;
 			break;
 		case 'N':
 			a->flow.from = SVCC_FROM_NODE;

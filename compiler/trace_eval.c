@@ -259,6 +259,16 @@ static bool in_set(const struct tr_env *env, const char *set, const struct tr_pk
 	return lookup(env, set, p, v, n) != NULL;
 }
 
+bool tr_addr_in_set(const struct rs_ruleset *rs, const char *set, enum rs_family fam,
+		    const uint8_t *addr)
+{
+	struct tr_env env = { .rs = rs };
+	struct tr_pkt p = { .fam = fam };
+
+	memcpy(p.saddr, addr, addr_len(fam));
+	return lookup(&env, set, &p, (const enum val[]){ V_SADDR }, 1) != NULL;
+}
+
 #define VALS(...) (const enum val[]){ __VA_ARGS__ }, (int)(sizeof((enum val[]){ __VA_ARGS__ }) / sizeof(enum val))
 
 /* ---- rules ----------------------------------------------------------------- */

@@ -347,8 +347,10 @@ SVCC_API int svcc_ruleset_diff(const struct svcc_ruleset *old, const struct svcc
 /* ---- trace: where a new connection goes, without a kernel --------------- */
 
 /* Where the packet comes from: a pod (in by its interface), the node
- * itself (the output hook), or another machine (in by the node's uplink). */
-enum svcc_source { SVCC_FROM_POD, SVCC_FROM_NODE, SVCC_FROM_OUTSIDE };
+ * itself (the output hook), or another machine (in by the node's uplink).
+ * SVCC_FROM_GUESS: by the source address: the node when it is one of the
+ * node's addresses (below), a pod when it is in a pod-cidr, else outside. */
+enum svcc_source { SVCC_FROM_POD, SVCC_FROM_NODE, SVCC_FROM_OUTSIDE, SVCC_FROM_GUESS };
 
 struct svcc_flow {
 	enum svcc_source from;

@@ -55,6 +55,12 @@ expect_exit 2 "$svcc" trace $m --from fd00::9 --to 10.96.0.10:80
 expect_exit 2 "$svcc" trace $m --from bogus --to 10.96.0.10:80
 expect_exit 2 "$svcc" trace $m --from 10.244.1.9 --to 10.96.0.10:80 --iif much-too-long-name
 expect_exit 1 "$svcc" trace tests/bad/bad-address.svc --from 10.244.1.9 --to 10.96.0.10:80
+# no --from-*: the source address says (a node-ip, a pod-cidr, else outside)
+for w in "node 192.168.50.2" "pod 10.244.7.7" "outside 192.0.2.1"; do
+	"$svcc" trace tests/golden/nodeport.svc --from "${w#* }" --to 10.96.0.10:80 > "$tmp/out" 2>&1
+	if [ "$(head -1 "$tmp/out")" = "from $w to 10.96.0.10:80/tcp:" ]; then ok; else
+		bad "trace from ${w#* } taken as from $(head -1 "$tmp/out")"; fi
+done
 # options before the file, the file from standard input
 if "$svcc" trace --from-outside --to 10.96.0.10:80 --from 192.0.2.1 - < $m | grep -q '^  10.244.2.7:8080 50%, masqueraded$'
 then ok; else bad "trace with options first and FILE -"; fi
