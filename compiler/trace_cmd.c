@@ -87,7 +87,7 @@ int trace_parse_args(int argc, char **argv, struct trace_args *a)
 			to = true;
 			break;
 		case 'P':
-			a->flow.from = SVCC_FROM_GUESS;
+			a->flow.from = SVCC_FROM_POD;
 			break;
 		case 'N':
 			a->flow.from = SVCC_FROM_NODE;

@@ -61,6 +61,12 @@ for w in "node 192.168.50.2" "pod 10.244.7.7" "outside 192.0.2.1"; do
 	if [ "$(head -1 "$tmp/out")" = "from $w to 10.96.0.10:80/tcp:" ]; then ok; else
 		bad "trace from ${w#* } taken as from $(head -1 "$tmp/out")"; fi
 done
+# ... and an option says otherwise
+for w in "pod 192.0.2.1" "node 10.244.7.7" "outside 192.168.50.2"; do
+	"$svcc" trace tests/golden/nodeport.svc --from "${w#* }" --to 10.96.0.10:80 --from-${w%% *} > "$tmp/out" 2>&1
+	if [ "$(head -1 "$tmp/out")" = "from $w to 10.96.0.10:80/tcp:" ]; then ok; else
+		bad "trace --from-${w%% *} taken as from $(head -1 "$tmp/out")"; fi
+done
 # options before the file, the file from standard input
 if "$svcc" trace --from-outside --to 10.96.0.10:80 --from 192.0.2.1 - < $m | grep -q '^  10.244.2.7:8080 50%, masqueraded$'
 then ok; else bad "trace with options first and FILE -"; fi
