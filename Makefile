@@ -32,6 +32,8 @@ COMPILER += compiler/import_k8s.c compiler/k8s_read.c
 COMPILER += compiler/config_merge.c
 # svcc_config_write, svcc fmt: the config as canonical .svc text
 COMPILER += compiler/write.c
+# svcc_version: the library's own, at run time
+COMPILER += compiler/version.c
 # the public API's builder calls beyond vip, ports and endpoints, and its getters
 COMPILER += compiler/builder_service.c compiler/config_get.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
@@ -69,8 +71,10 @@ $(BUILD)/libsvcc.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libsvcc.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libsvcc.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# libsvcc.map: the svcc_* calls alone are exported (tests/exports.sh), in version LIBSVCC_0
+$(BUILD)/libsvcc.so: $(LIB_OBJS) libsvcc.map
+	$(CC) -shared -Wl,-soname,libsvcc.so.0 -Wl,--version-script=libsvcc.map $(LDFLAGS) -o $@ \
+		$(LIB_OBJS) $(LDLIBS)
 
 # svcc import-k8s: the library's import, then its writer
 IMPORT_OBJS := $(BUILD)/compiler/import_cmd.o
@@ -78,6 +82,13 @@ $(BUILD)/svcc: $(BUILD)/compiler/main.o $(IMPORT_OBJS) $(BUILD)/libsvcc.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libsvcc.a $(LDLIBS)
 
 $(BUILD)/svcc: $(BUILD)/compiler/trace_cmd.o
+
+# svcc agent serves HTTP with libmicrohttpd: the command needs it, the library does not
+AGENT_OBJS := $(BUILD)/compiler/agent.o $(BUILD)/compiler/agent_watch.o $(BUILD)/compiler/agent_http.o
+$(AGENT_OBJS): CFLAGS += $(shell pkg-config --cflags libmicrohttpd)
+$(BUILD)/svcc: $(AGENT_OBJS)
+# the library once more after them, wherever the link line puts them
+$(BUILD)/svcc: LDLIBS := $(BUILD)/libsvcc.a $(shell pkg-config --libs libmicrohttpd) $(LDLIBS)
 $(BUILD)/svcc: $(BUILD)/compiler/fmt_cmd.o
 
 $(BUILD)/tests/test-diff: tests/runtime/test-diff.c $(BUILD)/libsvcc.a
@@ -113,6 +124,7 @@ check: all $(UNIT)
 	@sh tests/import/run.sh $(BUILD)
 	@sh tests/trace/run.sh $(BUILD)
 	@sh tests/fmt/run.sh $(BUILD)
+	@sh tests/exports.sh $(BUILD)
 	@sh tests/man.sh $(BUILD)
 	@bash tests/contrib.sh
 ifndef SAN

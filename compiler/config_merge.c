@@ -338,3 +338,12 @@ undo:
 	errno = err;
 	return -1;
 }
+
+size_t svcc_config_endpoint_count(const struct svcc_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->nservices; i++)
+		n += cfg->services[i]->neps;
+	return n;
+}

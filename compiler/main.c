@@ -12,6 +12,7 @@
 
 #include "svcc.h"
 #include "import_k8s.h"
+#include "agent.h"
 #include "trace_cmd.h"
 #include "fmt_cmd.h"
 #include "suggest.h"
@@ -78,6 +79,10 @@ static void usage(FILE *out)
 	      "                   prints only the names of those not in it, and exits 1 if any\n"
 	      "  help [COMMAND]   this text (so do -h and COMMAND --help)\n"
 	      "  (FILE - or, for verify, none: the config is read from standard input)\n"
+	      "  agent [--min-sync-period D] [--sync-period D] [--healthz-address ADDR:PORT]\n"
+	      "        [--metrics-address ADDR:PORT] [--cleanup] [--no-owner] PATH...\n"
+	      "                   keep the table in step with PATH (a .svc file, or a directory\n"
+	      "                   of them) as it changes; health, metrics; see README\n"
 	      "  import-k8s FILE... [--node NAME] [--pod-cidr CIDR]...\n"
 	      "                   the .svc config for Kubernetes Services and EndpointSlices\n"
 	      "                   (kubectl's JSON or YAML: objects, Lists, YAML streams)\n"
@@ -361,6 +366,10 @@ static int cmd_verify(struct svcc_ctx *ctx, int argc, char **argv, const char *t
 		fprintf(stderr, rc ? "verify: table inet %s differs from %s\n"
 				   : "verify: table inet %s is exactly %s\n", table,
 			strcmp(path, "-") ? path : "<stdin>");
+		if (svcc_runtime_owner(rt))
+			fprintf(stderr, "verify: table inet %s is owned by another process (netlink "
+				"port %u; an svcc agent?): only it may change the table\n", table,
+				svcc_runtime_owner(rt));
 	}
 	svcc_ruleset_free(rs);
 	svcc_runtime_free(rt);
@@ -478,6 +487,8 @@ static int take_global_options(int *argc, char **argv, const char **table, const
 	if (*unknown && cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "trace") ||
 				    !strcmp(cmd, "fmt")))
 		*unknown = NULL;
+	if (*unknown && cmd && !strcmp(cmd, "agent"))
+		*unknown = NULL;	/* svcc agent parses its own */
 	return 0;
 }
 
@@ -539,6 +550,8 @@ int main(int argc, char **argv)
 		rc = cmd_trace(ctx, argc, argv, table);
 	else if (!strcmp(argv[0], "delete"))
 		rc = cmd_delete(ctx, argc - 1, table);
+	else if (!strcmp(argv[0], "agent"))
+		rc = agent_main(argc, argv, table, diag_color);
 	else if (!strcmp(argv[0], "import-k8s"))
 		rc = import_k8s_main(argc, argv, stdout, stderr);
 	else {

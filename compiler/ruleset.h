@@ -231,6 +231,9 @@ struct rs_ruleset {
 	bool chains_unread;
 	/* Runtime models only: the table's flags as read back (svcc sets none). */
 	uint32_t table_flags;
+	/* ... but for NFT_TABLE_F_OWNER and _PERSIST, apart, and the owner's
+	 * netlink port id (an agent's: SVCC_RT_OWNER) */
+	uint32_t owner_flags, owner;
 	/* Runtime models only: the names verdicts point at while chains is empty
 	 * (rs_keep_name): owned here, freed with the ruleset. */
 	char **kept_names;

@@ -37,6 +37,10 @@ extern "C" {
 #define SVCC_VERSION_MAJOR 0
 #define SVCC_VERSION_MINOR 1
 
+/* The library's version at run time ("0.1.0"), which may be newer than the
+ * SVCC_VERSION the program was compiled with.  A static string: never free it. */
+SVCC_API const char *svcc_version(void);
+
 /* ---- context and diagnostics ------------------------------------------ */
 
 struct svcc_ctx;
@@ -324,6 +328,9 @@ SVCC_API int svcc_config_each_changed_service(const struct svcc_config *old,
 					      const struct svcc_config *new_cfg,
 					      int (*fn)(const char *name, void *arg), void *arg);
 
+/* The endpoints of all the services (a metric for an agent). */
+SVCC_API size_t svcc_config_endpoint_count(const struct svcc_config *cfg);
+
 /* ---- compiling --------------------------------------------------------- */
 
 struct svcc_ruleset;
@@ -482,6 +489,14 @@ struct svcc_apply_stats {
 #define SVCC_RT_VIA_NFT 0x1u	/* send transactions as nft text through libnftables */
 #define SVCC_RT_ONE_SHOT 0x2u	/* one apply, then free: keep no copy of what was
 				 * applied (another apply reads the table back) */
+/* Own the table while the runtime lives (NFT_TABLE_F_OWNER, Linux 5.12):
+ * no other process can change or delete it (the kernel answers EPERM);
+ * and keep it when the runtime goes (NFT_TABLE_F_PERSIST, 6.9), for the
+ * next runtime asking to own it to adopt.  Taken at the first apply, where
+ * the kernel has the flags (without them, or through SVCC_RT_VIA_NFT, the
+ * table is not owned: a warning); a table that exists unowned and not
+ * persistent is replaced by an owned one in that apply's one batch. */
+#define SVCC_RT_OWNER 0x4u
 
 /* A runtime keeps one table in the kernel in step with the rulesets given
  * to it.  It reads the table back on creation. */
@@ -517,6 +532,9 @@ SVCC_API int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_rule
 /* Remove the table from the kernel. */
 SVCC_API int svcc_runtime_delete_table(struct svcc_runtime *rt);
 SVCC_API const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt);
+/* The netlink port id of the process owning the table (NFT_TABLE_F_OWNER;
+ * SVCC_RT_OWNER), as last read or applied: 0 when no one owns it. */
+SVCC_API uint32_t svcc_runtime_owner(const struct svcc_runtime *rt);
 
 #ifdef __cplusplus
 }

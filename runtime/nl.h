@@ -22,6 +22,11 @@ struct nl {
 	uint32_t seq;		/* last sequence number used */
 };
 
+/* The table's NFT_TABLE_F_OWNER (Linux 5.12) and NFT_TABLE_F_PERSIST (6.9):
+ * the uapi headers this builds with may predate them. */
+#define NL_TABLE_F_OWNER	0x2u
+#define NL_TABLE_F_PERSIST	0x4u
+
 /* Largest message the builders write; batch pages leave this much room. */
 #define NL_MSG_MAX	(64 * 1024)
 /* Requests and answers that are not dumps. */

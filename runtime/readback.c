@@ -118,7 +118,7 @@ static struct nlmsghdr *request(struct nl *nl, char *buf, uint16_t cmd, uint16_t
 
 struct table_info {
 	bool exists;
-	uint32_t flags;
+	uint32_t flags, owner;
 };
 
 static int table_cb(const struct nlmsghdr *nlh, void *data)
@@ -130,6 +130,8 @@ static int table_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
 		if (mnl_attr_get_type(a) == NFTA_TABLE_FLAGS)
 			t->flags = attr_be32(a);
+		else if (mnl_attr_get_type(a) == NFTA_TABLE_OWNER)
+			t->owner = attr_be32(a);
 	return MNL_CB_OK;
 }
 
@@ -896,7 +898,10 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 		return 0;
 	if (!(rb.rs = rs_new(table)))
 		return -1;
-	rb.rs->table_flags = t.flags;
+	/* who owns the table is no drift: kept apart */
+	rb.rs->table_flags = t.flags & ~(NL_TABLE_F_OWNER | NL_TABLE_F_PERSIST);
+	rb.rs->owner_flags = t.flags & (NL_TABLE_F_OWNER | NL_TABLE_F_PERSIST);
+	rb.rs->owner = t.owner;
 	rb.rs->chains_unread = true;
 	nlh = request(nl, buf, NFT_MSG_GETSET, NLM_F_DUMP);
 	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, table);

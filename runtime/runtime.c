@@ -36,9 +36,20 @@ double rt_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Another process owns the table (NFT_TABLE_F_OWNER): an svcc agent, or the like. */
+static bool owned_by_other(const struct svcc_runtime *rt)
+{
+	return (rt->owner_flags & NL_TABLE_F_OWNER) && rt->owner != rt->nl.portid;
+}
+
 void rt_report_errno(struct svcc_runtime *rt, const char *what, int err)
 {
-	if (err == EPERM || err == EACCES)
+	if (err == EPERM && owned_by_other(rt))
+		diag_error(rt->ctx, LOC_NONE, "%s: table inet %s is owned by another process "
+			   "(netlink port %u; an svcc agent?): only it may change the table; "
+			   "change its config instead, or stop it (the table stays)",
+			   what, rt->table, rt->owner);
+	else if (err == EPERM || err == EACCES)
 		diag_error(rt->ctx, LOC_NONE, "%s: permission denied: changing nftables needs "
 			   "CAP_NET_ADMIN (run as root)", what);
 	else
@@ -114,6 +125,9 @@ int rt_resync(struct svcc_runtime *rt, bool trust)
 	for (size_t i = 0; rs && i < rs->nsets; i++)
 		rt->sets_read += !rs->sets[i].unread && !rs->sets[i].dynamic && rs->sets[i].key_len;
 	rt->chains_read += rs ? rs->nchains : 0;
+	rt->owner_flags = rs ? rs->owner_flags : 0;
+	rt->owner = rs ? rs->owner : 0;
+	rt->owned = (rt->owner_flags & NL_TABLE_F_OWNER) && rt->owner == rt->nl.portid;
 	rt->model_rules = false;	/* rules are not read back */
 	upd_index_free(rt->idx);	/* it described the model */
 	rt->idx = NULL;
@@ -138,6 +152,12 @@ int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
 	}
 	rt->ctx = ctx;
 	rt->flags = flags;
+	if ((flags & SVCC_RT_OWNER) && (flags & SVCC_RT_VIA_NFT)) {
+		/* nft's own socket would own it, and close */
+		diag_warning(ctx, LOC_NONE, "runtime: through nft the table cannot be owned; "
+			     "it is not");
+		rt->flags &= ~SVCC_RT_OWNER;
+	}
 	rt->table = strdup(table ? table : "svcc");
 	if (!rt->table) {
 		rt_report_errno(rt, "runtime", ENOMEM);
@@ -154,6 +174,11 @@ int svcc_runtime_new(struct svcc_ctx *ctx, const char *table, unsigned flags,
 fail:
 	svcc_runtime_free(rt);
 	return -1;
+}
+
+uint32_t svcc_runtime_owner(const struct svcc_runtime *rt)
+{
+	return rt->owner_flags & NL_TABLE_F_OWNER ? rt->owner : 0;
 }
 
 void svcc_runtime_free(struct svcc_runtime *rt)
@@ -740,13 +765,54 @@ void rt_set_stats(struct svcc_runtime *rt, const struct tx *tx)
 	rt->stats.deleted = tx->deleted;
 }
 
+/*
+ * SVCC_RT_OWNER: the first batch this runtime sends makes the table its
+ * own (NFT_TABLE_F_OWNER: its socket's) and kept after it (_PERSIST).  A
+ * new table is made so; an orphan (persistent, its owner gone) is adopted
+ * by asking for the flags; a table made without them is replaced whole in
+ * the same batch, as the kernel changes neither flag of a table.  *old
+ * becomes NULL then.  0, or -1 (ENOMEM).
+ */
+static int claim_table(struct svcc_runtime *rt, struct tx **tx, const struct rs_ruleset **old,
+		       const struct rs_ruleset *want)
+{
+	enum tx_kind kind = TX_ADD_TABLE;
+	struct tx_op op;
+
+	(*tx)->table_flags = NL_TABLE_F_OWNER | NL_TABLE_F_PERSIST;
+	if (!*old)
+		return 0;	/* made with them */
+	if (!(rt->owner_flags & NL_TABLE_F_PERSIST)) {
+		struct tx *whole = tx_diff(NULL, want);
+
+		if (!whole)
+			return -1;
+		tx_free(*tx);
+		*tx = whole;
+		whole->table_flags = NL_TABLE_F_OWNER | NL_TABLE_F_PERSIST;
+		*old = NULL;
+		kind = TX_DEL_TABLE;
+	} else {
+		for (size_t i = 0; i < (*tx)->nops; i++)
+			if ((*tx)->ops[i].kind == TX_ADD_TABLE)
+				return 0;
+	}
+	/* first in the batch: appended, then moved there */
+	if (!tx_push_op(*tx, kind, want))
+		return -1;
+	op = (*tx)->ops[(*tx)->nops - 1];
+	memmove(&(*tx)->ops[1], &(*tx)->ops[0], ((*tx)->nops - 1) * sizeof(op));
+	(*tx)->ops[0] = op;
+	return 0;
+}
+
 int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 {
 	double t0 = rt_now();
 	struct rs_ruleset *copy = NULL, *next = NULL;
 	struct view view = { 0 };
 	struct tx *tx = NULL;
-	bool restarted = false, repaired = false, reasserted = false;
+	bool restarted = false, repaired = false, reasserted = false, claim = false;
 	int ret = -1;
 
 	memset(&rt->stats, 0, sizeof(rt->stats));
@@ -787,6 +853,11 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		}
 		if (!(tx = tx_diff(old, rs->rs)))
 			goto oom;
+		claim = (rt->flags & SVCC_RT_OWNER) && !rt->owned;
+		if (claim && claim_table(rt, &tx, &old, rs->rs))
+			goto oom;
+		if (rt->owned)
+			tx->table_flags = NL_TABLE_F_OWNER | NL_TABLE_F_PERSIST;
 		rt_set_stats(rt, tx);
 		/*
 		 * Nothing to change, and the map vouches for the table: done.  If
@@ -819,6 +890,11 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 
 			tx_free(tx);
 			tx = NULL;
+			if (claim) {
+				rt->owned = true;
+				rt->owner_flags = NL_TABLE_F_OWNER | NL_TABLE_F_PERSIST;
+				rt->owner = rt->nl.portid;
+			}
 			rt_keep_fpmap(rt, next);
 			next = NULL;
 			rt_flush_stale_udp(rt, old, rs->rs);
@@ -855,10 +931,18 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			goto out;
 		}
 		err = errno;
-		if (r == -1 && err == ERESTART && !restarted) {
+		if (r == -1 && claim && err == EOPNOTSUPP && res.op && res.op->kind == TX_ADD_TABLE) {
+			/* before Linux 6.9: no persistent table, so no owner either
+			 * (the table would go with the agent, and traffic with it) */
+			diag_warning(rt->ctx, LOC_NONE, "apply: this kernel cannot keep an owned "
+				     "table (Linux 6.9 or later can): table inet %s is not owned",
+				     rt->table);
+			rt->flags &= ~SVCC_RT_OWNER;
+		} else if (r == -1 && err == ERESTART && !restarted) {
 			/* someone changed the ruleset since we read it: read again, once */
 			restarted = true;
-		} else if (r == -1 && res.op && !res.unsent && !repaired) {
+		} else if (r == -1 && res.op && !res.unsent && !repaired && err != EPERM &&
+			   err != EACCES) {
 			/*
 			 * Drift the read-back cannot see: rules are not read, so a
 			 * rule added underneath (a jump into a chain svcc deletes)

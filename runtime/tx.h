@@ -58,6 +58,7 @@ struct tx {
 	const struct rs_ruleset *new_rs;
 	uint32_t *set_ids;
 	unsigned long added, changed, deleted;
+	uint32_t table_flags;		/* what TX_ADD_TABLE sets (SVCC_RT_OWNER's) */
 };
 
 /*

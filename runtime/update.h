@@ -36,6 +36,10 @@ struct svcc_runtime {
 					 * the last one (rt_send_tx) */
 	struct svcc_apply_stats stats;
 	struct upd_index *idx;		/* what updates need; NULL: apply whole */
+	/* the table's NFT_TABLE_F_OWNER and _PERSIST and its owner as last read;
+	 * owned: this runtime owns it (SVCC_RT_OWNER) */
+	uint32_t owner_flags, owner;
+	bool owned;
 };
 
 /* runtime.c */
