@@ -45,15 +45,10 @@ static bool is_word(const char *s, enum word_ctx wc)
 	return true;
 }
 
-/* What resolve takes as a service name (slash_ok) or a port name: letters, digits, - _ . */
+/* What resolve takes as a service name (slash_ok) or a port name, written as one word. */
 static bool is_name(const char *s, bool slash_ok)
 {
-	const char *slash = strchr(s, '/');
-
-	if (!is_word(s, W_WORD) || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					  "0123456789-_./") != strlen(s))
-		return false;
-	return !slash || (slash_ok && slash != s && slash[1] && !strchr(slash + 1, '/'));
+	return is_word(s, W_WORD) && name_valid(s, slash_ok);
 }
 
 static bool is_port_name(const char *s)
@@ -61,15 +56,15 @@ static bool is_port_name(const char *s)
 	return is_name(s, false) && strlen(s) <= K8S_PORT_NAME_MAX;
 }
 
-/* A zone (max 63) or node (253) name, as resolve takes it, where wc says. */
+/* A zone or node name, as resolve takes it, where wc says. */
 static bool is_topo(const char *s, size_t max, enum word_ctx wc)
 {
-	return is_word(s, wc) && strlen(s) <= max && !strpbrk(s, ":/");
+	return is_word(s, wc) && topo_name_valid(s, max);
 }
 
 static bool is_iface(const char *s)
 {
-	return !s || (is_word(s, W_WORD) && strlen(s) <= 15 && !strchr(s, '/'));
+	return !s || (is_word(s, W_WORD) && iface_name_valid(s));
 }
 
 static bool endpoint_writable(const struct endpoint *e)
@@ -83,13 +78,13 @@ static bool endpoint_writable(const struct endpoint *e)
 			return false;
 	if (!t)
 		return true;
-	if ((t->zone && !is_topo(t->zone, 63, W_ATTR)) || (t->node && !is_topo(t->node, 253, W_ATTR)))
+	if ((t->zone && !is_topo(t->zone, TOPO_ZONE_MAX, W_ATTR)) || (t->node && !is_topo(t->node, TOPO_NODE_MAX, W_ATTR)))
 		return false;
 	for (size_t i = 0; i < t->nhint_zones; i++)
-		if (!is_topo(t->hint_zones[i], 63, W_ATTR))
+		if (!is_topo(t->hint_zones[i], TOPO_ZONE_MAX, W_ATTR))
 			return false;
 	for (size_t i = 0; i < t->nhint_nodes; i++)
-		if (!is_topo(t->hint_nodes[i], 253, W_ATTR))
+		if (!is_topo(t->hint_nodes[i], TOPO_NODE_MAX, W_ATTR))
 			return false;
 	return true;
 }
@@ -126,7 +121,7 @@ static bool port_writable(const struct svcc_service *svc, size_t i)
 
 static bool service_writable(const struct svcc_service *svc)
 {
-	if (!is_name(svc->name, true) || svc->affinity_timeout > 86400 ||
+	if (!is_name(svc->name, true) || svc->affinity_timeout > AFFINITY_TIMEOUT_MAX ||
 	    svc->traffic_distribution > TD_SAME_NODE)
 		return false;
 	for (size_t i = 0; i < svc->nports; i++)
@@ -140,8 +135,8 @@ static bool service_writable(const struct svcc_service *svc)
 
 static bool config_writable(const struct svcc_config *cfg)
 {
-	if ((cfg->zone && !is_topo(cfg->zone, 63, W_WORD)) ||
-	    (cfg->node_name && !is_topo(cfg->node_name, 253, W_WORD)) ||
+	if ((cfg->zone && !is_topo(cfg->zone, TOPO_ZONE_MAX, W_WORD)) ||
+	    (cfg->node_name && !is_topo(cfg->node_name, TOPO_NODE_MAX, W_WORD)) ||
 	    !is_iface(cfg->pod_bridge) || !is_iface(cfg->pod_iface_prefix))
 		return false;
 	for (size_t i = 0; i < cfg->nservices; i++)
@@ -415,7 +410,7 @@ static void put_service(struct writer *w, const struct svcc_service *svc)
 	}
 	if (svc->nsource_ranges)
 		fputs(";\n", w->out);
-	if (svc->affinity_timeout == 10800)	/* Kubernetes' default, and the language's */
+	if (svc->affinity_timeout == SVCC_AFFINITY_TIMEOUT_DEFAULT)
 		fputs("    affinity client-ip;\n", w->out);
 	else if (svc->affinity_timeout)
 		fprintf(w->out, "    affinity client-ip timeout %u;\n", svc->affinity_timeout);

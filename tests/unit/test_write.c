@@ -131,6 +131,17 @@ static void unwritable(void)
 	      "builder");
 	refused(cfg, "port named vip");
 	svcc_config_free(cfg);
+	/* a NodePort on an unnamed port among several: "nodeport N" cannot say which */
+	cfg = svcc_config_new();
+	CHECK(!svcc_config_add_service(cfg, "web", &svc) && !svcc_service_set_ports(svc, two, 2) &&
+	      !svcc_service_set_port_nodeport(svc, 1, 30080), "builder");
+	refused(cfg, "nodeport on an unnamed port of two");
+	svcc_config_free(cfg);
+	/* a zone that is a keyword the cluster block does not take as a word */
+	cfg = svcc_config_new();
+	if (!svcc_config_set_zone(cfg, "service"))
+		refused(cfg, "zone service");
+	svcc_config_free(cfg);
 	/* keywords the grammar takes as a word are fine: a service "all" */
 	cfg = svcc_config_new();
 	CHECK(!svcc_config_add_service(cfg, "all", &svc) && !svcc_service_set_ports(svc, two, 2),
