@@ -37,7 +37,7 @@ COMPILER += compiler/version.c
 # the public API's builder calls beyond vip, ports and endpoints, and its getters
 COMPILER += compiler/builder_service.c compiler/config_get.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
-	    runtime/nl_rule.c runtime/readback.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c \
+	    runtime/nl_rule.c runtime/read.c runtime/readback.c runtime/rule_decode.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c
 GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)
@@ -45,6 +45,7 @@ UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c)) 
 	    $(BUILD)/tests/test-diff
 DRIVER	 := $(BUILD)/tests/runtime/rt-driver
 UPDATE_TEST := $(BUILD)/tests/runtime/test-update
+READ_TEST := $(BUILD)/tests/runtime/test-read
 CT_DRIVER := $(BUILD)/tests/kernel/ct-driver
 
 all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so
@@ -99,6 +100,10 @@ $(DRIVER): tests/runtime/rt-driver.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(READ_TEST): tests/runtime/test-read.c $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(UPDATE_TEST): tests/runtime/test-update.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -131,7 +136,7 @@ ifndef SAN
 	@sh tests/install.sh $(BUILD)
 endif
 
-check-kernel: all $(DRIVER) $(UPDATE_TEST) $(CT_DRIVER)
+check-kernel: all $(DRIVER) $(UPDATE_TEST) $(READ_TEST) $(CT_DRIVER)
 	@sh tests/kernel/run.sh $(BUILD)
 
 golden-update: all

@@ -529,6 +529,13 @@ SVCC_API int svcc_runtime_resync(struct svcc_runtime *rt);
  * send); -1 on error.  Changes nothing.  The elements of dynamic sets (the
  * affinity maps, filled by the packet path) are not compared. */
 SVCC_API int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
+/* The table as the kernel holds it, read back whole, rules included, as a
+ * ruleset (for svcc_trace, svcc_ruleset_write): *out NULL when there is no
+ * table.  A rule svcc would not make (another program's) is left out and
+ * counted in *foreign (may be NULL).  The runtime's own state is unchanged;
+ * free *out with svcc_ruleset_free. */
+SVCC_API int svcc_runtime_read(struct svcc_runtime *rt, struct svcc_ruleset **out,
+			       size_t *foreign);
 /* Remove the table from the kernel. */
 SVCC_API int svcc_runtime_delete_table(struct svcc_runtime *rt);
 SVCC_API const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt);

@@ -87,6 +87,10 @@ int nl_read_table(struct nl *nl, const char *table, bool trust, struct rs_rulese
 		  struct rs_ruleset **map, bool *trusted, uint32_t *genid);
 /* Read the elements of rs's sets which[0..n) now (they were left unread). */
 int nl_read_elems(struct nl *nl, struct rs_ruleset *rs, const size_t *which, size_t n);
+/* Read rs's rules into its chains (rule_decode.c), reading the chains
+ * first if they were left unread; *foreign: rules svcc would not make,
+ * left out. */
+int nl_read_rules(struct nl *nl, struct rs_ruleset *rs, size_t *foreign);
 /* Read rs's chains now (they were left unread, or are replaced). */
 int nl_read_chains(struct nl *nl, struct rs_ruleset *rs);
 /* Chains by name (GETCHAIN each): out[i] for names[i], exists or not. */

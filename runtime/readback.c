@@ -30,6 +30,7 @@
 
 #include "nameidx.h"
 #include "nl.h"
+#include "rule_decode.h"
 #include "state.h"
 #include "util.h"
 
@@ -681,6 +682,99 @@ static int read_rules(struct nl *nl, struct rb *rb)
 		rb->rs->chains[i].rules_hash = nl_rules_begin();
 	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, rb->rs->table);
 	return talk(nl, nlh, rule_cb, rb);
+}
+
+struct decode_job {
+	struct rb *rb;
+	struct rule_decoder dec;
+	size_t foreign;
+	int err;
+};
+
+static int decode_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct decode_job *j = data;
+	struct rs_ruleset *rs = j->rb->rs;
+	const struct nlattr *a;
+	const char *table = NULL, *chain = NULL;
+	struct rs_rule rule, *slot;
+	size_t i;
+	int r;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) == NFTA_RULE_TABLE)
+			table = attr_str(a);
+		else if (mnl_attr_get_type(a) == NFTA_RULE_CHAIN)
+			chain = attr_str(a);
+	}
+	if (!table || !chain || strcmp(table, rs->table) || j->err)
+		return MNL_CB_OK;	/* after an error: drain the dump */
+	i = nameidx_get(&j->rb->chains, chain);
+	r = i == (size_t)-1 ? 1 : rule_decode(&j->dec, nlh, rs, &rule);
+	if (r > 0)
+		j->foreign++;
+	else if (r < 0 || !(slot = rs_add_rule(&rs->chains[i])))
+		j->err = errno ? errno : ENOMEM;
+	else
+		*slot = rule;
+	return MNL_CB_OK;
+}
+
+/*
+ * The protocol an endpoint or affinity map is typed with ("typeof numgen
+ * inc mod 2 : ip daddr . tcp dport"): the kernel keeps only its data
+ * lengths; the rules that use the map say it.
+ */
+static void endpoint_map_protocols(struct rs_ruleset *rs)
+{
+	for (size_t i = 0; i < rs->nchains; i++) {
+		for (size_t k = 0; k < rs->chains[i].nrules; k++) {
+			const struct rs_rule *r = &rs->chains[i].rules[k];
+			struct rs_set *s;
+
+			if (r->kind != RS_DNAT_NUMGEN && r->kind != RS_AFFINITY_DNAT &&
+			    r->kind != RS_AFFINITY_UPDATE && r->kind != RS_AFFINITY_REFRESH)
+				continue;
+			if ((s = rs_set_find(rs, r->set)) && !s->l4proto)
+				s->l4proto = r->l4proto;
+		}
+	}
+}
+
+int nl_read_rules(struct nl *nl, struct rs_ruleset *rs, size_t *foreign)
+{
+	char buf[NL_BUF] = { 0 };
+	struct rb rb = { .rs = rs };
+	struct decode_job j = { .rb = &rb };
+	struct nlmsghdr *nlh;
+	int ret = -1;
+
+	if (rs->chains_unread) {
+		if (read_chains(nl, &rb))
+			goto out;
+	} else if (nameidx_init(&rb.chains, rs->nchains)) {
+		return -1;
+	} else {
+		for (size_t i = 0; i < rs->nchains; i++)
+			nameidx_put(&rb.chains, rs->chains[i].name, i);
+	}
+	for (size_t i = 0; i < rs->nchains; i++)
+		rs->chains[i].nrules = 0;
+	rule_decoder_init(&j.dec);
+	nlh = request(nl, buf, NFT_MSG_GETRULE, NLM_F_DUMP);
+	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, rs->table);
+	ret = talk(nl, nlh, decode_cb, &j);
+	rule_decoder_free(&j.dec);
+	if (!ret && j.err) {
+		errno = j.err;
+		ret = -1;
+	}
+	*foreign = j.foreign;
+	if (!ret)
+		endpoint_map_protocols(rs);
+out:
+	nameidx_fini(&rb.chains);
+	return ret;
 }
 
 /*

@@ -14,7 +14,8 @@
 # - drift made underneath with nft is repaired by the next apply;
 # - client-ip affinity: the clients the packet path remembers survive an
 #   apply, except those remembered on an endpoint the apply removed;
-# - svcc_runtime_update leaves the model and the kernel as a whole apply.
+# - svcc_runtime_update leaves the model and the kernel as a whole apply;
+# - svcc_runtime_read gives back what was applied, rules decoded.
 set -u
 build=${1:-build}
 drv=$(realpath "$build/svcc")
@@ -335,7 +336,12 @@ for p in 'tcp dport timeout 10m : fd00:244::5 . 8080' 'tcp dport timeout 10m : f
 	 'udp dport timeout 10m : fd00:244::5 . 53' 'sctp dport timeout 10m : fd00:244::6 . 9'; do
 	grep -qF "update @affinity6-${p%% *} { ip6 saddr . ip6 daddr . $p }" "$tmp/aff6.nl" && n6=$((n6 + 1))
 done
-if [ "$n6" = 4 ] && [ "$(grep -c 'update @affinity6-' "$tmp/aff6.nl")" = 6 ]; then ok; else
+# and per port the refresh of a remembered client (its lookup, then the update)
+for p in tcp udp sctp; do
+	grep -qF "ip6 saddr . ip6 daddr . $p dport @affinity6-$p update @affinity6-$p { ip6 saddr . ip6 daddr . $p dport timeout 10m : " \
+		"$tmp/aff6.nl" && n6=$((n6 + 1))
+done
+if [ "$n6" = 7 ] && [ "$(grep -c 'update @affinity6-' "$tmp/aff6.nl")" = 9 ]; then ok; else
 	bad "aff6 update rules: $(grep 'update @' "$tmp/aff6.nl")"; fi
 if grep -q ' 0 messages' "$tmp/aff6.v"; then ok; else bad "aff6 again: $(cat "$tmp/aff6.v")"; fi
 sed '/endpoint fd00:244::6/d' "$tmp/aff6.svc" > "$tmp/aff6-b.svc"
@@ -402,6 +408,15 @@ if ns "'$upd' --services 2000 --steps 200 > '$tmp/upd.out' 2>&1"; then ok; else
 	bad "test-update: $(grep -m3 -e FAIL -e rror "$tmp/upd.out")"; fi
 if ns "'$upd' --services 500 --steps 60 --seed 2 --nft > '$tmp/upd-nft.out' 2>&1"; then ok; else
 	bad "test-update --nft: $(grep -m3 -e FAIL -e rror "$tmp/upd-nft.out")"; fi
+
+# svcc_runtime_read: every example and golden config read back, rules
+# decoded, is what was applied; a rule of another program's is counted
+# (tests/runtime/test-read.c), through netlink and through nft
+rd=$(realpath "$build/tests/runtime/test-read")
+for via in "" --nft; do
+	if ns "'$rd' $via '$ex'/*.svc '$(realpath tests/golden)'/*.svc > '$tmp/read.out' 2>&1"; then ok; else
+		bad "test-read $via: $(grep -m3 -A3 FAIL "$tmp/read.out")"; fi
+done
 
 echo "runtime: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
