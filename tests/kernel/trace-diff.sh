@@ -119,10 +119,14 @@ flow_agrees() {
 	drop)
 		all_lines "$out" '$1 == "timeout" || ("'"$kind"'" == "node" && $1 == "denied")' || bad=1 ;;
 	accept)
-		# left alone: the node's own port answers (nothing listens: refused);
-		# elsewhere nothing answers in this topology
-		read -r _ _ _ _ _ local <<<"$pred"
-		if [[ $local == true ]]; then
+		# left alone: a pod's echo server answers, seeing the source predicted;
+		# the node's own port answers (nothing listens: refused); elsewhere
+		# nothing answers in this topology
+		read -r _ eaddr eport _ masq local <<<"$pred"
+		[[ $masq == true ]] && peer=$(masq_addr "$eaddr") || peer=$src
+		if [[ " ${P4[*]} ${P6[*]} " == *" $eaddr "* && $eport == 8080 ]]; then
+			all_lines "$out" "\$1 == \"$eaddr\" && \$2 == \"$peer\"" || bad=1
+		elif [[ $local == true ]]; then
 			all_lines "$out" '$1 == "refused"' || bad=1
 		else
 			all_lines "$out" '$1 == "timeout" || $1 == "unreachable"' || bad=1
@@ -174,6 +178,10 @@ for kind in pod node outside; do
 	flow $kind $s4 tcp "$TOPO_NODE_OUT4" 22	# the node's own port
 	flow $kind $s6 tcp fd00:96::10 80		# IPv6
 	flow $kind $s6 tcp fd00:96::10 81
+	# a pod's own address: no service (the node sends from its bridge address there)
+	[[ $kind == node ]] && s4=$TOPO_NODE_BR4
+	flow $kind $s4 tcp "${P4[1]}" 8080
+	flow $kind $s4 udp "${P4[1]}" 8080
 done
 
 # Golden configs, their pod addresses moved onto the topology's pods: every
