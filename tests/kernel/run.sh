@@ -8,6 +8,8 @@ for t in tests/kernel/golden-load.sh tests/runtime/kernel.sh tests/kernel/import
 	sh "$t" "$build" || rc=1
 done
 bash tests/kernel/traffic.sh "$build" || rc=1
+# svcc agent on a directory of .svc files: edits, a bad one, the owned table, restarts, HTTP
+bash tests/kernel/agent.sh "$build" || rc=1
 # a YAML stream of Kubernetes objects imported, applied, and its endpoints answering
 bash tests/kernel/import-traffic.sh "$build" || rc=1
 bash tests/kernel/conntrack.sh "$build" || rc=1
