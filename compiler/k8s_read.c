@@ -9,6 +9,7 @@
  * ancestor is an error, so that no value contains itself.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -67,18 +68,31 @@ void k8s_docs_free(struct k8s_docs *docs)
 /* ---- JSON --------------------------------------------------------------- */
 
 /*
- * jansson reports a failed allocation as a syntax error ("invalid token"):
- * its allocations come through here, so that read_json() can tell.
+ * jansson reports a failed allocation as a syntax error ("invalid token"),
+ * or loses a character and goes on: its allocations come through here, so
+ * that read_json() can tell.  Installed once in the process, it calls the
+ * allocator that was there before (a program's own), and only notes a
+ * failure in the thread that had it.
  */
 static _Thread_local bool json_oom;
+static json_malloc_t prev_malloc;
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
 
 static void *json_alloc(size_t n)
 {
-	void *p = malloc(n);
+	void *p = prev_malloc(n);
 
 	if (!p)
 		json_oom = true;
 	return p;
+}
+
+static void hook_jansson(void)
+{
+	json_free_t prev_free;
+
+	json_get_alloc_funcs(&prev_malloc, &prev_free);
+	json_set_alloc_funcs(json_alloc, prev_free);
 }
 
 static int read_json(const char *buf, size_t len, struct k8s_docs *docs,
@@ -87,8 +101,8 @@ static int read_json(const char *buf, size_t len, struct k8s_docs *docs,
 	json_error_t e;
 	json_t *j;
 
+	pthread_once(&hook_once, hook_jansson);
 	json_oom = false;
-	json_set_alloc_funcs(json_alloc, free);
 	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &e);
 	if (json_oom) {
 		/* it may even have lost a character and gone on */

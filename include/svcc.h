@@ -452,6 +452,9 @@ struct svcc_import_options {
  * Fails, with SVCC_ERROR diagnostics, on input that cannot be read as such
  * objects (errno EBADMSG; an unreadable file: its errno), on bad options
  * (EINVAL, nothing read) and out of memory (ENOMEM).  opts may be NULL.
+ * *out is the caller's (svcc_config_free).  The first call installs in
+ * jansson an allocator hook that calls the one before it (a program's own
+ * too), to tell out of memory from bad input.
  */
 SVCC_API int svcc_import_k8s(struct svcc_ctx *ctx, const char *const *files, size_t n,
 			     const struct svcc_import_options *opts, struct svcc_config **out);
