@@ -5,6 +5,8 @@ DESTDIR	?=
 MANDIR	?= $(PREFIX)/share/man
 # where bash-completion looks under PREFIX (it searches XDG_DATA_DIRS' bash-completion/completions)
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# where systemd looks for units under PREFIX (svcc agent's: examples/svcc-agent.service)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD	?= build
 CC	?= cc
 # jansson and libyaml: svcc_import_k8s reads Kubernetes' JSON and YAML
@@ -158,6 +160,9 @@ install: all
 	install -m 644 man/libsvcc.3 $(DESTDIR)$(MANDIR)/man3/libsvcc.3
 	install -m 644 man/svc.5 $(DESTDIR)$(MANDIR)/man5/svc.5
 	install -m 644 contrib/bash-completion/svcc $(DESTDIR)$(BASHCOMPDIR)/svcc
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|/usr/local/bin/svcc|$(PREFIX)/bin/svcc|' examples/svcc-agent.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/svcc-agent.service
 
 clean:
 	rm -rf build
