@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,12 @@ static int print_diags(const struct svcc_ctx *ctx)
 /* What "did you mean" chooses from: the commands, and every long option. */
 static const char *const commands[] = {
 	"compile", "check", "apply", "diff", "verify", "delete", "trace", "fmt", "help", "import-k8s",
+	"show",
 };
 static const char *const long_options[] = {
 	"--table", "--help", "--version", "--color", "--dry-run", "--verbose", "--via",
 	"--from", "--to", "--from-pod", "--from-node", "--from-outside", "--iif", "--node-addr", "--json",
-	"--check",
+	"--check", "--stats",
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -69,6 +71,12 @@ static void usage(FILE *out)
 	      "                   with FILE's ruleset: exit 0 when identical, 1 with the\n"
 	      "                   differences (- the kernel's, + FILE's) when not; changes nothing\n"
 	      "  delete           remove the table\n"
+	      "  show [SERVICE | ADDR:PORT[/PROTO]] [--json] [--stats]\n"
+	      "                   what the kernel's table does, as ipvsadm -l -n shows it: each\n"
+	      "                   service port's addresses, its endpoints with their weights, and\n"
+	      "                   the connections conntrack holds to each (active: TCP\n"
+	      "                   established; inactive: the rest); --stats adds their packets\n"
+	      "                   and bytes (conntrack accounting)\n"
 	      "  trace FILE --from SRC --to ADDR:PORT[/PROTO] [--from-pod|--from-node|--from-outside]\n"
 	      "        [--iif NAME] [--node-addr ADDR]... [--json]\n"
 	      "                   where a new connection goes through FILE's ruleset, worked out\n"
@@ -376,6 +384,42 @@ static int cmd_verify(struct svcc_ctx *ctx, int argc, char **argv, const char *t
 	return rc;
 }
 
+/* svcc show [SERVICE | ADDR:PORT[/PROTO]] [--json] [--stats]: from the kernel. */
+static int cmd_show(struct svcc_ctx *ctx, int argc, char **argv, const char *table)
+{
+	const char *filter = NULL;
+	struct svcc_runtime *rt;
+	unsigned flags = 0;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			flags |= SVCC_SHOW_JSON;
+		} else if (!strcmp(argv[i], "--stats")) {
+			flags |= SVCC_SHOW_STATS;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			say_unknown("option", argv[i], long_options, NELEM(long_options));
+			return EXIT_USAGE;
+		} else if (!filter) {
+			filter = argv[i];
+		} else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (svcc_runtime_new(ctx, table, SVCC_RT_ONE_SHOT, &rt))
+		return kernel_error(ctx);
+	rc = svcc_runtime_show(rt, filter, flags, stdout);
+	if (rc < 0) {
+		rc = errno == EINVAL ? (print_diags(ctx), EXIT_USAGE) : kernel_error(ctx);
+	} else if (rc) {
+		print_diags(ctx);
+		fprintf(stderr, "show: no service port in table inet %s matches '%s'\n", table, filter);
+	}
+	svcc_runtime_free(rt);
+	return rc;
+}
+
 /* svcc trace: where a new connection goes through FILE's ruleset, no kernel. */
 static int cmd_trace(struct svcc_ctx *ctx, int argc, char **argv, const char *table)
 {
@@ -485,7 +529,7 @@ static int take_global_options(int *argc, char **argv, const char **table, const
 	*argc = w;
 	/* only apply has options of its own (import-k8s's were left alone) */
 	if (*unknown && cmd && (!strcmp(cmd, "apply") || !strcmp(cmd, "trace") ||
-				    !strcmp(cmd, "fmt")))
+				    !strcmp(cmd, "fmt") || !strcmp(cmd, "show")))
 		*unknown = NULL;
 	if (*unknown && cmd && !strcmp(cmd, "agent"))
 		*unknown = NULL;	/* svcc agent parses its own */
@@ -548,6 +592,8 @@ int main(int argc, char **argv)
 		rc = cmd_fmt(ctx, argc, argv);
 	else if (!strcmp(argv[0], "trace"))
 		rc = cmd_trace(ctx, argc, argv, table);
+	else if (!strcmp(argv[0], "show"))
+		rc = cmd_show(ctx, argc, argv, table);
 	else if (!strcmp(argv[0], "delete"))
 		rc = cmd_delete(ctx, argc - 1, table);
 	else if (!strcmp(argv[0], "agent"))

@@ -539,6 +539,26 @@ SVCC_API int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_rule
  * free *out with svcc_ruleset_free. */
 SVCC_API int svcc_runtime_read(struct svcc_runtime *rt, struct svcc_ruleset **out,
 			       size_t *foreign);
+/*
+ * What the kernel's table does, per service port, as `ipvsadm -l -n` shows
+ * it, written to out: the port's addresses (vip, external or load-balancer,
+ * NodePort), its endpoints with their weights (from the shares a new
+ * connection gets, traced through the table read back), and per endpoint
+ * the connections conntrack holds DNATed to it through those addresses:
+ * active (TCP established) and inactive (the rest).  Where a client
+ * outside is treated otherwise (a local traffic policy, source ranges),
+ * that is said per address.  filter: NULL (all), a service ("ns/name" or
+ * "name") or "ADDR:PORT[/PROTO]" ("[v6]:PORT").  SVCC_SHOW_JSON: one JSON
+ * object; SVCC_SHOW_STATS: the packets and bytes of those connections
+ * (conntrack accounting, net.netfilter.nf_conntrack_acct=1; the ruleset
+ * keeps no counters, which would cost every packet).  0; 1 when the
+ * filter matched nothing; -1 with errno (EINVAL: a malformed filter;
+ * ENOENT: no table), the reason in the runtime's ctx.
+ */
+#define SVCC_SHOW_JSON	0x1u
+#define SVCC_SHOW_STATS	0x2u
+SVCC_API int svcc_runtime_show(struct svcc_runtime *rt, const char *filter, unsigned flags,
+			       FILE *out);
 /* Remove the table from the kernel. */
 SVCC_API int svcc_runtime_delete_table(struct svcc_runtime *rt);
 SVCC_API const struct svcc_apply_stats *svcc_runtime_stats(const struct svcc_runtime *rt);

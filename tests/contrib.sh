@@ -40,7 +40,8 @@ expect() {
 	got=$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//')
 	if [ "$got" = "$2" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: '$1': got '$got', want '$2'"; fi
 }
-expect "svcc " "apply check compile delete diff fmt help import-k8s trace verify"
+expect "svcc " "apply check compile delete diff fmt help import-k8s show trace verify"
+expect "svcc show --" "--color --help --json --stats --table --version"
 expect "svcc comp" "compile"
 expect "svcc --table kp ap" "apply"
 expect "svcc apply --d" "--dry-run"

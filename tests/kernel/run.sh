@@ -14,6 +14,8 @@ bash tests/kernel/agent.sh "$build" || rc=1
 bash tests/kernel/import-traffic.sh "$build" || rc=1
 bash tests/kernel/conntrack.sh "$build" || rc=1
 bash tests/kernel/detect-local.sh "$build" || rc=1
+# svcc show: addresses, weights, and the connections conntrack holds
+bash tests/kernel/show.sh "$build" || rc=1
 # the bash completion's list of the tables svcc owns
 bash tests/kernel/completion.sh "$build" || rc=1
 # svcc trace against real packets: every prediction of a flow set must hold
