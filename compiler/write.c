@@ -18,31 +18,15 @@
 #include "model.h"
 #include "util.h"
 
-/* The lexer's keywords; of them, the grammar takes these as a word. */
-static const char *const keywords[] = {
-	"cluster", "masquerade", "service", "pod-cidr", "service-cidr", "node-ip", "vip",
-	"port", "endpoint", "nodeport", "external-ip", "load-balancer", "source-ranges",
-	"affinity", "traffic-policy", "health-check-nodeport", "traffic-distribution", "zone",
-	"node-name", "node-pod-cidr", "pod-bridge", "pod-interface-prefix", NULL
-};
-
 enum word_ctx {
 	W_WORD,		/* the grammar's word: WORD, all, from, non-pod */
 	W_ATTR,		/* an endpoint attribute: a word, port or zone */
 };
 
-/* One word of the scanner ([A-Za-z0-9_.:/], '-' inside), not a keyword there. */
+/* One word of the scanner, not a keyword where wc says (lang_word, valid.h). */
 static bool is_word(const char *s, enum word_ctx wc)
 {
-	size_t len = s ? strlen(s) : 0;
-
-	if (!len || s[0] == '-' || s[len - 1] == '-' ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-") != len)
-		return false;
-	for (size_t i = 0; keywords[i]; i++)
-		if (!strcmp(s, keywords[i]))
-			return wc == W_ATTR && (!strcmp(s, "port") || !strcmp(s, "zone"));
-	return true;
+	return s && lang_word(s, wc == W_ATTR);
 }
 
 /* What resolve takes as a service name (slash_ok) or a port name, written as one word. */

@@ -5,7 +5,9 @@
  * the input: an index into a pool of good and bad values, or raw bytes.
  * Between calls, and at the end, svcc_compile.  Invariants: every call
  * returns 0 or -1; a compile fails exactly when it reported an error; a
- * compiled ruleset renders and diffs against the last one.
+ * compiled ruleset renders and diffs against the last one; the config is
+ * written as text, or refused (EINVAL) for a name the language cannot say,
+ * and the text compiles to the same bytes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -186,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(rc == 0 || rc == -1);
 	}
 	compile(cfg, &prev, null);
+	fuzz_round_trip(cfg, 1);
 	svcc_ruleset_free(prev);
 	svcc_config_free(cfg);
 	fclose(null);

@@ -15,55 +15,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The ruleset of cfg rendered, or NULL when it does not compile; *len its length. */
-static char *compiled(const struct svcc_config *cfg, size_t *len)
-{
-	struct svcc_ctx *ctx = svcc_ctx_new();
-	struct svcc_ruleset *rs = NULL;
-	char *text = NULL;
-	FILE *f;
-
-	FUZZ_ASSERT(ctx);
-	if (svcc_compile(ctx, cfg, NULL, &rs) == 0) {
-		FUZZ_ASSERT((f = open_memstream(&text, len)));
-		FUZZ_ASSERT(svcc_ruleset_write(rs, f) == 0);
-		fclose(f);
-		svcc_ruleset_free(rs);
-	}
-	svcc_ctx_free(ctx);
-	return text;
-}
-
-static char *written(const struct svcc_config *cfg, size_t *len)
-{
-	char *text = NULL;
-	FILE *f = open_memstream(&text, len);
-
-	FUZZ_ASSERT(f && svcc_config_write(cfg, f) == 0);
-	fclose(f);
-	return text;
-}
-
-static void round_trip(const struct svcc_config *cfg)
-{
-	struct svcc_ctx *ctx = svcc_ctx_new();
-	struct svcc_config *again = NULL;
-	size_t len, len2, want_len, got_len;
-	char *text = written(cfg, &len), *text2, *want = compiled(cfg, &want_len), *got;
-
-	FUZZ_ASSERT(ctx && svcc_parse_string(ctx, "written.svc", text, len, &again) == 0);
-	got = compiled(again, &got_len);
-	FUZZ_ASSERT(!want == !got && (!want || (want_len == got_len && !memcmp(want, got, got_len))));
-	text2 = written(again, &len2);
-	FUZZ_ASSERT(len == len2 && !memcmp(text, text2, len));
-	free(text);
-	free(text2);
-	free(want);
-	free(got);
-	svcc_config_free(again);
-	svcc_ctx_free(ctx);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct svcc_ctx *ctx = svcc_ctx_new();
@@ -81,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			FUZZ_ASSERT(svcc_error_count(ctx) > 0);
 		}
-		round_trip(cfg);
+		fuzz_round_trip(cfg, 0);
 		svcc_config_free(cfg);
 	} else {
 		FUZZ_ASSERT(svcc_error_count(ctx) > 0);
