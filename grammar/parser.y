@@ -245,11 +245,12 @@ attr_word	: word			{ $$ = $1; }
 		| ZONE			{ $$ = keyword_word(ps, "zone"); }
 		;
 
-/* affinity client-ip [timeout N]; traffic-policy external|internal local|cluster; */
+/* affinity client-ip [timeout N]; traffic-policy external|internal local|cluster; ("cluster" a keyword) */
 word_list_stmt	: AFFINITY		{ $$ = stmt_new(ps, AST_AFFINITY, @1); }
 		| TRAFFIC_POLICY	{ $$ = stmt_new(ps, AST_TRAFFIC_POLICY, @1); }
 		| TRAFFIC_DISTRIBUTION	{ $$ = stmt_new(ps, AST_TRAFFIC_DISTRIBUTION, @1); }
 		| word_list_stmt word	{ $$ = $1; stmt_add_arg(ps, $$, $2, @2); }
+		| word_list_stmt CLUSTER { $$ = $1; stmt_add_arg(ps, $$, keyword_word(ps, "cluster"), @2); }
 		;
 
 /* CIDR, CIDR, ... */
@@ -358,13 +359,13 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, void *scanner,
 		int left = 0;
 
 		if (word_ok && (k == YYSYMBOL_ALL || k == YYSYMBOL_FROM ||
-				k == YYSYMBOL_NON_POD))
+				k == YYSYMBOL_NON_POD || k == YYSYMBOL_CLUSTER))
 			continue;
 		if (k == YYSYMBOL_WORD)
 			name = "a word";
 		for (int j = i + 1; j < n; j++)
 			if (!(word_ok && (expected[j] == YYSYMBOL_ALL || expected[j] == YYSYMBOL_FROM ||
-					  expected[j] == YYSYMBOL_NON_POD)))
+					  expected[j] == YYSYMBOL_NON_POD || expected[j] == YYSYMBOL_CLUSTER)))
 				left++;
 		if (asprintf(&more, "%s%s%s", msg,
 			     !shown ? ", expecting " : left ? ", " : " or ", name) < 0) {
