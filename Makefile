@@ -141,6 +141,15 @@ endif
 check-kernel: all $(DRIVER) $(UPDATE_TEST) $(READ_TEST) $(CT_DRIVER)
 	@sh tests/kernel/run.sh $(BUILD)
 
+# the Go binding (bindings/go) against this build's libsvcc.a, and README's Go
+# example; as root its kernel part too, in a private network namespace.  Said
+# skipped without go; not under SAN (the Go linker would need ASan's runtime)
+check-go: $(BUILD)/libsvcc.a
+	@SVCC_LDLIBS='$(LDLIBS)' sh bindings/go/test.sh $(BUILD)
+ifndef SAN
+check: check-go
+endif
+
 golden-update: all
 	@sh tests/golden-update.sh $(BUILD)
 
@@ -167,7 +176,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all test check check-valgrind check-kernel golden-update install clean
+.PHONY: all test check check-valgrind check-kernel check-go golden-update install clean
 .SECONDARY:
 
 # ---- fuzzing (tests/fuzz/) ----------------------------------------------------

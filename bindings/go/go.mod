@@ -1,0 +1,3 @@
+module svcc
+
+go 1.19
