@@ -41,7 +41,10 @@ cat > "$tmp/v.c" <<'C'
 int main(void) { puts(svcc_version()); return strcmp(svcc_version(), SVCC_VERSION) != 0; }
 C
 ln -s "$(cd "$build" && pwd)/libsvcc.so" "$tmp/libsvcc.so.0"
-if ${CC:-cc} -Iinclude -o "$tmp/v" "$tmp/v.c" "$tmp/libsvcc.so.0" -Wl,-rpath,"$tmp" &&
+# a library built with SAN=1 needs its runtime first in the program
+san=
+if nm -D --undefined-only "$build/libsvcc.so" | grep -q ' __asan_init'; then san=-fsanitize=address,undefined; fi
+if ${CC:-cc} $san -Iinclude -o "$tmp/v" "$tmp/v.c" "$tmp/libsvcc.so.0" -Wl,-rpath,"$tmp" &&
    [ "$("$tmp/v")" = "$(sed -n 's/^#define SVCC_VERSION "\(.*\)"/\1/p' include/svcc.h)" ]; then ok; else
 	bad "svcc_version() is not the header's SVCC_VERSION"; fi
 echo "exports: $pass passed, $fail failed"
