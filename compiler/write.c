@@ -62,7 +62,8 @@ static bool endpoint_writable(const struct endpoint *e)
 			return false;
 	if (!t)
 		return true;
-	if ((t->zone && !is_topo(t->zone, TOPO_ZONE_MAX, W_ATTR)) || (t->node && !is_topo(t->node, TOPO_NODE_MAX, W_ATTR)))
+	if ((t->zone && !is_topo(t->zone, TOPO_ZONE_MAX, W_ATTR)) ||
+	    (t->node && !is_topo(t->node, TOPO_NODE_MAX, W_ATTR)))
 		return false;
 	for (size_t i = 0; i < t->nhint_zones; i++)
 		if (!is_topo(t->hint_zones[i], TOPO_ZONE_MAX, W_ATTR))
@@ -75,7 +76,9 @@ static bool endpoint_writable(const struct endpoint *e)
 
 /*
  * nodeport [NAME] N finds its port by name, the last of that name, or
- * without one the only port: can this port's NodePort be said so?
+ * without one the only port: can this port's NodePort be said so?  (Of
+ * two ports of one name, the text's order may be another, but such a
+ * config never compiles, before or after.)
  */
 static bool nodeport_writable(const struct svcc_service *svc, size_t i)
 {
