@@ -92,11 +92,8 @@ func (rs *Ruleset) String() string {
 	return s
 }
 
-// with runs fn with rs's handle locked (NULL for a nil rs).
+// with runs fn with rs's handle locked.
 func (rs *Ruleset) with(op string, fn func(*C.struct_svcc_ruleset) error) error {
-	if rs == nil {
-		return fn(nil)
-	}
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if rs.c == nil {
@@ -108,19 +105,22 @@ func (rs *Ruleset) with(op string, fn func(*C.struct_svcc_ruleset) error) error 
 // Diff is the transaction from old (nil: no table yet) to new, as nft
 // commands that `nft -f` applies on top of old; "" when they are equal.
 func Diff(old, new *Ruleset) (string, error) {
-	var out string
-	err := new.with("Diff", func(cn *C.struct_svcc_ruleset) error {
-		if old == new {
-			return nil
+	oldmu := &new.mu
+	if old != nil {
+		oldmu = &old.mu
+	}
+	defer lockBoth(oldmu, &new.mu)()
+	var oldc *C.struct_svcc_ruleset
+	if old != nil {
+		if oldc = old.c; oldc == nil {
+			return "", errClosed("Diff")
 		}
-		return old.with("Diff", func(co *C.struct_svcc_ruleset) error {
-			var err error
-			out, err = capture("Diff", func(f *C.FILE) (C.int, error) {
-				rc, err := C.svcc_ruleset_diff(co, cn, f)
-				return rc, err
-			})
-			return err
-		})
+	}
+	if new.c == nil {
+		return "", errClosed("Diff")
+	}
+	return capture("Diff", func(f *C.FILE) (C.int, error) {
+		rc, err := C.svcc_ruleset_diff(oldc, new.c, f)
+		return rc, err
 	})
-	return out, err
 }

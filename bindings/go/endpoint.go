@@ -105,10 +105,12 @@ func (c *cstrs) add(s string, optional bool) (*C.char, error) {
 	return cs, err
 }
 
-func (c cstrs) free() {
-	for _, s := range c {
+// free: a pointer receiver, so that `defer strs.free()` frees what was added after it.
+func (c *cstrs) free() {
+	for _, s := range *c {
 		C.free(unsafe.Pointer(s))
 	}
+	*c = nil
 }
 
 func setEndpoints(svc *C.struct_svcc_service, eps []Endpoint) (C.int, error) {

@@ -35,6 +35,22 @@ if [ $rc -ne 0 ] || [ "$p" -lt 80 ]; then
 	bad "go test (exit $rc, $p passed):"; grep -v '^ *--- PASS\|^=== RUN' "$tmp/test.out" | head -80
 fi
 [ "$s" -gt 0 ] && grep -A1 -- '--- SKIP' "$tmp/test.out" | sed 's/^ */skipped: /'
+# the same tests under valgrind (the kernel part's child too): no C memory
+# lost, none freed twice; Go's own runtime makes memcheck errors of its own,
+# so only the leak summaries and invalid frees count
+if ! command -v valgrind > /dev/null; then
+	bad "valgrind is not installed (apt-get install valgrind)"
+elif ! (cd bindings/go && go test -c -tags svcc_local -o "$tmp/svcc.test" . &&
+	valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite \
+		--show-leak-kinds=definite "$tmp/svcc.test" -test.count=1) > "$tmp/vg.out" 2>&1; then
+	bad "go test under valgrind:"; grep -v '^==' "$tmp/vg.out" | tail -20
+elif grep -q 'definitely lost: [1-9]\|Invalid free\|Mismatched free' "$tmp/vg.out" ||
+	! grep -q 'definitely lost: 0 bytes' "$tmp/vg.out"; then
+	bad "C memory lost or freed wrongly under valgrind:"
+	grep -B2 -A20 'definitely lost in\|Invalid free\|Mismatched free' "$tmp/vg.out" | head -60
+else
+	ok
+fi
 [ -z "$(gofmt -l bindings/go)" ] && ok || bad "gofmt: $(gofmt -l bindings/go)"
 
 # README's Go example, as a module of its own that requires this one
