@@ -173,6 +173,31 @@ func TestKernel(t *testing.T) {
 		}
 		expectKernel(t, rt, rs)
 	})
+	t.Run("via-nft", func(t *testing.T) {
+		nrt, err := NewRuntime("svcc_nft", ViaNFT)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nrt.Close()
+		nrs, err := Compile(cfg, &Options{Table: "svcc_nft"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nrs.Close()
+		if err := nrt.Apply(nrs); err != nil {
+			t.Fatal(err)
+		}
+		expectKernel(t, nrt, nrs)
+		if err := nrt.Apply(nrs); err != nil {
+			t.Fatal(err)
+		}
+		if st := nrt.Stats(); st.Added+st.Changed+st.Deleted != 0 {
+			t.Fatalf("second apply through nft changed something: %+v", st)
+		}
+		if err := nrt.DeleteTable(); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("delete", func(t *testing.T) {
 		if err := rt.DeleteTable(); err != nil {
 			t.Fatal(err)

@@ -73,5 +73,16 @@ elif (cd "$tmp/example" && go build -tags svcc_local -o example . && ./example) 
 else
 	bad "README's Go example does not print examples/minimal.nft:"; cat "$tmp/ex.err"; diff examples/minimal.nft "$tmp/ex.out" | head -20
 fi
+# the same program against the installed library, as the binding links by
+# default: pkg-config svcc, libsvcc.so
+if ! make -s install BUILD="$build" PREFIX="$tmp/usr" > "$tmp/install.out" 2>&1; then
+	bad "make install:"; cat "$tmp/install.out"
+elif (cd "$tmp/example" && env -u CGO_CFLAGS -u CGO_LDFLAGS PKG_CONFIG_PATH="$tmp/usr/lib/pkgconfig" \
+	go build -o example-installed . && LD_LIBRARY_PATH="$tmp/usr/lib" ./example-installed) > "$tmp/ex.out" 2> "$tmp/ex.err" &&
+	cmp -s "$tmp/ex.out" examples/minimal.nft; then
+	ok
+else
+	bad "README's Go example against the installed libsvcc.so:"; cat "$tmp/ex.err"; diff examples/minimal.nft "$tmp/ex.out" | head -20
+fi
 echo "go: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
