@@ -18,7 +18,10 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 # cgo against the tree: the header here, the static library of this build;
 # Go's cache and module path inside the build (CI runs as root, HOME or not);
 # no network: the module has no dependencies
-export CGO_ENABLED=1 CGO_CFLAGS="-I$top/include" \
+# Go's cache keys on CGO_CFLAGS but not on headers outside the package:
+# the header's checksum in them rebuilds the binding when svcc.h changes
+hdr="-DSVCC_H_SUM=$(cksum < include/svcc.h | cut -d' ' -f1)"
+export CGO_ENABLED=1 CGO_CFLAGS="-I$top/include $hdr" \
 	CGO_LDFLAGS="$build/libsvcc.a ${SVCC_LDLIBS:-$(pkg-config --libs libnftnl libmnl libnftables libnetfilter_conntrack jansson yaml-0.1) -pthread}" \
 	GOCACHE="$build/go/cache" GOPATH="$build/go/path" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
 tmp=$(mktemp -d)
@@ -74,11 +77,14 @@ else
 	bad "README's Go example does not print examples/minimal.nft:"; cat "$tmp/ex.err"; diff examples/minimal.nft "$tmp/ex.out" | head -20
 fi
 # the same program against the installed library, as the binding links by
-# default: pkg-config svcc, libsvcc.so
-if ! make -s install BUILD="$build" PREFIX="$tmp/usr" > "$tmp/install.out" 2>&1; then
+# default: pkg-config svcc, libsvcc.so.  Installed at the same place each
+# time: Go's cache keys on neither PKG_CONFIG_PATH nor pkg-config's answer
+inst=$build/go/inst
+rm -rf "$inst"
+if ! make -s install BUILD="$build" PREFIX="$inst" > "$tmp/install.out" 2>&1; then
 	bad "make install:"; cat "$tmp/install.out"
-elif (cd "$tmp/example" && env -u CGO_CFLAGS -u CGO_LDFLAGS PKG_CONFIG_PATH="$tmp/usr/lib/pkgconfig" \
-	go build -o example-installed . && LD_LIBRARY_PATH="$tmp/usr/lib" ./example-installed) > "$tmp/ex.out" 2> "$tmp/ex.err" &&
+elif (cd "$tmp/example" && env -u CGO_LDFLAGS CGO_CFLAGS="$hdr" PKG_CONFIG_PATH="$inst/lib/pkgconfig" \
+	go build -o example-installed . && LD_LIBRARY_PATH="$inst/lib" ./example-installed) > "$tmp/ex.out" 2> "$tmp/ex.err" &&
 	cmp -s "$tmp/ex.out" examples/minimal.nft; then
 	ok
 else
