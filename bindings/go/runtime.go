@@ -219,6 +219,7 @@ type Stats struct {
 	SetsRead, ChainsRead    uint64 // read back for it; the others the fingerprints vouched for
 }
 
+// Stats of the runtime's last apply (or update).
 func (r *Runtime) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()

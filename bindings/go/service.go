@@ -301,6 +301,7 @@ const (
 	InternalLocal Policy = C.SVCC_POLICY_INTERNAL_LOCAL
 )
 
+// SetTrafficPolicy: traffic-policy external|internal local (flags unset: cluster).
 func (s *Service) SetTrafficPolicy(p Policy) error {
 	return s.call(fmt.Sprintf("SetTrafficPolicy %#x", uint(p)), func(svc *C.struct_svcc_service) (C.int, error) {
 		rc, err := C.svcc_service_set_traffic_policy(svc, C.uint(p))
@@ -308,6 +309,7 @@ func (s *Service) SetTrafficPolicy(p Policy) error {
 	})
 }
 
+// TrafficPolicy is the service's traffic policy flags.
 func (s *Service) TrafficPolicy() Policy {
 	var p Policy
 	s.get(func(svc *C.struct_svcc_service) { p = Policy(C.svcc_service_traffic_policy(svc)) })
@@ -323,6 +325,7 @@ const (
 	DistPreferSameNode Distribution = C.SVCC_DIST_PREFER_SAME_NODE
 )
 
+// SetTrafficDistribution: traffic-distribution.
 func (s *Service) SetTrafficDistribution(d Distribution) error {
 	return s.call(fmt.Sprintf("SetTrafficDistribution %d", int(d)), func(svc *C.struct_svcc_service) (C.int, error) {
 		rc, err := C.svcc_service_set_traffic_distribution(svc, C.enum_svcc_distribution(d))
@@ -330,6 +333,7 @@ func (s *Service) SetTrafficDistribution(d Distribution) error {
 	})
 }
 
+// TrafficDistribution is the service's traffic-distribution.
 func (s *Service) TrafficDistribution() Distribution {
 	var d Distribution
 	s.get(func(svc *C.struct_svcc_service) { d = Distribution(C.svcc_service_traffic_distribution(svc)) })
@@ -345,6 +349,7 @@ func (s *Service) SetHealthCheckNodePort(port uint16) error {
 	})
 }
 
+// HealthCheckNodePort is the health-check NodePort, 0: none.
 func (s *Service) HealthCheckNodePort() uint16 {
 	var p uint16
 	s.get(func(svc *C.struct_svcc_service) { p = uint16(C.svcc_service_health_check_nodeport(svc)) })
