@@ -27,7 +27,8 @@ export CGO_ENABLED=1 CGO_CFLAGS="-I$top/include $hdr" \
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-(cd bindings/go && go vet -tags svcc_local . && go test -tags svcc_local -count=1 -v .) > "$tmp/test.out" 2>&1
+# cgocheck=2: every pointer passed to C checked against cgo's rules
+(cd bindings/go && go vet -tags svcc_local . && GODEBUG=cgocheck=2 go test -tags svcc_local -count=1 -v .) > "$tmp/test.out" 2>&1
 rc=$?
 # each test and subtest (the kernel ones as the namespace's child reports them)
 p=$(grep -c -- '--- PASS' "$tmp/test.out")
