@@ -339,6 +339,73 @@ undo:
 	return -1;
 }
 
+/* ---- replacing one part's services with another's ---------------------- */
+
+/* d takes s's contents; s the old ones, to be freed with it.  The names are
+ * equal, and d keeps its own: the name index borrows it. */
+static void swap_contents(struct svcc_service *d, struct svcc_service *s)
+{
+	struct svcc_service t = *d;
+
+	*d = *s;
+	d->name = t.name;
+	t.name = s->name;
+	*s = t;
+}
+
+static bool has(const struct svcc_config *cfg, const char *name)
+{
+	return htab_get(&cfg->by_name, name, strlen(name)) != NULL;
+}
+
+int svcc_config_replace_from(struct svcc_config *dst, const struct svcc_config *old,
+			     const struct svcc_config *new_cfg)
+{
+	const struct svcc_config empty = { .masq = SVCC_MASQ_NON_POD };
+	const struct svcc_config *o = old ? old : &empty, *n = new_cfg ? new_cfg : &empty;
+	struct svcc_config *tmp;
+	size_t nsvc = dst->nservices;
+
+	if (!svcc_config_same_cluster(o, n)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < n->nservices; i++)
+		if (has(dst, n->services[i]->name) && !has(o, n->services[i]->name)) {
+			errno = EEXIST;
+			return -1;
+		}
+	/* the copies first, in a config of their own: dst is touched only once
+	 * nothing can fail but the new names' slots, which are undone */
+	if (!(tmp = svcc_config_new()))
+		return -1;
+	for (size_t i = 0; i < n->nservices; i++) {
+		const struct svcc_service *s = n->services[i];
+		struct svcc_service *c = config_add_service(tmp, s->name, s->loc);
+
+		if (!c || service_copy(c, s))
+			goto undo;
+	}
+	for (size_t i = 0; i < n->nservices; i++)
+		if (!has(dst, n->services[i]->name) &&
+		    !config_add_service(dst, n->services[i]->name, n->services[i]->loc))
+			goto undo;
+	for (size_t i = 0; i < n->nservices; i++)
+		swap_contents(htab_get(&dst->by_name, tmp->services[i]->name,
+				       strlen(tmp->services[i]->name)), tmp->services[i]);
+	for (size_t i = 0; i < o->nservices; i++)
+		if (!has(n, o->services[i]->name) && has(dst, o->services[i]->name))
+			svcc_config_remove_service(dst, o->services[i]->name);
+	svcc_config_free(tmp);
+	return 0;
+undo:
+	while (dst->nservices > nsvc)
+		svcc_config_remove_service(dst, dst->services[dst->nservices - 1]->name);
+	svcc_config_free(tmp);
+	errno = ENOMEM;
+	return -1;
+}
+
 size_t svcc_config_endpoint_count(const struct svcc_config *cfg)
 {
 	size_t n = 0;

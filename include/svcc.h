@@ -318,6 +318,17 @@ SVCC_API const char *svcc_service_endpoint_hint(const struct svcc_service *svc, 
  * src was parsed in: keep it while dst's diagnostics may name them.
  */
 SVCC_API int svcc_config_add_from(struct svcc_config *dst, const struct svcc_config *src);
+/* dst joined from parts (add_from): replace the services part old brought
+ * (NULL: none, a new part) by new_cfg's (NULL: none, the part removed), at
+ * a cost that grows with the two parts (a service removed: a move of the
+ * ones after it in dst).  A service of both keeps its
+ * place in dst; one new_cfg adds comes last.  old and new_cfg must have the
+ * same cluster and masquerade settings (svcc_config_same_cluster; a part
+ * without services or settings for NULL), else EINVAL: a change of them is
+ * a new join.  A service dst has from another part fails with EEXIST;
+ * ENOMEM; on failure dst is unchanged.  Locations as add_from's. */
+SVCC_API int svcc_config_replace_from(struct svcc_config *dst, const struct svcc_config *old,
+				      const struct svcc_config *new_cfg);
 /* 1 when a and b have the same cluster and masquerade settings, else 0. */
 SVCC_API int svcc_config_same_cluster(const struct svcc_config *a, const struct svcc_config *b);
 /* fn for each service that differs between old (NULL: none) and new_cfg:

@@ -2,7 +2,9 @@
 /*
  * A config made of parts (svcc_config_add_from) compiles to what the one
  * file holding them all compiles to; clashes change nothing; the changed
- * services between two configs are exactly those that differ.
+ * services between two configs are exactly those that differ; a part
+ * replaced in the joined config (svcc_config_replace_from) gives what a new
+ * join gives, and a refused replacement changes nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -165,6 +167,84 @@ static void test_changed(void)
 	}
 }
 
+/* sum compiles to what text compiles to */
+static int compiles_as(const struct svcc_config *sum, const char *text)
+{
+	struct svcc_config *whole = parse(text);
+	char *w = compiled(whole), *s = compiled(sum);
+	int same = w && s && !strcmp(w, s);
+
+	free(w);
+	free(s);
+	svcc_config_free(whole);
+	return same;
+}
+
+static const char *name_at(const struct svcc_config *cfg, size_t i)
+{
+	const struct svcc_service *s = svcc_config_service_at(cfg, i);
+
+	return s ? svcc_service_name(s) : "";
+}
+
+static void test_replace(void)
+{
+#define WEBX "service default/webx { vip 10.96.0.11; port 80; endpoint 10.244.1.6; }\n"
+	struct svcc_config *a = parse(CLUSTER), *b = parse(WEB), *c = parse(DNS);
+	struct svcc_config *b2 = parse(WEB2), *bx = parse(WEB2 WEBX), *sum = svcc_config_new();
+	struct svcc_config *dns_again = parse(DNS), *b_cluster = parse(CLUSTER WEB2);
+
+	CHECK(svcc_config_add_from(sum, a) == 0);
+	CHECK(svcc_config_add_from(sum, b) == 0);
+	CHECK(svcc_config_add_from(sum, c) == 0);
+
+	/* an edited part: its service changed in place, the rest as they were */
+	CHECK(svcc_config_replace_from(sum, b, b2) == 0);
+	CHECK(svcc_config_service_count(sum) == 2);
+	CHECK(!strcmp(name_at(sum, 0), "default/web") && !strcmp(name_at(sum, 1), "kube-system/dns"));
+	CHECK(compiles_as(sum, CLUSTER WEB2 DNS));
+	CHECK(!compiles_as(sum, CLUSTER WEB DNS));	/* the check can tell */
+
+	/* a part that gains a service: it comes last */
+	CHECK(svcc_config_replace_from(sum, b2, bx) == 0);
+	CHECK(svcc_config_service_count(sum) == 3 && !strcmp(name_at(sum, 2), "default/webx"));
+	CHECK(compiles_as(sum, CLUSTER WEB2 DNS WEBX));
+
+	/* a part removed, then added again: the order of the parts does not matter */
+	CHECK(svcc_config_replace_from(sum, c, NULL) == 0);
+	CHECK(svcc_config_service_count(sum) == 2 && !svcc_config_find_service(sum, "kube-system/dns"));
+	CHECK(compiles_as(sum, CLUSTER WEB2 WEBX));
+	CHECK(svcc_config_replace_from(sum, NULL, c) == 0);
+	CHECK(compiles_as(sum, CLUSTER DNS WEBX WEB2));
+
+	/* a service another part has: EEXIST, nothing changed */
+	errno = 0;
+	CHECK(svcc_config_replace_from(sum, NULL, dns_again) == -1 && errno == EEXIST);
+	errno = 0;
+	CHECK(svcc_config_replace_from(sum, b, dns_again) == -1 && errno == EEXIST);
+	/* cluster settings that change with the part: EINVAL, a new join */
+	errno = 0;
+	CHECK(svcc_config_replace_from(sum, bx, b_cluster) == -1 && errno == EINVAL);
+	CHECK(svcc_config_service_count(sum) == 3);
+	CHECK(compiles_as(sum, CLUSTER WEB2 DNS WEBX));
+
+	/* a part that loses a service, and one whose service is renamed */
+	CHECK(svcc_config_replace_from(sum, bx, b) == 0);
+	CHECK(svcc_config_service_count(sum) == 2 && !svcc_config_find_service(sum, "default/webx"));
+	CHECK(compiles_as(sum, CLUSTER WEB DNS));
+	CHECK(svcc_config_replace_from(sum, a, a) == 0);	/* settings alone: no service */
+	CHECK(compiles_as(sum, CLUSTER WEB DNS));
+
+	svcc_config_free(a);
+	svcc_config_free(b);
+	svcc_config_free(c);
+	svcc_config_free(b2);
+	svcc_config_free(bx);
+	svcc_config_free(dns_again);
+	svcc_config_free(b_cluster);
+	svcc_config_free(sum);
+}
+
 int main(void)
 {
 	ctx = svcc_ctx_new();
@@ -172,6 +252,7 @@ int main(void)
 		return 1;
 	test_parts_compile_as_whole();
 	test_changed();
+	test_replace();
 	svcc_ctx_free(ctx);
 	if (failures)
 		fprintf(stderr, "%d failures\n", failures);
