@@ -2,10 +2,14 @@
 /*
  * gen-config: synthetic cluster configs for svcc's benchmark.
  *
- *   gen-config [--kube-proxy | --features] [--table NAME] N E [SEED]
+ *   gen-config [--kube-proxy | --iptables | --features] [--table NAME] [--pods A,B,...] N E [SEED]
  *
  * Default: a .svc config of N services x E endpoints.  With --kube-proxy: nft text shaped like
- * kube-proxy's nftables proxier for the *same* N x E services (the baseline named in issues 2/3):
+ * kube-proxy's nftables proxier for the *same* N x E services (the baseline named in issues 2/3);
+ * with --iptables: kube-proxy's iptables proxier's rules for them, as iptables-restore input (see
+ * gen_iptables).  With --pods: every service's endpoints are taken from this list of addresses (E at
+ * most its length; service i starts at address i mod the length), so that real pods can answer
+ * (bench/datapath.sh):
  *
  *   nat-prerouting/nat-output -> services: ip daddr . meta l4proto . th dport vmap @service-ips
  *   service-ips element          -> goto service-HASH-ns/name/proto/port        (one chain per service port)
@@ -63,8 +67,12 @@ struct svc {
 	char ns[32], name[64];
 	uint32_t vip;
 	const struct tport *tcp, *udp;	/* udp may be NULL */
-	uint32_t ep0;			/* first endpoint index into the pod host space */
+	uint32_t ep0;			/* first endpoint index into the pod host space (or --pods) */
 };
+
+#define MAX_PODS 16
+static const char *pods[MAX_PODS];	/* --pods: the only endpoint addresses */
+static unsigned npods;
 
 static uint64_t mix(uint64_t x)		/* splitmix64 finaliser: a cheap good hash */
 {
@@ -95,13 +103,17 @@ static void make_svc(struct svc *s, unsigned long i, unsigned e)
 	s->vip = (10u << 24 | 96u << 16) + VIP_LOW + (uint32_t)((vip_a * i + vip_b) % VIP_N);
 	s->tcp = &tcp_ports[(h >> 24) % NELEM(tcp_ports)];
 	s->udp = i % 5 == 4 ? &udp_ports[(h >> 32) % NELEM(udp_ports)] : NULL;
-	s->ep0 = (uint32_t)(((uint64_t)i * e) % POD_HOSTS);
+	s->ep0 = npods ? (uint32_t)(i % npods) : (uint32_t)(((uint64_t)i * e) % POD_HOSTS);
 }
 
 /* The j-th endpoint of a service: 10.244.X.Y, Y in 1..254. */
 static void ep_addr(char *buf, size_t n, const struct svc *s, unsigned j)
 {
 	uint32_t k = (s->ep0 + j) % POD_HOSTS;
+	if (npods) {
+		snprintf(buf, n, "%s", pods[(s->ep0 + j) % npods]);
+		return;
+	}
 	snprintf(buf, n, "10.244.%u.%u", k / 254, k % 254 + 1);
 }
 
@@ -252,9 +264,110 @@ static void gen_kube_proxy(const char *t, unsigned long n, unsigned e)
 	}
 }
 
+/*
+ * --iptables: the rules kube-proxy's iptables proxier writes for the same services (ClusterIP only, a
+ * cluster CIDR set), as iptables-restore input: the nat table's KUBE-SERVICES holds one rule per
+ * service port, matched in order for every new connection; each jumps to KUBE-SVC-HASH (masquerade
+ * mark for sources outside the pods, then one rule per endpoint with `-m statistic --mode random
+ * --probability 1/(E-j)`, the last without), each endpoint to KUBE-SEP-HASH (mark hairpin, DNAT).
+ * Chain names as kube-proxy's: a 16-character base32 hash of the service port (and endpoint).
+ */
+static void ipt_hash(char out[17], const char *a, const char *b)
+{
+	chain_hash(out, a, b);
+	chain_hash(out + 8, b, a);
+}
+
+/* ipt_port: the declarations (decl) or the rules of one service port */
+static void ipt_port(int decl, const struct svc *s, const char *vip, const struct tport *p,
+		     const char *proto, const char *pname, unsigned e)
+{
+	char spn[160], hash[17], ep[16], eid[32], ehash[17];
+
+	snprintf(spn, sizeof spn, "%s/%s:%s", s->ns, s->name, pname);
+	ipt_hash(hash, spn, proto);
+	if (decl)
+		printf(":KUBE-SVC-%s - [0:0]\n", hash);
+	else {
+		printf("-A KUBE-SERVICES -d %s/32 -p %s -m comment --comment \"%s cluster IP\" -m %s --dport %u "
+		       "-j KUBE-SVC-%s\n", vip, proto, spn, proto, p->port, hash);
+		printf("-A KUBE-SVC-%s ! -s 10.244.0.0/16 -d %s/32 -p %s -m comment --comment \"%s cluster IP\" "
+		       "-m %s --dport %u -j KUBE-MARK-MASQ\n", hash, vip, proto, spn, proto, p->port);
+	}
+	for (unsigned j = 0; j < e; j++) {
+		ep_addr(ep, sizeof ep, s, j);
+		snprintf(eid, sizeof eid, "%s:%u", ep, p->target);
+		ipt_hash(ehash, spn, eid);
+		if (decl) {
+			printf(":KUBE-SEP-%s - [0:0]\n", ehash);
+			continue;
+		}
+		printf("-A KUBE-SVC-%s -m comment --comment \"%s -> %s\"", hash, spn, eid);
+		if (j + 1 < e)
+			printf(" -m statistic --mode random --probability %.11f", 1.0 / (e - j));
+		printf(" -j KUBE-SEP-%s\n", ehash);
+		printf("-A KUBE-SEP-%s -s %s/32 -m comment --comment %s -j KUBE-MARK-MASQ\n", ehash, ep, spn);
+		printf("-A KUBE-SEP-%s -p %s -m comment --comment %s -m %s -j DNAT --to-destination %s\n", ehash,
+		       proto, spn, proto, eid);
+	}
+}
+
+static void ipt_services(int decl, unsigned long n, unsigned e)
+{
+	char vip[16], pname[32];
+	struct svc s;
+
+	for (unsigned long i = 0; i < n; i++) {
+		make_svc(&s, i, e);
+		ip4(vip, sizeof vip, s.vip);
+		ipt_port(decl, &s, vip, s.tcp, "tcp", s.tcp->name, e);
+		if (s.udp) {
+			snprintf(pname, sizeof pname, "%s-udp", s.udp->name);
+			ipt_port(decl, &s, vip, s.udp, "udp", pname, e);
+		}
+	}
+}
+
+static void gen_iptables(unsigned long n, unsigned e)
+{
+	printf("# generated by bench/gen-config --iptables: %lu services x %u endpoints, seed %llu\n", n, e,
+	       (unsigned long long)seed_arg);
+	/* filter: kube-proxy's forwarding rules and (empty here) firewall and no-endpoint chains */
+	printf("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+	       ":KUBE-EXTERNAL-SERVICES - [0:0]\n:KUBE-FORWARD - [0:0]\n:KUBE-NODEPORTS - [0:0]\n"
+	       ":KUBE-PROXY-FIREWALL - [0:0]\n:KUBE-SERVICES - [0:0]\n");
+	printf("-A INPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n"
+	       "-A INPUT -m comment --comment \"kubernetes health check service ports\" -j KUBE-NODEPORTS\n"
+	       "-A INPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES\n"
+	       "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n"
+	       "-A FORWARD -m comment --comment \"kubernetes forwarding rules\" -j KUBE-FORWARD\n"
+	       "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+	       "-A FORWARD -m conntrack --ctstate NEW -m comment --comment \"kubernetes externally-visible service portals\" -j KUBE-EXTERNAL-SERVICES\n"
+	       "-A OUTPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" -j KUBE-PROXY-FIREWALL\n"
+	       "-A OUTPUT -m conntrack --ctstate NEW -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+	       "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP\n"
+	       "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding rules\" -m mark --mark 0x4000/0x4000 -j ACCEPT\n"
+	       "-A KUBE-FORWARD -m comment --comment \"kubernetes forwarding conntrack rule\" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+	       "COMMIT\n");
+	printf("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n"
+	       ":KUBE-MARK-MASQ - [0:0]\n:KUBE-NODEPORTS - [0:0]\n:KUBE-POSTROUTING - [0:0]\n:KUBE-SERVICES - [0:0]\n");
+	ipt_services(1, n, e);	/* iptables-restore wants every chain declared before the rules */
+	printf("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+	       "-A OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES\n"
+	       "-A POSTROUTING -m comment --comment \"kubernetes postrouting rules\" -j KUBE-POSTROUTING\n"
+	       "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000\n"
+	       "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN\n"
+	       "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0\n"
+	       "-A KUBE-POSTROUTING -m comment --comment \"kubernetes service traffic requiring SNAT\" -j MASQUERADE --random-fully\n");
+	ipt_services(0, n, e);
+	printf("-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports; NOTE: this must be the last "
+	       "rule in this chain\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\nCOMMIT\n");
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: gen-config [--kube-proxy | --features] [--table NAME] SERVICES ENDPOINTS [SEED]\n");
+	fprintf(stderr, "usage: gen-config [--kube-proxy | --iptables | --features] [--table NAME] [--pods A,B,...] "
+		"SERVICES ENDPOINTS [SEED]\n");
 	return 2;
 }
 
@@ -265,9 +378,20 @@ static int num(const char *s, unsigned long max, unsigned long *out)
 	return *s && !*end && *out <= max;
 }
 
+/* --pods A,B,...: split in place into pods[]; each an IPv4 address (it goes into 16-byte buffers) */
+static int split_pods(char *list)
+{
+	for (char *a = strtok(list, ","); a; a = strtok(NULL, ",")) {
+		if (npods == MAX_PODS || strlen(a) > 15 || strspn(a, "0123456789.") != strlen(a))
+			return 0;
+		pods[npods++] = a;
+	}
+	return npods > 0;
+}
+
 int main(int argc, char **argv)
 {
-	int kube_proxy = 0, features = 0;
+	int kube_proxy = 0, iptables = 0, features = 0;
 	const char *table = "kube-proxy";
 	unsigned long n, e, sd = 1;
 	int i = 1;
@@ -275,15 +399,21 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (!strcmp(argv[i], "--kube-proxy"))
 			kube_proxy = 1;
+		else if (!strcmp(argv[i], "--iptables"))
+			iptables = 1;
 		else if (!strcmp(argv[i], "--features"))
 			features = 1;
+		else if (!strcmp(argv[i], "--pods") && i + 1 < argc) {
+			if (!split_pods(argv[++i]))
+				return usage();
+		}
 		else if (!strcmp(argv[i], "--table") && i + 1 < argc)
 			table = argv[++i];
 		else
 			return usage();
 	}
-	if (argc - i < 2 || argc - i > 3 || (kube_proxy && features) || !num(argv[i], VIP_N, &n) || !num(argv[i + 1], 10000, &e) ||
-	    (argc - i == 3 && !num(argv[i + 2], ~0ul, &sd)))
+	if (argc - i < 2 || argc - i > 3 || kube_proxy + iptables + features > 1 || !num(argv[i], VIP_N, &n) || !num(argv[i + 1], 10000, &e) ||
+	    (argc - i == 3 && !num(argv[i + 2], ~0ul, &sd)) || (npods && e > npods))
 		return usage();
 
 	seed_arg = sd;
@@ -293,6 +423,8 @@ int main(int argc, char **argv)
 		;
 	if (kube_proxy)
 		gen_kube_proxy(table, n, (unsigned)e);
+	else if (iptables)
+		gen_iptables(n, (unsigned)e);
 	else
 		gen_svc(n, (unsigned)e, features);
 	if (fflush(stdout) || ferror(stdout)) {
