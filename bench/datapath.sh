@@ -4,8 +4,8 @@
 #
 #   bash bench/datapath.sh [--keep]        (as root; also run by `sh bench/run.sh --datapath`)
 #
-#   env: SVCC=path/to/svcc (default build/svcc)   SIZES="100 1000 10000 50000" (services)
-#        SHAPES="svcc kp-nft ipt-legacy ipt-nft"   SECS=10 (measured seconds per protocol)
+#   env: SVCC=path/to/svcc (default build/svcc)   DP_SIZES="100 1000 10000 50000" (services)
+#        DP_SHAPES="svcc kp-nft ipt-legacy ipt-nft"   SECS=10 (measured seconds per protocol)
 #        WARMUP=1 (seconds before measuring)       CONC=16 (flows in flight for the rate)
 #        LAT_SECS=5 (the latency run: one flow in flight)
 #
@@ -28,9 +28,11 @@
 # that answered less than 20% of the flows.  Markdown on stdout, progress on stderr; exit 1 when a
 # run was not sane or a shape could not load.
 #
-# Run time: about 2 x (2 x WARMUP + SECS + LAT_SECS) + 5 s per size and shape, plus the loads (kube-proxy's nft
-# shape grows superlinearly: about 3 s at 1k here, minutes at 50k; iptables-nft-restore likewise):
-# the default full run is estimated at 30-60 minutes on 2 cores.  SIZES="100 1000" SECS=3: ~1.5 min.
+# Run time: 2 x (2 x WARMUP + SECS + LAT_SECS) + about 5 s per size and shape (16 of them: 11 min),
+# plus the loads: kube-proxy's nft shape's grows quadratically (here 0.5 s at 1k, 1.7 s at 2k, 7.0 s
+# at 4k services: about 45 s at 10k and 20 min at 50k), the others' linearly (iptables-nft-restore
+# 1.5 s at 4k).  The default run: about 35 minutes on 2 cores.  DP_SIZES="100 1000" SECS=3 LAT_SECS=2:
+# under 2 minutes.
 set -u
 KEEP=0
 for a in "$@"; do
@@ -42,8 +44,8 @@ done
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 SVCC=$(realpath "${SVCC:-$ROOT/build/svcc}")
-SIZES=${SIZES:-"100 1000 10000 50000"}
-SHAPES=${SHAPES:-"svcc kp-nft ipt-legacy ipt-nft"}
+DP_SIZES=${DP_SIZES:-"100 1000 10000 50000"}
+DP_SHAPES=${DP_SHAPES:-"svcc kp-nft ipt-legacy ipt-nft"}
 SECS=${SECS:-10} WARMUP=${WARMUP:-1} CONC=${CONC:-16} LAT_SECS=${LAT_SECS:-5}
 CT_TIMEOUT=1
 log() { echo "datapath: $*" >&2; }
@@ -128,7 +130,7 @@ run() {
 }
 
 FAILED=0
-for n in $SIZES; do
+for n in $DP_SIZES; do
 	log "generating $n services"
 	"$W/bin/gen-config" --pods "$PODS" "$n" 3 >"$W/$n.svc" &&
 		"$W/bin/gen-config" --kube-proxy --pods "$PODS" "$n" 3 >"$W/$n.kp.nft" &&
@@ -137,7 +139,7 @@ for n in $SIZES; do
 	awk '/^service / { vip = "" } $1 == "vip" { vip = $2; sub(/;/, "", vip) }
 		$1 == "port" { split($3, pp, "/"); print vip, pp[1], pp[2] }' "$W/$n.svc" >"$W/$n.targets"
 	awk '$1 == "port" { p = $5; sub(/;/, "", p); print p }' "$W/$n.svc" | sort -un >"$W/$n.ports"
-	for shape in $SHAPES; do
+	for shape in $DP_SHAPES; do
 		case $shape in
 		svcc | kp-nft) ;;
 		ipt-legacy | ipt-nft)
@@ -180,8 +182,8 @@ through the DNAT), UDP request to answer. \"load\": the ruleset's load into the 
 echo
 echo "| services | ruleset | load | **TCP conn/s** | **UDP exch/s** | TCP connect p50 | p99 | UDP p50 | p99 | conntrack entries | sane |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for n in $SIZES; do
-	for shape in $SHAPES; do
+for n in $DP_SIZES; do
+	for shape in $DP_SHAPES; do
 		r=$W/res/$n-$shape
 		if [[ ! -f $r.tcp ]]; then
 			echo "| $n | $(name "$shape") | **failed or skipped** | | | | | | | | |"
@@ -203,14 +205,14 @@ done
 echo
 # the targets: svcc at the largest N within 5% of the smallest; ahead of iptables at every N from 1k
 rate() { v "$W/res/$1-$2.$3" rate; }
-first=${SIZES%% *} last=${SIZES##* }
+first=${DP_SIZES%% *} last=${DP_SIZES##* }
 for proto in tcp udp; do
 	a=$(rate "$first" svcc $proto) b=$(rate "$last" svcc $proto)
 	printf -- "- %s: svcc's rate at %s services against %s: %s" "$proto" "$last" "$first" \
 		"$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "n/a" || b == "n/a" || a == 0) print "n/a"
 			else printf "%.1f%% (%s)", 100 * (b - a) / a, (b >= 0.95 * a) ? "**within 5%: yes**" : "**within 5%: NO**" }')"
 	ahead=yes
-	for n in $SIZES; do
+	for n in $DP_SIZES; do
 		((n >= 1000)) || continue
 		for shape in ipt-legacy ipt-nft; do
 			[[ -f $W/res/$n-$shape.$proto ]] || continue

@@ -4,9 +4,12 @@
 # kube-proxy-shaped baseline, and the runtime (issue 3): full `svcc apply`, one endpoint changed at
 # 10k services through the one-shot `svcc apply` and through the library (bench/lib-change).
 #
-#   sh bench/run.sh [--slow] [--keep] [--no-build] [--profile]
+#   sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath]
 #
 #   --slow      also load kube-proxy-shaped text at 10k services (takes minutes)
+#   --datapath  then the datapath benchmark (bench/datapath.sh, bash, root): new connections per
+#               second and their latency through svcc's ruleset and kube-proxy's nftables and
+#               iptables shapes at 100, 1k, 10k and 50k services; adds about 35 minutes
 #   --keep      keep the work directory (configs, nft scripts, logs) and print its path
 #   --no-build  do not run `make` in the top directory (use whatever build/svcc, build/libsvcc.a are there)
 #   --profile   also `perf record` svcc_compile at 10k x 10 (bench/lib-change --compile-only) and print
@@ -66,14 +69,15 @@ if [ "${1:-}" = __apply_change ]; then
 fi
 
 # ---- setup -------------------------------------------------------------------------------------------
-SLOW=0 KEEP=0 BUILD=1 PROFILE=0
+SLOW=0 KEEP=0 BUILD=1 PROFILE=0 DATAPATH=0
 for a in "$@"; do
 	case $a in
 	--slow) SLOW=1 ;;
 	--keep) KEEP=1 ;;
 	--no-build) BUILD=0 ;;
 	--profile) PROFILE=1 ;;
-	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build] [--profile]" >&2; exit 2 ;;
+	--datapath) DATAPATH=1 ;;
+	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath]" >&2; exit 2 ;;
 	esac
 done
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -306,6 +310,7 @@ done
 [ "$SLOW" = 1 ] || echo "| 10000 x 10 | (run with --slow; measured here before: >150 s) | | | | |"
 echo
 if [ "$APPLY" = 0 ]; then
+	[ "$DATAPATH" = 0 ] || log "--datapath skipped: it needs svcc apply"
 	echo "svcc apply: not available in this build (\`$(basename "$SVCC") apply\` failed on a 2-service config: $(head -1 "$W/probe.log")); hooks: have_apply, apply_full_hook, apply_change_hook in bench/run.sh."
 	exit 0
 fi
@@ -410,4 +415,9 @@ if [ "$PROFILE" = 1 ]; then
 			if (sym !~ /^(main|_start|__libc_start|0x)/) printf "%8s %8s  %s\n", $1, $2, sym }' |
 		head -40
 	echo '```'
+fi
+if [ "$DATAPATH" = 1 ]; then
+	log "the datapath benchmark (bench/datapath.sh, about 35 minutes)"
+	echo
+	SVCC=$SVCC bash "$BENCH/datapath.sh" || echo "(bench/datapath.sh: a run failed or was not sane; see its table)"
 fi
