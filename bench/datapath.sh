@@ -63,7 +63,7 @@ fi
 
 # helpers: built here, not in the source tree
 mkdir -p "$W/bin" "$W/res"
-CFLAGS="-O2 -std=c11 -Wall -Wextra -Werror"
+CFLAGS="-O2 -std=c11 -Wall -Wextra -Werror -Wshadow"
 # shellcheck disable=SC2086
 cc $CFLAGS -o "$W/bin/gen-config" "$BENCH/gen-config.c" &&
 	cc $CFLAGS -o "$W/bin/conn-rate" "$BENCH/conn-rate.c" &&
