@@ -19,34 +19,56 @@ int agent_main(int argc, char **argv, const char *table, int color);
 
 /* ---- agent_watch.c: the config's files, parsed one by one --------------- */
 
+/*
+ * One file's config, or the --k8s files' import.  cfg is its last good
+ * parse; in is the one whose services the joined config holds (the same
+ * once synced), kept with the context its locations point into until the
+ * joined config has it replaced.
+ */
 struct agent_part {
-	char *path;
-	struct svcc_ctx *ctx;		/* cfg's locations point into it */
-	struct svcc_config *cfg;	/* the last good parse, or NULL */
+	char *path;			/* the file; for the import, "k8s:" and its files */
+	struct svcc_ctx *ctx, *in_ctx;
+	struct svcc_config *cfg, *in;	/* NULL: none (a new part, or gone) */
 	bool bad;			/* the file as it is now does not parse */
+	bool gone;			/* the file went: the part goes once in is out */
+	bool listed;			/* in dirty */
 };
 
 struct agent_watch {
 	int fd;				/* inotify */
-	char **paths;			/* the PATH arguments */
+	char **paths;			/* the PATH arguments, then the --k8s files */
 	int *wds;			/* the watch on each (its directory for a file) */
 	bool *is_dir;
-	size_t npaths;
+	size_t npaths, nk8s;		/* the last nk8s paths are --k8s files */
+	const struct svcc_import_options *import; /* for the --k8s files */
 	struct agent_part *parts;	/* by path */
 	size_t nparts, parts_cap;
 	char **touched;			/* files an event named since the last refresh */
 	size_t ntouched, touched_cap;
+	char **dirty;			/* parts whose cfg is not in: what a sync joins */
+	size_t ndirty, dirty_cap;
+	size_t nbad;			/* parts that do not parse now */
+	bool k8s_touched;		/* import the --k8s files again */
 	bool rescan;			/* look at everything (start, SIGHUP, overflow) */
 	int color;
 };
 
-int watch_open(struct agent_watch *w, char **paths, size_t n, int color);
+/* paths: n of them, the last nk8s --k8s files, imported with import. */
+int watch_open(struct agent_watch *w, char **paths, size_t n, size_t nk8s,
+	       const struct svcc_import_options *import, int color);
 void watch_close(struct agent_watch *w);
 /* Read the queued events; the number that concern the config's files. */
 int watch_read(struct agent_watch *w);
 /* Parse what changed (diagnostics to stderr).  *changed: files changed,
  * added or removed; returns the number of files that do not parse now. */
 size_t watch_refresh(struct agent_watch *w, size_t *changed);
+/* The part of that path, or NULL. */
+struct agent_part *watch_part(struct agent_watch *w, const char *path);
+/* p's cfg is in the joined config now: in takes it, and a gone part goes
+ * (p with it: parts move). */
+void watch_joined(struct agent_watch *w, struct agent_part *p);
+/* dirty without the parts that are joined now. */
+void watch_prune(struct agent_watch *w);
 
 /* ---- agent_http.c: /healthz, /livez, /metrics, health-check NodePorts ---- */
 

@@ -3,7 +3,9 @@
  * The agent's config files: inotify on each PATH (a directory's *.svc
  * files, or one file, watched through its directory so that an editor's
  * write-and-rename and an atomic replace are seen), and one parsed config
- * per file, re-parsed only when an event names it.
+ * per file, re-parsed only when an event names it; the --k8s files are
+ * watched the same way and imported together, as one part.  What changed
+ * is listed (dirty), so that a sync looks at those parts alone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,10 +38,13 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
-int watch_open(struct agent_watch *w, char **paths, size_t n, int color)
+int watch_open(struct agent_watch *w, char **paths, size_t n, size_t nk8s,
+	       const struct svcc_import_options *import, int color)
 {
 	memset(w, 0, sizeof(*w));
 	w->color = color;
+	w->nk8s = nk8s;
+	w->import = import;
 	w->rescan = true;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0) {
@@ -60,7 +65,7 @@ int watch_open(struct agent_watch *w, char **paths, size_t n, int color)
 			fprintf(stderr, "svcc agent: %s: %s\n", paths[i], strerror(errno));
 			return -1;
 		}
-		w->is_dir[i] = S_ISDIR(sb.st_mode);
+		w->is_dir[i] = S_ISDIR(sb.st_mode) && i < n - nk8s;
 		if (w->is_dir[i]) {
 			dir = strdup(paths[i]);
 		} else {
@@ -81,10 +86,22 @@ int watch_open(struct agent_watch *w, char **paths, size_t n, int color)
 	return 0;
 }
 
+/* The part's last good parse replaced by cfg (NULL: none), unless in holds it. */
+static void part_set(struct agent_part *p, struct svcc_ctx *ctx, struct svcc_config *cfg)
+{
+	if (p->cfg != p->in) {
+		svcc_config_free(p->cfg);
+		svcc_ctx_free(p->ctx);
+	}
+	p->cfg = cfg;
+	p->ctx = ctx;
+}
+
 static void part_free(struct agent_part *p)
 {
-	svcc_config_free(p->cfg);
-	svcc_ctx_free(p->ctx);
+	part_set(p, NULL, NULL);
+	svcc_config_free(p->in);
+	svcc_ctx_free(p->in_ctx);
 	free(p->path);
 }
 
@@ -96,36 +113,45 @@ void watch_close(struct agent_watch *w)
 		part_free(&w->parts[i]);
 	for (size_t i = 0; i < w->ntouched; i++)
 		free(w->touched[i]);
+	for (size_t i = 0; i < w->ndirty; i++)
+		free(w->dirty[i]);
 	free(w->parts);
 	free(w->touched);
+	free(w->dirty);
 	free(w->wds);
 	free(w->is_dir);
 }
 
+/* path (taken) onto a list; -1 when out of memory. */
+static int list_add(char ***v, size_t *n, size_t *cap, char *path)
+{
+	if (!path)
+		return -1;
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 16;
+		char **nv = realloc(*v, c * sizeof(*nv));
+
+		if (!nv) {
+			free(path);
+			return -1;
+		}
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = path;
+	return 0;
+}
+
+/* An event's file, once per burst (a burst names few files, over and over). */
 static void touch(struct agent_watch *w, char *path)
 {
-	if (!path) {
-		w->rescan = true;	/* out of memory: look at everything instead */
-		return;
-	}
-	for (size_t i = 0; i < w->ntouched; i++)
+	for (size_t i = 0; path && i < w->ntouched; i++)
 		if (!strcmp(w->touched[i], path)) {
 			free(path);
 			return;
 		}
-	if (w->ntouched == w->touched_cap) {
-		size_t cap = w->touched_cap ? 2 * w->touched_cap : 16;
-		char **v = realloc(w->touched, cap * sizeof(*v));
-
-		if (!v) {
-			free(path);
-			w->rescan = true;
-			return;
-		}
-		w->touched = v;
-		w->touched_cap = cap;
-	}
-	w->touched[w->ntouched++] = path;
+	if (list_add(&w->touched, &w->ntouched, &w->touched_cap, path))
+		w->rescan = true;	/* out of memory: look at everything instead */
 }
 
 /* An event of watch wd on name: which of the config's files it names. */
@@ -151,10 +177,13 @@ static int event(struct agent_watch *w, const struct inotify_event *ev)
 		} else if (!w->is_dir[i]) {
 			const char *slash = strrchr(w->paths[i], '/');
 
-			if (!strcmp(slash ? slash + 1 : w->paths[i], ev->name)) {
+			if (strcmp(slash ? slash + 1 : w->paths[i], ev->name))
+				continue;
+			if (i >= w->npaths - w->nk8s)
+				w->k8s_touched = true;
+			else
 				touch(w, strdup(w->paths[i]));
-				hits++;
-			}
+			hits++;
 		}
 	}
 	return hits;
@@ -198,11 +227,104 @@ static size_t part_find(const struct agent_watch *w, const char *path, bool *fou
 	return lo;
 }
 
+struct agent_part *watch_part(struct agent_watch *w, const char *path)
+{
+	bool found;
+	size_t i = part_find(w, path, &found);
+
+	return found ? &w->parts[i] : NULL;
+}
+
 static void part_remove(struct agent_watch *w, size_t i)
 {
+	w->nbad -= w->parts[i].bad;
 	part_free(&w->parts[i]);
 	memmove(&w->parts[i], &w->parts[i + 1], (w->nparts - i - 1) * sizeof(*w->parts));
 	w->nparts--;
+}
+
+/* The part of path, made (empty) if there is none; NULL when out of memory. */
+static struct agent_part *part_get(struct agent_watch *w, const char *path)
+{
+	bool found;
+	size_t i = part_find(w, path, &found);
+	char *copy;
+
+	if (found)
+		return &w->parts[i];
+	if (w->nparts == w->parts_cap) {
+		size_t cap = w->parts_cap ? 2 * w->parts_cap : 16;
+		struct agent_part *v = realloc(w->parts, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		w->parts = v;
+		w->parts_cap = cap;
+	}
+	if (!(copy = strdup(path)))
+		return NULL;
+	memmove(&w->parts[i + 1], &w->parts[i], (w->nparts - i) * sizeof(*w->parts));
+	w->nparts++;
+	memset(&w->parts[i], 0, sizeof(w->parts[i]));
+	w->parts[i].path = copy;
+	return &w->parts[i];
+}
+
+/* p changed: listed for the next sync's join. */
+static void mark_dirty(struct agent_watch *w, struct agent_part *p)
+{
+	if (p->listed)
+		return;
+	if (list_add(&w->dirty, &w->ndirty, &w->dirty_cap, strdup(p->path))) {
+		fprintf(stderr, "svcc agent: %s: out of memory\n", p->path);
+		w->rescan = true;
+		return;
+	}
+	p->listed = true;
+}
+
+void watch_joined(struct agent_watch *w, struct agent_part *p)
+{
+	if (p->in != p->cfg) {
+		svcc_config_free(p->in);
+		svcc_ctx_free(p->in_ctx);
+		p->in = p->cfg;
+		p->in_ctx = p->ctx;
+	}
+	p->listed = false;
+	if (p->gone)
+		part_remove(w, (size_t)(p - w->parts));
+}
+
+void watch_prune(struct agent_watch *w)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < w->ndirty; i++) {
+		const struct agent_part *p = watch_part(w, w->dirty[i]);
+
+		if (p && p->listed)
+			w->dirty[k++] = w->dirty[i];
+		else
+			free(w->dirty[i]);
+	}
+	w->ndirty = k;
+}
+
+/* A new good parse of p (cfg NULL: the file went), or a bad one (bad). */
+static int update(struct agent_watch *w, struct agent_part *p, struct svcc_ctx *ctx,
+		  struct svcc_config *cfg, bool bad)
+{
+	w->nbad += (size_t)bad - p->bad;
+	p->bad = bad;
+	if (bad) {
+		svcc_ctx_free(ctx);	/* the last good parse stays, unused until it is fixed */
+		return 1;
+	}
+	part_set(p, ctx, cfg);
+	p->gone = !cfg;
+	mark_dirty(w, p);
+	return 1;
 }
 
 /* Look at path now: parsed again, added, or gone.  1 when it changed. */
@@ -212,66 +334,59 @@ static int look(struct agent_watch *w, const char *path)
 	struct svcc_ctx *ctx;
 	struct agent_part *p;
 	struct stat sb;
-	bool found;
-	size_t i = part_find(w, path, &found);
+	int bad;
 
 	if (stat(path, &sb) || !S_ISREG(sb.st_mode)) {
-		if (!found)
+		if (!(p = watch_part(w, path)) || p->gone)
 			return 0;
-		part_remove(w, i);
-		return 1;
+		return update(w, p, NULL, NULL, false);
 	}
-	if (!(ctx = svcc_ctx_new()))
-		goto nomem;
-	if (!found) {
-		struct agent_part *v = w->parts;
-		char *copy = strdup(path);
-
-		if (w->nparts == w->parts_cap) {
-			size_t cap = w->parts_cap ? 2 * w->parts_cap : 16;
-
-			v = copy ? realloc(w->parts, cap * sizeof(*v)) : NULL;
-			if (v) {
-				w->parts = v;
-				w->parts_cap = cap;
-			}
-		}
-		if (!v || !copy) {
-			free(copy);
-			svcc_ctx_free(ctx);
-			goto nomem;
-		}
-		memmove(&w->parts[i + 1], &w->parts[i], (w->nparts - i) * sizeof(*w->parts));
-		w->nparts++;
-		memset(&w->parts[i], 0, sizeof(w->parts[i]));
-		w->parts[i].path = copy;
-	}
-	p = &w->parts[i];
-	if (svcc_parse_file(ctx, path, &cfg)) {
-		svcc_diag_print_color(ctx, stderr, w->color);
+	if (!(ctx = svcc_ctx_new()) || !(p = part_get(w, path))) {
 		svcc_ctx_free(ctx);
-		p->bad = true;	/* the last good parse stays, unused until it is fixed */
-		return 1;
+		fprintf(stderr, "svcc agent: %s: out of memory\n", path);
+		w->rescan = true;
+		return 0;
 	}
-	svcc_diag_print_color(ctx, stderr, w->color);	/* warnings */
-	svcc_config_free(p->cfg);
-	svcc_ctx_free(p->ctx);
-	p->cfg = cfg;
-	p->ctx = ctx;
-	p->bad = false;
-	return 1;
-nomem:
-	fprintf(stderr, "svcc agent: %s: out of memory\n", path);
-	w->rescan = true;
-	return 0;
+	bad = svcc_parse_file(ctx, path, &cfg);
+	svcc_diag_print_color(ctx, stderr, w->color);	/* errors, or warnings */
+	return update(w, p, ctx, cfg, bad);
+}
+
+/* The --k8s files imported again, as one part. */
+static int look_k8s(struct agent_watch *w)
+{
+	const char *const *files = (const char *const *)w->paths + (w->npaths - w->nk8s);
+	struct svcc_config *cfg = NULL;
+	struct svcc_ctx *ctx;
+	struct agent_part *p;
+	char name[4096];
+	size_t off = (size_t)snprintf(name, sizeof(name), "k8s:");
+	int bad;
+
+	for (size_t i = 0; i < w->nk8s && off < sizeof(name); i++)
+		off += (size_t)snprintf(name + off, sizeof(name) - off, "%s%s", i ? "," : "", files[i]);
+	if (!(ctx = svcc_ctx_new()) || !(p = part_get(w, name))) {
+		svcc_ctx_free(ctx);
+		fprintf(stderr, "svcc agent: --k8s: out of memory\n");
+		w->k8s_touched = true;
+		return 0;
+	}
+	bad = svcc_import_k8s(ctx, files, w->nk8s, w->import, &cfg);
+	svcc_diag_print_color(ctx, stderr, w->color);	/* errors, or what was left out */
+	if (bad)
+		fprintf(stderr, "svcc agent: --k8s: the files cannot be imported (%s)\n",
+			strerror(errno));
+	return update(w, p, ctx, cfg, bad);
 }
 
 /* Every file the PATHs name now, into touched; the parts no PATH names go. */
 static void rescan(struct agent_watch *w)
 {
 	size_t before = w->ntouched;
+	bool *named;
 
-	for (size_t i = 0; i < w->npaths; i++) {
+	w->k8s_touched = w->nk8s > 0;
+	for (size_t i = 0; i < w->npaths - w->nk8s; i++) {
 		struct dirent **names;
 		int n;
 
@@ -279,32 +394,39 @@ static void rescan(struct agent_watch *w)
 			touch(w, strdup(w->paths[i]));
 			continue;
 		}
+		/* names from a directory are distinct: no search among those touched */
 		n = scandir(w->paths[i], &names, NULL, alphasort);
 		if (n < 0) {
 			fprintf(stderr, "svcc agent: %s: %s\n", w->paths[i], strerror(errno));
 			continue;
 		}
 		for (int j = 0; j < n; j++) {
-			if (is_svc_name(names[j]->d_name))
-				touch(w, join(w->paths[i], names[j]->d_name));
+			if (is_svc_name(names[j]->d_name) &&
+			    list_add(&w->touched, &w->ntouched, &w->touched_cap,
+				     join(w->paths[i], names[j]->d_name)))
+				w->rescan = true;
 			free(names[j]);
 		}
 		free(names);
 	}
-	for (size_t i = w->nparts; i-- > 0;) {
-		bool named = false;
-
-		for (size_t j = before; j < w->ntouched && !named; j++)
-			named = !strcmp(w->touched[j], w->parts[i].path);
-		if (!named)
-			touch(w, strdup(w->parts[i].path));	/* look() finds it gone */
+	if (!(named = calloc(w->nparts + 1, sizeof(*named)))) {
+		w->rescan = true;
+		return;
 	}
+	for (size_t j = before; j < w->ntouched; j++) {
+		bool found;
+		size_t i = part_find(w, w->touched[j], &found);
+
+		named[i] |= found;
+	}
+	for (size_t i = 0, n = w->nparts; i < n; i++)
+		if (!named[i] && strncmp(w->parts[i].path, "k8s:", 4))
+			touch(w, strdup(w->parts[i].path));	/* look() finds it gone */
+	free(named);
 }
 
 size_t watch_refresh(struct agent_watch *w, size_t *changed)
 {
-	size_t bad = 0;
-
 	*changed = 0;
 	if (w->rescan) {
 		w->rescan = false;
@@ -315,7 +437,9 @@ size_t watch_refresh(struct agent_watch *w, size_t *changed)
 		free(w->touched[i]);
 	}
 	w->ntouched = 0;
-	for (size_t i = 0; i < w->nparts; i++)
-		bad += w->parts[i].bad;
-	return bad;
+	if (w->k8s_touched) {
+		w->k8s_touched = false;
+		*changed += (size_t)look_k8s(w);
+	}
+	return w->nbad;
 }

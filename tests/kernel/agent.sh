@@ -105,6 +105,31 @@ check "svcc_config_errors_total counts it ($errs -> $(metric svcc_config_errors_
 	eval '(($(metric svcc_config_errors_total) == errs + 1))'
 after 'sync [0-9]*: default/web:' web "${P4[0]}" "${P4[1]}" "${P4[2]}"
 
+# ---- a check error across files, and an edit made while it stands ------------------------------
+# dup.svc takes web's vip and port: the files parse, the config does not check
+after 'nothing applied' put dup.svc "service default/dup { vip 10.96.0.10; port 80 -> 8080; endpoint ${P4[2]}; }"
+check "a service clashing with another file's is a config error" grep -q "dup.svc:1:[0-9]*: error" "$LOG"
+after 'nothing applied' web "${P4[0]}" "${P4[1]}"
+out=$(in_outside "$PROBE" tcp 10.96.0.10 80 30 --timeout-ms 1000); show "$out"
+check "while it stands web keeps the last good ruleset, 10/10/10 [$(dist "$out")]" expect_even "$out" 10 "${P4[@]}"
+after 'sync [0-9]*: default/dup' rm "$D/dup.svc"
+check "once it goes, the edit made meanwhile is applied with it" grep -q 'sync [0-9]*: default/dup, default/web:' "$LOG"
+out=$(in_outside "$PROBE" tcp 10.96.0.10 80 20 --timeout-ms 1000); show "$out"
+check "web: the endpoint removed meanwhile is no longer reached, 10/10 [$(dist "$out")]" expect_even "$out" 10 "${P4[0]}" "${P4[1]}"
+after 'sync [0-9]*: default/web:' web "${P4[0]}" "${P4[1]}" "${P4[2]}"
+
+# ---- a file renamed: its service moves with it (one sync), nothing is sent ----------------------
+after 'sync [0-9]*:' mv "$D/other.svc" "$D/other2.svc"
+check "a renamed file sends nothing" eval 'tail -n 1 "$LOG" | grep -q "default/other: 0 added, 0 changed, 0 deleted, 0 messages"'
+after 'sync [0-9]*:' mv "$D/other2.svc" "$D/other.svc"
+
+# ---- cluster settings changed: joined anew, applied whole -------------------------------------
+after 'applied whole' put cluster.svc "cluster { pod-cidr 10.244.0.0/16; pod-cidr 10.245.0.0/16; node-ip $NODE; }"
+check "a change of the cluster settings is applied whole" grep -q 'cluster settings changed, applied whole' "$LOG"
+out=$(in_outside "$PROBE" tcp 10.96.0.20 80 30 --timeout-ms 1000); show "$out"
+check "other: still 10/10/10 after it [$(dist "$out")]" expect_even "$out" 10 "${P4[@]}"
+after 'applied whole' put cluster.svc "cluster { pod-cidr 10.244.0.0/16; node-ip $NODE; }"
+
 # ---- the owned table: nft from outside the agent cannot change it -------------------------
 out=$(in_node nft add chain inet svcc intruder 2>&1); rc=$?; show "$out"
 check "nft cannot add a chain to the owned table [$rc]" eval '((rc != 0)) && grep -q "not permitted" <<<"$out"'
@@ -206,5 +231,46 @@ start --cleanup
 wait_for 'sync 1:' 1
 kill -TERM "$AGENT_PID"; wait "$AGENT_PID"; rc=$?
 check "--cleanup: exit 0 and the table is gone [$rc]" eval '((rc == 0)) && ! in_node nft list table inet svcc >/dev/null 2>&1'
+show "$(cat "$LOG")"
+
+# ---- --k8s: kubectl's JSON files, followed as they are rewritten ------------------------------------
+K=$TOPO_TMP/k8s
+mkdir -p "$K"
+kput() { printf '%s\n' "$2" > "$K/.$1.tmp" && mv "$K/.$1.tmp" "$K/$1"; }
+slices() {	# the EndpointSlice of default/kweb with these endpoints
+	local e s=""
+	for e in "$@"; do s+="${s:+,}{\"addresses\":[\"$e\"],\"conditions\":{\"ready\":true},\"nodeName\":\"node-a\"}"; done
+	kput eps.json "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{\"apiVersion\":\"discovery.k8s.io/v1\",
+  \"kind\":\"EndpointSlice\",\"addressType\":\"IPv4\",\"metadata\":{\"name\":\"kweb-1\",\"namespace\":\"default\",
+  \"labels\":{\"kubernetes.io/service-name\":\"kweb\"}},\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],
+  \"endpoints\":[$s]}]}"
+}
+kput svc.json '{"apiVersion":"v1","kind":"List","items":[
+ {"apiVersion":"v1","kind":"Service","metadata":{"name":"kweb","namespace":"default"},
+  "spec":{"type":"ClusterIP","clusterIP":"10.96.5.10","clusterIPs":["10.96.5.10"],
+   "ports":[{"name":"http","port":80,"protocol":"TCP","targetPort":8080}]}},
+ {"apiVersion":"v1","kind":"Service","metadata":{"name":"alias","namespace":"default"},
+  "spec":{"type":"ExternalName","externalName":"example.com"}}]}'
+slices "${P4[0]}"
+printf 'cluster { pod-cidr 10.244.0.0/16; node-ip %s; }\n' "$NODE" > "$K/cluster.svc"
+: >"$LOG"
+ip netns exec "$(topo_ns node)" "$SVCC" agent --min-sync-period 100ms --cleanup \
+	--k8s "$K/svc.json" "$K/eps.json" --node node-a "$K/cluster.svc" >>"$LOG" 2>&1 &
+AGENT_PID=$!
+TOPO_PIDS+=("$AGENT_PID")
+check "--k8s: the first sync applies the import" wait_for 'sync 1: first, applied whole' 1
+check "... with the import's warnings logged" grep -q 'default/alias: type ExternalName' "$LOG"
+out=$(in_outside "$PROBE" tcp 10.96.5.10 80 4 --timeout-ms 1000); show "$out"
+check "--k8s: kweb reaches its one endpoint [$(dist "$out")]" expect_even "$out" 4 "${P4[0]}"
+after 'sync [0-9]*: default/kweb:' slices "${P4[0]}" "${P4[1]}"
+check "an endpoint added by rewriting the EndpointSlice file updates kweb alone" \
+	grep -q 'sync [0-9]*: default/kweb: ' "$LOG"
+out=$(in_outside "$PROBE" tcp 10.96.5.10 80 20 --timeout-ms 1000); show "$out"
+check "--k8s: the added endpoint is reached, 10/10 [$(dist "$out")]" expect_even "$out" 10 "${P4[0]}" "${P4[1]}"
+after 'nothing applied' kput eps.json '{"kind": '
+check "a broken JSON file is logged, nothing applied" grep -q 'cannot be imported' "$LOG"
+out=$(in_outside "$PROBE" tcp 10.96.5.10 80 20 --timeout-ms 1000); show "$out"
+check "... and kweb keeps its endpoints, 10/10 [$(dist "$out")]" expect_even "$out" 10 "${P4[0]}" "${P4[1]}"
+kill -TERM "$AGENT_PID"; wait "$AGENT_PID"
 show "$(cat "$LOG")"
 finish
