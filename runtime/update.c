@@ -1383,7 +1383,21 @@ static void upd_fini(struct upd *u)
 	rs_free(u->m);
 }
 
-/* Named keys another service holds: reported as check.c does. */
+/* Where the config says the key (its port, or nodeport): as check.c points. */
+static struct loc key_loc(const struct upd *u, const char *name, const struct ukey *k)
+{
+	const struct svcc_service *svc = htab_get(&u->cfg->by_name, name, strlen(name));
+
+	for (size_t i = 0; svc && i < svc->nports; i++) {
+		const struct port *p = &svc->ports[i];
+
+		if (p->proto == k->proto && (k->family ? p->port : p->nodeport) == k->port)
+			return k->family ? p->loc : p->nodeport_loc;
+	}
+	return svc ? svc->loc : LOC_NONE;
+}
+
+/* Named keys another service holds: reported as check.c does, located. */
 static void check_keys(struct upd *u)
 {
 	for (size_t i = 0; i < u->nnames; i++) {
@@ -1398,17 +1412,17 @@ static void check_keys(struct upd *u)
 			if (!other || is_named(u, other->name))
 				continue;
 			if (!k->family) {
-				diag_error(u->rt->ctx, LOC_NONE, "nodeport %u/%s of service '%s' is "
-					   "taken by service '%s'", k->port, proto_name(k->proto),
-					   s->name, other->name);
+				diag_error(u->rt->ctx, key_loc(u, s->name, k),
+					   "nodeport %u/%s of service '%s' is taken by service "
+					   "'%s'", k->port, proto_name(k->proto), s->name, other->name);
 				continue;
 			}
 			memcpy(a.bytes, k->addr, 16);
 			if (addr_format(&a, text, sizeof(text)))
 				strcpy(text, "?");
-			diag_error(u->rt->ctx, LOC_NONE, "%s port %u/%s of service '%s' is taken "
-				   "by service '%s'", text, k->port, proto_name(k->proto), s->name,
-				   other->name);
+			diag_error(u->rt->ctx, key_loc(u, s->name, k),
+				   "%s port %u/%s of service '%s' is taken by service '%s'", text,
+				   k->port, proto_name(k->proto), s->name, other->name);
 		}
 	}
 }
