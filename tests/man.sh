@@ -16,7 +16,7 @@ for c in $("$build/svcc" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z0-9-]
 	if grep -q "^\.Ic $c\( \|$\)" man/svcc.1 || grep -q "^\.It Ic $c\( \|$\)" man/svcc.1; then ok; else
 		bad "svcc.1 lacks the command $c"; fi
 done
-for o in $("$build/svcc" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+for o in $("$build/svcc" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
 	if grep -q "Fl Fl ${o#--}\( \|$\)" man/svcc.1; then ok; else bad "svcc.1 lacks the option $o"; fi
 done
 for kw in $(sed -n 's/^"\([a-z-]*\)"{dashes}.*/\1/p' grammar/lexer.l); do
