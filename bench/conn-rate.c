@@ -10,7 +10,7 @@
  *        greeting and its answer), close with SO_LINGER 0: a RST, no TIME_WAIT on either side;
  *   udp: socket, bind, connect, send "ping\n", read the answer datagram, close.
  * Every flow binds the next (source address, port) pair in turn, ports 10000-64999 on each --src
- * address: no 5-tuple repeats within 55,000 x addresses flows, so every flow is new to conntrack and
+ * address, from a place the seed picks: no 5-tuple repeats within 55,000 x addresses flows, so every flow is new to conntrack and
  * goes through the NAT rules (never an old entry's cached mapping).
  * Latency: tcp, connect() to established (SYN out, SYN/ACK back through the DNAT); udp, the datagram
  * sent to its answer.  Only flows that end after the warm-up (default 1 s) and within SECONDS count.
@@ -323,6 +323,7 @@ int main(int argc, char **argv)
 		if (*end || conc == 0 || conc > MAX_CONC || warmup < 0 || timeout_ms == 0)
 			return usage();
 	}
+	port_i = (unsigned)(next_rand() % (PORT_HI - PORT_LO));	/* runs with other seeds: other tuples */
 	if (read_targets(argv[2]) < 0) {
 		fprintf(stderr, "conn-rate: no %s targets in %s\n", argv[1], argv[2]);
 		return 1;

@@ -55,7 +55,7 @@ log() { echo "datapath: $*" >&2; }
 for t in nft conntrack cc; do command -v "$t" >/dev/null || { log "needs $t"; exit 1; }; done
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/svcc-datapath.XXXXXX")
-# shellcheck source=../tests/kernel/topology.sh
+# shellcheck source-path=SCRIPTDIR source=../tests/kernel/topology.sh
 . "$ROOT/tests/kernel/topology.sh"
 if ((KEEP)); then topo_trap "echo 'work directory kept: $W' >&2"
 else topo_trap "rm -rf '$W'"
@@ -105,9 +105,9 @@ ct_drops() {
 		awk -F= '$1 == "drop" || $1 == "early_drop" || $1 == "insert_failed" { n += $2 } END { print n + 0 }'
 }
 
-# run N SHAPE: topology, ruleset, TCP and UDP runs -> $W/res/N-SHAPE.{load,tcp,udp,drops,ct}
+# run N SHAPE: topology, ruleset, TCP and UDP runs -> $W/res/N-SHAPE.{load,tcp,udp,lat-*,ct.*,drops}
 run() {
-	local n=$1 shape=$2 r=$W/res/$1-$2 port src
+	local n=$1 shape=$2 r=$W/res/$1-$2 port src proto
 	topo_up || return 1
 	node_prepare || return 1
 	for port in $(cat "$W/$n.ports"); do
