@@ -39,7 +39,7 @@ COMPILER += compiler/version.c
 # the public API's builder calls beyond vip, ports and endpoints, and its getters
 COMPILER += compiler/builder_service.c compiler/config_get.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
-	    runtime/nl_rule.c runtime/read.c runtime/readback.c runtime/rule_decode.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c runtime/show.c runtime/show_ct.c \
+	    runtime/nl_rule.c runtime/read.c runtime/readback.c runtime/rule_decode.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c runtime/show.c runtime/show_ct.c runtime/slots.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c
 GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)
@@ -48,6 +48,7 @@ UNIT	 := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/*.c)) 
 DRIVER	 := $(BUILD)/tests/runtime/rt-driver
 UPDATE_TEST := $(BUILD)/tests/runtime/test-update
 READ_TEST := $(BUILD)/tests/runtime/test-read
+SLOTS_TEST := $(BUILD)/tests/runtime/test-slots
 CT_DRIVER := $(BUILD)/tests/kernel/ct-driver
 
 all: $(BUILD)/svcc $(BUILD)/libsvcc.a $(BUILD)/libsvcc.so
@@ -102,6 +103,10 @@ $(DRIVER): tests/runtime/rt-driver.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(SLOTS_TEST): tests/runtime/test-slots.c $(BUILD)/libsvcc.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(READ_TEST): tests/runtime/test-read.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -138,7 +143,7 @@ ifndef SAN
 	@sh tests/install.sh $(BUILD)
 endif
 
-check-kernel: all $(DRIVER) $(UPDATE_TEST) $(READ_TEST) $(CT_DRIVER)
+check-kernel: all $(DRIVER) $(UPDATE_TEST) $(READ_TEST) $(SLOTS_TEST) $(CT_DRIVER)
 	@sh tests/kernel/run.sh $(BUILD)
 
 # the Go binding (bindings/go) against this build's libsvcc.a, and README's Go

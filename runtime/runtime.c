@@ -24,6 +24,7 @@
 #include "conntrack.h"
 #include "internal.h"
 #include "nl.h"
+#include "slots.h"
 #include "state.h"
 #include "tx.h"
 #include "update.h"
@@ -811,6 +812,8 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 	double t0 = rt_now();
 	struct rs_ruleset *copy = NULL, *next = NULL;
 	struct view view = { 0 };
+	struct aligned al = { 0 };
+	const struct rs_ruleset *want = rs->rs;
 	struct tx *tx = NULL;
 	bool restarted = false, repaired = false, reasserted = false, claim = false;
 	int ret = -1;
@@ -832,6 +835,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 
 		tx_free(tx);
 		tx = NULL;
+		slots_aligned_free(&al);
 		rs_free(next);
 		next = NULL;
 		view_free(&view);
@@ -851,10 +855,14 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 				goto out;
 			old = &view.rs;
 		}
-		if (!(tx = tx_diff(old, rs->rs)))
+		/* the kernel's endpoint slots kept (slots.h) */
+		if (slots_align(old, rs->rs, &al))
+			goto oom;
+		want = al.rs;
+		if (!(tx = tx_diff(old, want)))
 			goto oom;
 		claim = (rt->flags & SVCC_RT_OWNER) && !rt->owned;
-		if (claim && claim_table(rt, &tx, &old, rs->rs))
+		if (claim && claim_table(rt, &tx, &old, want))
 			goto oom;
 		if (rt->owned)
 			tx->table_flags = NL_TABLE_F_OWNER | NL_TABLE_F_PERSIST;
@@ -879,7 +887,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		/* copy first: once the kernel took it, keeping it cannot fail */
 		rs_free(copy);
 		copy = NULL;
-		if (!(rt->flags & SVCC_RT_ONE_SHOT) && !(copy = rs_clone(rs->rs)))
+		if (!(rt->flags & SVCC_RT_ONE_SHOT) && !(copy = rs_clone(want)))
 			goto oom;
 		if (copy)
 			st_stamp(copy, next);
@@ -897,7 +905,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			}
 			rt_keep_fpmap(rt, next);
 			next = NULL;
-			rt_flush_stale_udp(rt, old, rs->rs);
+			rt_flush_stale_udp(rt, old, want);
 			/* one shot: what was applied is not kept; a next apply reads */
 			rt->model = copy;
 			rt->model_rules = copy != NULL;
@@ -905,7 +913,7 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 			copy = NULL;
 			upd_index_free(rt->idx);	/* for another config */
 			rt->idx = NULL;
-			rt_forget_stale_affinity(rt, old, old_rules, rs->rs);
+			rt_forget_stale_affinity(rt, old, old_rules, want);
 			view_free(&view);
 			rs_free(prev);
 			if (rt->overlap) {
@@ -972,6 +980,7 @@ out:
 	rt->stats.chains_read = rt->chains_read;
 	rt->sets_read = rt->chains_read = 0;
 	tx_free(tx);
+	slots_aligned_free(&al);
 	rs_free(next);
 	view_free(&view);
 	rs_free(copy);
@@ -982,6 +991,7 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 {
 	struct rs_ruleset *next = NULL;
 	struct view view = { 0 };
+	struct aligned al = { 0 };
 	struct tx *tx;
 	int ret;
 
@@ -989,12 +999,18 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 		return -1;
 	if (rt->model && view_new(rt, rs->rs, &view))
 		return -1;
+	if (slots_align(rt->model ? &view.rs : NULL, rs->rs, &al)) {
+		rt_report_errno(rt, "plan", ENOMEM);
+		view_free(&view);
+		return -1;
+	}
 	/* with the fingerprint map's part: what apply would send */
-	if (!(tx = tx_diff(rt->model ? &view.rs : NULL, rs->rs)) ||
+	if (!(tx = tx_diff(rt->model ? &view.rs : NULL, al.rs)) ||
 	    st_append(tx, rt->model ? &view.rs : NULL, rt->fpmap, rt->fpmap_true, rt->genid,
 		      &next)) {
 		rt_report_errno(rt, "plan", ENOMEM);
 		tx_free(tx);
+		slots_aligned_free(&al);
 		view_free(&view);
 		return -1;
 	}
@@ -1003,6 +1019,7 @@ int svcc_runtime_plan(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FI
 	if (ret)
 		rt_report_errno(rt, "plan", errno ? errno : EIO);
 	tx_free(tx);
+	slots_aligned_free(&al);
 	rs_free(next);
 	view_free(&view);
 	return ret;
@@ -1041,6 +1058,7 @@ out:
 int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out)
 {
 	struct view view = { 0 };
+	struct aligned al = { 0 };
 	struct tx *tx = NULL;
 	int ret = -1;
 
@@ -1056,7 +1074,8 @@ int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_ruleset *rs, 
 	}
 	if (view_new(rt, rs->rs, &view))
 		goto out;
-	if (!(tx = tx_diff(&view.rs, rs->rs))) {
+	/* behaviour is compared, not slot numbers: the kernel's arrangement kept */
+	if (slots_align(&view.rs, rs->rs, &al) || !(tx = tx_diff(&view.rs, al.rs))) {
 		rt_report_errno(rt, "verify", ENOMEM);
 		goto out;
 	}
@@ -1071,6 +1090,7 @@ out:
 	rt->stats.chains_read = rt->chains_read;
 	rt->sets_read = rt->chains_read = 0;
 	tx_free(tx);
+	slots_aligned_free(&al);
 	view_free(&view);
 	return ret;
 }

@@ -38,6 +38,7 @@
 #include "clone.h"
 #include "lower.h"
 #include "model.h"
+#include "slots.h"
 #include "state.h"
 #include "update.h"
 
@@ -970,6 +971,33 @@ static bool new_shard_chain(const struct upd *u, const char *name)
  * Gather OLD and NEW.  Returns 0, 1 when the update must apply whole, or
  * -1 with errno.
  */
+/*
+ * The kernel's endpoint slots kept (slots.h): each of M's endpoint ranges
+ * arranged after the model's elements of the named services' old ranges.
+ */
+static int keep_slots(struct upd *u)
+{
+	for (size_t i = 0; i < u->m->nchains; i++) {
+		const struct rs_chain *c = &u->m->chains[i];
+
+		if (c->hook != RS_HOOK_NONE || !svc_chain_name(c->name))
+			continue;
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct rs_rule *r = &c->rules[k];
+			size_t si;
+			bool changed;
+
+			if (r->kind != RS_DNAT_NUMGEN || !r->mod || (si = set_idx(u->model, r->set)) == NONE ||
+			    set_kind(&u->model->sets[si]) != K_EPMAP)
+				continue;
+			if (slots_align_range(&u->model->sets[si], u->olds[si].v, u->olds[si].n,
+					      u->news[si].v, u->news[si].n, r->offset, r->mod, &changed))
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static int plan(struct upd *u)
 {
 	struct rs_ruleset *model = u->model, *m = u->m;
@@ -1055,6 +1083,8 @@ static int plan(struct upd *u)
 		sort_unique(&model->sets[si], &u->olds[si]);
 		sort_unique(&model->sets[si], &u->news[si]);
 	}
+	if (keep_slots(u))
+		return -1;
 
 	/* OLD: every model set; NEW: those still needed and M's new ones, by name */
 	u->old = (struct rs_ruleset){ .table = model->table, .nsets = model->nsets,

@@ -15,7 +15,8 @@
 # - client-ip affinity: the clients the packet path remembers survive an
 #   apply, except those remembered on an endpoint the apply removed;
 # - svcc_runtime_update leaves the model and the kernel as a whole apply;
-# - svcc_runtime_read gives back what was applied, rules decoded.
+# - svcc_runtime_read gives back what was applied, rules decoded;
+# - a rolling update keeps every other endpoint's slot.
 set -u
 build=${1:-build}
 drv=$(realpath "$build/svcc")
@@ -408,6 +409,13 @@ if ns "'$upd' --services 2000 --steps 200 > '$tmp/upd.out' 2>&1"; then ok; else
 	bad "test-update: $(grep -m3 -e FAIL -e rror "$tmp/upd.out")"; fi
 if ns "'$upd' --services 500 --steps 60 --seed 2 --nft > '$tmp/upd-nft.out' 2>&1"; then ok; else
 	bad "test-update --nft: $(grep -m3 -e FAIL -e rror "$tmp/upd-nft.out")"; fi
+
+# stable endpoint slots: a rolling update of a 40-endpoint service changes
+# only the replaced endpoint's slots, through update, apply and one-shot
+# applies (tests/runtime/test-slots.c)
+sl=$(realpath "$build/tests/runtime/test-slots")
+if ns "'$sl' > '$tmp/slots.out' 2>&1"; then ok; else
+	bad "test-slots: $(grep -m3 FAIL "$tmp/slots.out")"; fi
 
 # svcc_runtime_read: every example and golden config read back, rules
 # decoded, is what was applied; a rule of another program's is counted

@@ -2,7 +2,8 @@
 /*
  * svcc_runtime_read gives back exactly what was applied: for each FILE,
  * compile, apply (through netlink, or nft text with --nft), read the table
- * back and write both rulesets as text: they must be byte-identical.  Then
+ * back and write both rulesets as text: they must be byte-identical, and
+ * the runtime must not have changed (the same apply again sends nothing).  Then
  * a rule added underneath with nft is left out and counted as foreign.
  * Run in a private network namespace (tests/runtime/kernel.sh).
  * Usage: test-read [--nft] FILE...
@@ -98,6 +99,13 @@ static int check_file(const char *path, unsigned flags)
 	}
 	if (foreign) {
 		fprintf(stderr, "FAIL %s: %zu rules of svcc's own taken for foreign\n", path, foreign);
+		goto out;
+	}
+	/* reading changed nothing of the runtime's: the same apply again is free */
+	if (svcc_runtime_apply(rt, rs) || svcc_runtime_stats(rt)->messages ||
+	    svcc_runtime_stats(rt)->sets_read) {
+		fprintf(stderr, "FAIL %s: an apply after the read sent %lu messages, read %lu sets\n",
+			path, svcc_runtime_stats(rt)->messages, svcc_runtime_stats(rt)->sets_read);
 		goto out;
 	}
 	ok = 1;

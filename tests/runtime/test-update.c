@@ -88,6 +88,34 @@ static void rand_eps(struct svc *s)
 	}
 }
 
+/* A rolling update's step: the others keep their slots (runtime/slots.h). */
+static void roll_eps(struct svc *s)
+{
+	int what = rand() % 3;
+
+	if (s->ne == 0 || (what == 2 && s->ne < MAXE)) {
+		s->e[s->ne].addr = 60010 + (unsigned)(rand() % 5000);
+		s->e[s->ne].weight = 0;
+		s->e[s->ne].local = s->e[s->ne].term = 0;
+		for (int j = 0; j < s->ne; j++)
+			if (s->e[j].addr == s->e[s->ne].addr)
+				return;	/* taken: nothing this time */
+		s->ne++;
+	} else if (what == 1) {
+		int i = rand() % s->ne;
+
+		s->e[i] = s->e[s->ne - 1];
+		s->ne--;
+	} else {
+		unsigned a = 65100 + (unsigned)(rand() % 400);
+
+		for (int j = 0; j < s->ne; j++)
+			if (s->e[j].addr == a)
+				return;
+		s->e[rand() % s->ne].addr = a;
+	}
+}
+
 static void rand_ports(struct svc *s)
 {
 	s->np = 1 + rand() % 2;
@@ -324,16 +352,21 @@ static void collision(struct svcc_ctx *ctx, struct svcc_runtime *rt, unsigned lo
 		fail("collision: removing the second");
 }
 
-/* The table, one token a line, sorted: element order is the kernel's. */
+/*
+ * The table, one token a line, sorted: element order is the kernel's.
+ * Numeric keys are left out: an endpoint map's slots are the kernel's
+ * arrangement (runtime/slots.h), its endpoints and their counts compared.
+ */
 static char *listing_of(const char *table)
 {
-	/* without key 0 of set-fingerprints: the generation differs between namespaces */
+	/* without set-fingerprints' elements: the generation differs between
+	 * namespaces, and an arranged endpoint map hashes otherwise */
 	char cmd[256];
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd), "nft list table inet %s | tr ',{}' '\\n\\n\\n' | "
 		 "sed 's/^[[:space:]]*//;s/[[:space:]]*$//' | grep -v '^$' | "
-		 "grep -v '^0x00000000 : ' | LC_ALL=C sort", table);
+		 "grep -v '^0x[0-9a-f]* : 0x' | sed -E 's/^[0-9]+ : //' | LC_ALL=C sort", table);
 	p = popen(cmd, "r");
 	char *text = NULL;
 	size_t len = 0, n;
@@ -498,8 +531,10 @@ int main(int argc, char **argv)
 		names[0] = s->name;
 		switch (op) {
 		case 0:
-		case 1:
 			rand_eps(s);
+			break;
+		case 1:
+			roll_eps(s);	/* one endpoint replaced, dropped or added */
 			break;
 		case 2:
 			s = new_svc(0);
