@@ -4,12 +4,15 @@
 # kube-proxy-shaped baseline, and the runtime (issue 3): full `svcc apply`, one endpoint changed at
 # 10k services through the one-shot `svcc apply` and through the library (bench/lib-change).
 #
-#   sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath]
+#   sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath] [--agent]
 #
 #   --slow      also load kube-proxy-shaped text at 10k services (takes minutes)
 #   --datapath  then the datapath benchmark (bench/datapath.sh, bash, root): new connections per
 #               second and their latency through svcc's ruleset and kube-proxy's nftables and
 #               iptables shapes at 100, 1k, 10k and 50k services; adds about 35 minutes
+#   --agent     then the agent benchmark (bench/agent.sh, bash, root) at 10k x 10 and 1,000 edits:
+#               rename-to-commit latency of svcc agent, one file per service, one big file, beside
+#               foreign commits, and svcc apply one-shot; adds about 10 minutes (estimated)
 #   --keep      keep the work directory (configs, nft scripts, logs) and print its path
 #   --no-build  do not run `make` in the top directory (use whatever build/svcc, build/libsvcc.a are there)
 #   --profile   also `perf record` svcc_compile at 10k x 10 (bench/lib-change --compile-only) and print
@@ -69,7 +72,7 @@ if [ "${1:-}" = __apply_change ]; then
 fi
 
 # ---- setup -------------------------------------------------------------------------------------------
-SLOW=0 KEEP=0 BUILD=1 PROFILE=0 DATAPATH=0
+SLOW=0 KEEP=0 BUILD=1 PROFILE=0 DATAPATH=0 AGENT=0
 for a in "$@"; do
 	case $a in
 	--slow) SLOW=1 ;;
@@ -77,7 +80,8 @@ for a in "$@"; do
 	--no-build) BUILD=0 ;;
 	--profile) PROFILE=1 ;;
 	--datapath) DATAPATH=1 ;;
-	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath]" >&2; exit 2 ;;
+	--agent) AGENT=1 ;;
+	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath] [--agent]" >&2; exit 2 ;;
 	esac
 done
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -311,6 +315,7 @@ done
 echo
 if [ "$APPLY" = 0 ]; then
 	[ "$DATAPATH" = 0 ] || log "--datapath skipped: it needs svcc apply"
+	[ "$AGENT" = 0 ] || log "--agent skipped: it needs svcc apply"
 	echo "svcc apply: not available in this build (\`$(basename "$SVCC") apply\` failed on a 2-service config: $(head -1 "$W/probe.log")); hooks: have_apply, apply_full_hook, apply_change_hook in bench/run.sh."
 	exit 0
 fi
@@ -420,4 +425,9 @@ if [ "$DATAPATH" = 1 ]; then
 	log "the datapath benchmark (bench/datapath.sh, about 35 minutes)"
 	echo
 	SVCC=$SVCC bash "$BENCH/datapath.sh" || echo "(bench/datapath.sh: a run failed or was not sane; see its table)"
+fi
+if [ "$AGENT" = 1 ]; then
+	log "the agent benchmark (bench/agent.sh, about 10 minutes)"
+	echo
+	SVCC=$SVCC bash "$BENCH/agent.sh" || echo "(bench/agent.sh: a run failed; see its messages)"
 fi
