@@ -457,9 +457,18 @@ int svcc_runtime_apply_config(struct svcc_runtime *rt, const struct svcc_config 
 	}
 	ret = svcc_runtime_apply(rt, rs);
 	if (!ret && rt->model && !rt->model_rules) {
-		/* nothing sent, the model read back: it equals rs, take its rules */
-		struct rs_ruleset *copy = rs_clone(rs->rs);
+		/*
+		 * nothing sent, the model read back: it equals rs, take its
+		 * rules, in the kernel's arrangement of the endpoint slots (the
+		 * sets the read-back left unread are as rs has them)
+		 */
+		struct rs_ruleset *copy = NULL;
+		struct aligned al;
 
+		if (!slots_align(rt->model, rs->rs, &al)) {
+			copy = rs_clone(al.rs);
+			slots_aligned_free(&al);
+		}
 		if (copy) {
 			rs_free(rt->model);
 			rt->model = copy;

@@ -12,7 +12,8 @@
  * every step the endpoint map read back from the kernel differs from the
  * step before in exactly the slots of the replaced endpoint, which now hold
  * the new one; svcc_runtime_verify of the whole compile finds the table
- * right.  Then endpoints removed and added keep every other slot too.
+ * right.  Then endpoints removed and added keep every other slot too, and
+ * a new runtime adopts the arranged table and rolls on through updates.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,36 @@ static void rolling(enum path p, unsigned *next_addr)
 		}
 		if (verify_whole(ctx, rt, cfg) != 0)
 			fail("verify after remove/add", -1);
+		before = after;
+	}
+	/*
+	 * A new runtime adopts the arranged table (svcc_runtime_apply_config
+	 * sends nothing, and takes its model from the read-back), then rolls
+	 * on through svcc_runtime_update.
+	 */
+	addr[0] = fresh(next_addr);	/* the lowest slot now holds the highest address */
+	svcc_config_free(cfg);
+	cfg = config();
+	if (!failures && ((p == UPDATE ? svcc_runtime_update(rt, cfg, &name, 1) : apply_whole(ctx, rt, cfg)) ||
+			  read_slots(rt, &before)))
+		fail("an arrangement other than the compiled one", -1);
+	svcc_runtime_free(rt);
+	rt = NULL;
+	if (!failures && (svcc_runtime_new(ctx, "svcc", 0, &rt) || svcc_runtime_apply_config(rt, cfg) ||
+			  svcc_runtime_stats(rt)->messages))
+		fail("a new runtime's apply_config of the arranged table sends nothing", -1);
+	for (size_t i = 1; i < 4 && !failures; i++) {
+		addr[i] = fresh(next_addr);
+		svcc_config_free(cfg);
+		cfg = config();
+		if (svcc_runtime_update(rt, cfg, &name, 1) || read_slots(rt, &after)) {
+			fail("update after adoption", (int)i);
+			break;
+		}
+		if (changed_slots(&before, &after) != (i % 5 == 0 ? 2u : 1u))
+			fail("after adoption, only the replaced endpoint's slots change", (int)i);
+		if (verify_whole(ctx, rt, cfg) != 0)
+			fail("verify after adoption", (int)i);
 		before = after;
 	}
 	printf("%s: rolling update of %zu endpoints: %lu objects added or deleted, %lu messages\n",
