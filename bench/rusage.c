@@ -3,7 +3,8 @@
  * rusage: run a command and report its wall time and the user and system CPU time of it and its
  * children (wait4's rusage; the system time is the kernel's work on its behalf).
  *
- *   rusage -o OUT CMD [ARG...]     writes "WALL USER SYS\n" (seconds) to OUT
+ *   rusage -o OUT CMD [ARG...]     writes "WALL USER SYS MAXRSS\n" to OUT (seconds, and the
+ *                                  peak resident set of CMD or any child it waited for, in KiB)
  *
  * CMD's stdin/stdout/stderr are left alone.  Exit status: CMD's (128+N if killed by signal N),
  * 127 if it could not be run.
@@ -57,9 +58,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rusage: %s: %s\n", argv[2], strerror(errno));
 		return 127;
 	}
-	fprintf(out, "%.4f %.3f %.3f\n",
+	fprintf(out, "%.4f %.3f %.3f %ld\n",
 		(double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9,
-		tv(ru.ru_utime), tv(ru.ru_stime));
+		tv(ru.ru_utime), tv(ru.ru_stime), ru.ru_maxrss);
 	if (fclose(out))
 		return 127;
 	if (WIFSIGNALED(status))
