@@ -385,8 +385,12 @@ static void sync_now(struct agent *a)
 		else
 			what_changed(changed, what, sizeof(what));
 		fprintf(stderr, "svcc agent: sync %lu: %s: %lu added, %lu changed, %lu deleted, "
-			"%lu messages, %.1f ms\n", a->nsync, what, s->added, s->changed, s->deleted,
-			s->messages, secs * 1e3);
+			"%lu messages", a->nsync, what, s->added, s->changed, s->deleted, s->messages);
+		/* what it had to read back: the table was not as it left it */
+		if (s->sets_read || s->chains_read)
+			fprintf(stderr, ", %lu sets and %lu chains read back", s->sets_read,
+				s->chains_read);
+		fprintf(stderr, ", %.1f ms\n", secs * 1e3);
 		pthread_mutex_lock(&a->st.lock);
 		hist_add(&a->st.sync, secs);
 		if (a->pending_since)

@@ -743,7 +743,12 @@ int rt_send_tx(struct svcc_runtime *rt, const struct tx *tx, struct nl_result *r
 		errno = err;
 		return ret;
 	}
-	if (nl_send_tx(&rt->nl, tx, &rt->genid, res)) {
+	/*
+	 * The generation guards the table against commits since it was read;
+	 * an owned table has none but ours, and another table's commits
+	 * (Docker's, firewalld's) must not cost a read-back.
+	 */
+	if (nl_send_tx(&rt->nl, tx, rt->owned ? NULL : &rt->genid, res)) {
 		rt->stats.messages = res->messages;
 		return -1;
 	}

@@ -123,6 +123,15 @@ after 'sync [0-9]*:' mv "$D/other.svc" "$D/other2.svc"
 check "a renamed file sends nothing" eval 'tail -n 1 "$LOG" | grep -q "default/other: 0 added, 0 changed, 0 deleted, 0 messages"'
 after 'sync [0-9]*:' mv "$D/other2.svc" "$D/other.svc"
 
+# ---- another table's commit: the owned table is not read back ------------------------------------
+in_node nft 'add table inet foreign; add set inet foreign s { type ipv4_addr; }; add element inet foreign s { 10.9.0.1 }'
+after 'sync [0-9]*: default/web:' web "${P4[0]}" "${P4[1]}"
+show "$(tail -n 1 "$LOG")"
+check "after another table's commit an update reads nothing back" \
+	eval 'tail -n 1 "$LOG" | grep "sync [0-9]*: default/web:" | grep -vq "read back"'
+after 'sync [0-9]*: default/web:' web "${P4[0]}" "${P4[1]}" "${P4[2]}"
+in_node nft delete table inet foreign
+
 # ---- cluster settings changed: joined anew, applied whole -------------------------------------
 after 'applied whole' put cluster.svc "cluster { pod-cidr 10.244.0.0/16; pod-cidr 10.245.0.0/16; node-ip $NODE; }"
 check "a change of the cluster settings is applied whole" grep -q 'cluster settings changed, applied whole' "$LOG"
