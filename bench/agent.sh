@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # agent.sh - svcc agent (issue 13): the latency from a config file's rename to the kernel's commit.
 #
-#   bash bench/agent.sh [--services N] [--endpoints E] [--edits M] [--oneshot K] [--keep]
+#   bash bench/agent.sh [--services N] [--endpoints E] [--edits M] [--rss-edits R] [--oneshot K] [--keep]
 #
 # N services x E endpoints (bench/gen-config; default 10000 x 10), then M single-endpoint edits
 # (default 1000), each a rename() of a rewritten file over the watched one, timed by bench/agent-edit
@@ -13,23 +13,27 @@
 #   4. `svcc apply` one-shot of the one file for K of the edits (default 20): the process's wall time.
 # The agent runs with --min-sync-period 0 (each edit synced at once; the default 100ms would add up
 # to that much), in a private network namespace; its RSS is read after its first sync and after the
-# edits.  Prints a Markdown table on stdout; progress on stderr.  Needs root.
-# Run time: about 1 minute at --services 500 --edits 50 on 2 busy cores; at the default size, the
+# edits (case 1 makes R edits, default M: --rss-edits 100000 for the issue's memory target, about
+# 10 ms each).  Prints a Markdown table on stdout; progress on stderr.  Needs root.
+# Run time: about 5 s at --services 500 --edits 50 (on 2 busy cores); at the default size, the
 # big file's edits dominate (each rewrites and re-parses 3.7 MB): about 10 minutes, estimated.
 set -eu
-N=10000 E=10 M=1000 K=20 KEEP=0
+N=10000 E=10 M=1000 R= K=20 KEEP=0
 while (($#)); do
 	case $1 in
 	--services) N=$2; shift ;;
 	--endpoints) E=$2; shift ;;
 	--edits) M=$2; shift ;;
+	--rss-edits) R=$2; shift ;;
 	--oneshot) K=$2; shift ;;
 	--keep) KEEP=1 ;;
-	*) echo "usage: bash bench/agent.sh [--services N] [--endpoints E] [--edits M] [--oneshot K] [--keep]" >&2
+	*) echo "usage: bash bench/agent.sh [--services N] [--endpoints E] [--edits M] [--rss-edits R]" \
+		"[--oneshot K] [--keep]" >&2
 	   exit 2 ;;
 	esac
 	shift
 done
+R=${R:-$M}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 SVCC=${SVCC:-$ROOT/build/svcc}
@@ -51,14 +55,14 @@ ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # ---- the configs: one file, and one file per service (the cluster block a file of its own) --------
-echo "agent.sh: $N services x $E endpoints, $M edits" >&2
+echo "agent.sh: $N services x $E endpoints, $M edits ($R in case 1)" >&2
 "$HERE/gen-config" "$N" "$E" > "$W/all.svc"
 mkdir "$W/dir" "$W/big"
 awk -v d="$W/dir" 'BEGIN { RS = "" } { f = sprintf("%s/%s.svc", d, NR == 1 ? "cluster" : sprintf("svc-%06d", NR - 1)); print > f; close(f) }' "$W/all.svc"
 cp "$W/all.svc" "$W/big/all.svc"
 
 # edit K's endpoint: an address no service has, so that every edit is a change
-addr() { echo "10.245.$(($1 / 250 % 250)).$(($1 % 250 + 1))"; }
+addr() { echo "10.$((245 + $1 / 62500)).$(($1 / 250 % 250)).$(($1 % 250 + 1))"; }
 # the last endpoint of the service file $1 (or of service named $3 in a big file) becomes $2
 edit_file() { awk -v a="$2" '{ l[NR] = $0 } /^ *endpoint / { last = NR }
 	END { for (i = 1; i <= NR; i++) print (i == last ? "    endpoint " a ";" : l[i]) }' "$1"; }
@@ -83,22 +87,22 @@ start() {
 stop() { kill -TERM "$AGENT"; wait "$AGENT" || true; AGENT=; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$AGENT/status"; }
 
-# edits LABEL MODE: M edits of random services (the same ones in every mode: RANDOM seeded),
-# each timed into W/LABEL.lat (microseconds)
+# edits LABEL MODE COUNT OFFSET: COUNT edits of random services (the same ones in every mode:
+# RANDOM seeded), edit k's address addr(k + OFFSET), each timed into W/LABEL.lat (microseconds)
 edits() {
 	local k s f name lat
 	RANDOM=1
 	: >"$W/$1.lat"
-	for ((k = 1; k <= M; k++)); do
+	for ((k = 1; k <= $3; k++)); do
 		s=$((RANDOM * 32768 + RANDOM))
 		s=$((s % N + 1))
 		f=$(printf '%s/dir/svc-%06d.svc' "$W" "$s")
 		if [[ $2 == big ]]; then
 			name=$(sed -n '1s/^service \(.*\) {$/\1/p' "$f")
-			edit_big "$W/big/all.svc" "$(addr $((k + ${3:-0})))" "$name" > "$W/big/.edit.tmp"
+			edit_big "$W/big/all.svc" "$(addr $((k + $4)))" "$name" > "$W/big/.edit.tmp"
 			f=$W/big/all.svc
 		else
-			edit_file "$f" "$(addr $((k + ${3:-0})))" > "$W/dir/.edit.tmp"
+			edit_file "$f" "$(addr $((k + $4)))" > "$W/dir/.edit.tmp"
 		fi
 		lat=$(in_ns "$HERE/agent-edit" "$(dirname "$f")/.edit.tmp" "$f") || true
 		echo "$lat" >> "$W/$1.lat"
@@ -122,14 +126,14 @@ row() {
 echo "agent.sh: 1/4 one file per service" >&2
 start dir "$W/dir"
 rss1=$(rss_kb)
-edits dir file
+edits dir file "$R" 0
 rss2=$(rss_kb)
 stop
 
 # ---- 2. one file --------------------------------------------------------------------------------------
 echo "agent.sh: 2/4 one file" >&2
 start big "$W/big/all.svc"
-edits big big "$M"
+edits big big "$M" "$R"
 stop
 
 # ---- 3. one file per service, another table committed to every 100 ms ----------------------------------
@@ -138,7 +142,7 @@ in_ns nft 'add table inet foreign; add set inet foreign s { type ipv4_addr; }'
 ip netns exec "$NS" bash -c 'for ((i = 0; ; i++)); do nft add element inet foreign s "{ 10.9.$((i / 250 % 250)).$((i % 250 + 1)) }"; sleep 0.1; done' &
 FOREIGN=$!
 start foreign "$W/dir"
-edits foreign file $((2 * M))
+edits foreign file "$M" $((R + M))
 stop
 kill "$FOREIGN"; wait "$FOREIGN" 2>/dev/null || true; FOREIGN=
 commits=$(($(in_ns nft list set inet foreign s | grep -o '10\.9\.' | wc -l)))
@@ -149,7 +153,7 @@ in_ns "$SVCC" apply "$W/big/all.svc"
 : >"$W/oneshot.lat"
 for ((k = 1; k <= K; k++)); do
 	name=$(sed -n '1s/^service \(.*\) {$/\1/p' "$(printf '%s/dir/svc-%06d.svc' "$W" $((k * 7919 % N + 1)))")
-	edit_big "$W/big/all.svc" "$(addr $((3 * M + k)))" "$name" > "$W/big/.edit.tmp"
+	edit_big "$W/big/all.svc" "$(addr $((R + 2 * M + k)))" "$name" > "$W/big/.edit.tmp"
 	mv "$W/big/.edit.tmp" "$W/big/all.svc"
 	in_ns "$HERE/rusage" -o "$W/oneshot.t" "$SVCC" apply "$W/big/all.svc"
 	awk '{ printf "%.0f\n", $1 * 1e6 }' "$W/oneshot.t" >> "$W/oneshot.lat"
@@ -165,6 +169,6 @@ row "agent, one $(du -h "$W/big/all.svc" | cut -f1) file" "$W/big.lat"
 row "agent, one file per service, another table committed every 100 ms ($commits commits)" "$W/foreign.lat"
 row "svcc apply (one-shot, the one file; process wall time)" "$W/oneshot.lat"
 echo
-awk -v a="$rss1" -v b="$rss2" -v m="$M" 'BEGIN {
+awk -v a="$rss1" -v b="$rss2" -v m="$R" 'BEGIN {
 	printf "Agent RSS (one file per service): %.1f MB after the first sync, %.1f MB after %d updates (%+.1f%%).\n",
 		a / 1024, b / 1024, m, (b - a) * 100 / a }'
