@@ -540,6 +540,40 @@ static void sc_import(struct inputs *in, long n, bool *absorbed)
 	free(err);
 }
 
+/* A part replaced in a joined config (svcc agent's sync): b's services for
+ * a's, some changed, one added, one removed; a failure changes nothing. */
+static void sc_replace(struct inputs *in, long n, bool *absorbed)
+{
+	struct svcc_config *joined = svcc_config_new();
+	struct svcc_ruleset *rs;
+	char *t;
+	int r, err;
+	bool hit;
+
+	if (!joined || svcc_config_add_from(joined, in->cfg_a)) {
+		fail("replace: cannot join a");
+		svcc_config_free(joined);
+		return;
+	}
+	arm(n);
+	r = svcc_config_replace_from(joined, in->cfg_a, in->cfg_b);
+	err = errno;
+	hit = disarm();
+
+	if (r && !hit)
+		fail("replace failed without an injected failure");
+	else if (r && err != ENOMEM)
+		fail("replace failed with errno %d, not ENOMEM", err);
+	rs = compile_cfg(joined);
+	t = rs ? render(rs) : NULL;
+	if (!t || strcmp(t, r ? in->a_rendered : in->b_rendered))
+		fail(r ? "a failed replace changed the config" : "replace succeeded with a wrong config");
+	*absorbed = !r && hit;
+	free(t);
+	svcc_ruleset_free(rs);
+	svcc_config_free(joined);
+}
+
 static void sweep_offline(const char *name, offline_fn *fn, struct inputs *in, long only)
 {
 	long n, absorbed_n = 0;
@@ -766,6 +800,7 @@ static char *path_in(const char *dir, const char *file)
 static const struct { const char *name; offline_fn *fn; } offline[] = {
 	{ "parse", sc_parse }, { "parse-file", sc_parse_file }, { "parse-bad", sc_parse_bad },
 	{ "compile", sc_compile }, { "diff", sc_diff }, { "import", sc_import },
+	{ "replace", sc_replace },
 };
 static const struct { const char *name; enum rt_call c; } runtime[] = {
 	{ "runtime-new", RT_NEW }, { "apply", RT_APPLY }, { "apply-full", RT_APPLY_FULL },

@@ -3,7 +3,8 @@
 # its own).  Usage: tests/fault/run.sh BUILD_DIR.  Ends with "N passed, M failed".
 #
 #  - allocation failures: fault-driver fails the 1st, 2nd, ... allocation of
-#    parse, compile, diff, import, svcc_runtime_new/apply/apply_config/update
+#    parse, compile, diff, import, svcc_config_replace_from,
+#    svcc_runtime_new/apply/apply_config/update
 #    in turn on a small config (tests/fault/*.svc, *.json) until a call runs
 #    through; the runtime sweeps run side by side, one namespace each (their
 #    time is the kernel's grace periods after each commit, not CPU);
@@ -44,7 +45,7 @@ if ! ldd "$drv" | grep -q libasan; then
 	echo "fault: skipped in this build (run under ASan, build/san): alloc $runtime"
 	runtime=
 fi
-sweep offline parse parse-file parse-bad compile diff import &
+sweep offline parse parse-file parse-bad compile diff import replace &
 for s in $runtime; do
 	sweep "$s" "$s" &
 done
