@@ -40,7 +40,7 @@ static const char *proto_name(uint8_t p)
 	return NULL;
 }
 
-static const char *hook_name(enum rs_hook h)
+const char *rs_hook_name(enum rs_hook h)
 {
 	switch (h) {
 	case RS_HOOK_PREROUTING:  return "prerouting";
@@ -107,7 +107,7 @@ int rs_render_chain_decl(const struct rs_ruleset *rs, const struct rs_chain *c, 
 	fprintf(out, "add chain inet %s %s { ", rs->table, c->name);
 	if (c->hook != RS_HOOK_NONE)
 		fprintf(out, "type %s hook %s priority %d; policy accept; ",
-			c->nat ? "nat" : "filter", hook_name(c->hook), c->priority);
+			c->nat ? "nat" : "filter", rs_hook_name(c->hook), c->priority);
 	fprintf(out, "comment \"%s\"; }\n", comment);
 	return ok(out);
 }

@@ -314,5 +314,7 @@ int rs_render_elems(const struct rs_ruleset *rs, const struct rs_set *set,
 int rs_render_elem(const struct rs_set *set, const struct rs_elem *e, FILE *out);
 /* The chain comment text that carries the fingerprint: "svcc:0123456789abcdef" */
 void rs_chain_comment(const struct rs_chain *c, char buf[32]);
+/* nft's name of a hook: "prerouting"; "?" for RS_HOOK_NONE */
+const char *rs_hook_name(enum rs_hook h);
 
 #endif

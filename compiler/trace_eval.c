@@ -105,19 +105,6 @@ static bool is_local(const struct tr_env *env, const struct tr_pkt *p, const uin
 	return false;
 }
 
-static const char *hook_name(enum rs_hook h)
-{
-	switch (h) {
-	case RS_HOOK_PREROUTING:  return "prerouting";
-	case RS_HOOK_INPUT:	  return "input";
-	case RS_HOOK_FORWARD:	  return "forward";
-	case RS_HOOK_OUTPUT:	  return "output";
-	case RS_HOOK_POSTROUTING: return "postrouting";
-	case RS_HOOK_NONE:	  break;
-	}
-	return "?";
-}
-
 /*
  * The hook after h, by the routing decision on the packet as it is then:
  * in by an interface, prerouting, then input (for the node) or forward and
@@ -474,7 +461,7 @@ static int next_base(struct walk *w, struct state *s)
 			s->depth = 0;
 			if (s->base++ ? path_add(s, " | %s", c->name)
 				      : path_add(s, "%s%s: %s", s->path_len ? "; " : "",
-						 hook_name(s->hook), c->name)) {
+						 rs_hook_name(s->hook), c->name)) {
 				state_free(s);
 				return -1;
 			}
