@@ -248,6 +248,51 @@ oom:
 	return -1;
 }
 
+/* ct_dump_dnat's callback: the caller's, for the DNATed entries only. */
+struct dnat_cb {
+	int (*fn)(struct nf_conntrack *ct, void *arg);
+	void *arg;
+};
+
+static int dnat_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+{
+	const struct dnat_cb *c = data;
+
+	(void)type;
+	/* a kernel without the status filter sends every entry */
+	if (!nfct_attr_is_set(ct, ATTR_STATUS) ||
+	    !(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT))
+		return NFCT_CB_CONTINUE;
+	return c->fn(ct, c->arg);
+}
+
+int ct_dump_dnat(struct nfct_handle **hp, uint8_t family,
+		 int (*fn)(struct nf_conntrack *ct, void *arg), void *arg)
+{
+	struct nfct_filter_dump_mark dnat = { .val = IPS_DST_NAT, .mask = IPS_DST_NAT };
+	struct dnat_cb c = { fn, arg };
+	struct nfct_filter_dump *filter;
+	int err = 0;
+
+	if (!(*hp = nfct_open(CONNTRACK, 0)))
+		return errno ? errno : EPROTONOSUPPORT;
+	if (!(filter = nfct_filter_dump_create()))
+		return ENOMEM;
+	nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_STATUS, &dnat);
+	if (family)
+		nfct_filter_dump_set_attr_u8(filter, NFCT_FILTER_DUMP_L3NUM, family);
+	if (nfct_callback_register(*hp, NFCT_T_ALL, dnat_cb, &c)) {
+		err = errno ? errno : ENOMEM;
+	} else {
+		errno = 0;
+		if (nfct_query(*hp, NFCT_Q_DUMP_FILTER, filter))
+			err = errno ? errno : EIO;
+		nfct_callback_unregister(*hp);
+	}
+	nfct_filter_dump_destroy(filter);
+	return err;
+}
+
 void ct_stale_free(struct ct_stale *s)
 {
 	if (!s)
@@ -271,8 +316,6 @@ static bool ct_stale_hit(const struct ct_stale *s, const struct nf_conntrack *ct
 
 	if (!nfct_attr_is_set(ct, ATTR_ORIG_L4PROTO) ||
 	    nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO) != IPPROTO_UDP ||
-	    !nfct_attr_is_set(ct, ATTR_STATUS) ||
-	    !(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT) ||
 	    !nfct_attr_is_set(ct, ATTR_REPL_PORT_SRC))
 		return false;
 	t.family = nfct_get_attr_u8(ct, ATTR_REPL_L3PROTO);
@@ -286,11 +329,10 @@ static bool ct_stale_hit(const struct ct_stale *s, const struct nf_conntrack *ct
 	return bsearch(&t, s->v, s->n, sizeof(t), target_cmp) != NULL;
 }
 
-static int dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+static int dump_cb(struct nf_conntrack *ct, void *data)
 {
 	struct dump *d = data;
 
-	(void)type;
 	if (!ct_stale_hit(d->s, ct))
 		return NFCT_CB_CONTINUE;
 	if (d->n == d->cap) {
@@ -311,43 +353,22 @@ static int dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, voi
 
 int ct_flush_stale(const struct ct_stale *s, unsigned long *deleted)
 {
-	struct nfct_filter_dump_mark dnat = { .val = IPS_DST_NAT, .mask = IPS_DST_NAT };
 	struct dump d = { .s = s };
-	struct nfct_filter_dump *filter = NULL;
 	struct nfct_handle *h = NULL;
 	unsigned long n = 0;
-	int err = 0;
+	int err;
 
 	if (deleted)
 		*deleted = 0;
 	if (!s || !s->n)
 		return 0;
-	if (!(h = nfct_open(CONNTRACK, 0))) {
-		err = errno ? errno : EPROTONOSUPPORT;
+	/* s is sorted by family first: one family, the kernel sends only it */
+	err = ct_dump_dnat(&h, s->v[0].family == s->v[s->n - 1].family ? s->v[0].family : 0,
+			   dump_cb, &d);
+	if (err && d.err)
+		err = d.err;
+	if (err)
 		goto out;
-	}
-	if (!(filter = nfct_filter_dump_create())) {
-		err = ENOMEM;
-		goto out;
-	}
-	/*
-	 * Let the kernel send only NATed entries of the families concerned
-	 * (a kernel without the status filter sends all; the callback
-	 * checks everything anyway).  s is sorted by family first.
-	 */
-	nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_STATUS, &dnat);
-	if (s->v[0].family == s->v[s->n - 1].family)
-		nfct_filter_dump_set_attr_u8(filter, NFCT_FILTER_DUMP_L3NUM, s->v[0].family);
-	if (nfct_callback_register(h, NFCT_T_ALL, dump_cb, &d)) {
-		err = errno ? errno : ENOMEM;
-		goto out;
-	}
-	errno = 0;
-	if (nfct_query(h, NFCT_Q_DUMP_FILTER, filter)) {
-		err = d.err ? d.err : errno ? errno : EIO;
-		goto out;
-	}
-	nfct_callback_unregister(h);
 	/*
 	 * The dump is over, so the same handle can send the deletes.  Each
 	 * names the entry by its tuple, zone and id; one that expired or was
@@ -364,8 +385,6 @@ out:
 	for (size_t i = 0; i < d.n; i++)
 		nfct_destroy(d.match[i]);
 	free(d.match);
-	if (filter)
-		nfct_filter_dump_destroy(filter);
 	if (h)
 		nfct_close(h);
 	if (deleted)

@@ -64,4 +64,19 @@ int ct_flush_stale(const struct ct_stale *s, unsigned long *deleted);
 
 void ct_stale_free(struct ct_stale *s);
 
+struct nfct_handle;
+struct nf_conntrack;
+
+/*
+ * Dump the current network namespace's destination-NATed conntrack entries
+ * (of family AF_INET or AF_INET6; 0: both) to fn, which returns an
+ * NFCT_CB_* value (NFCT_CB_STOLEN keeps the entry).  The kernel filters by
+ * status where it can; fn sees IPS_DST_NAT entries only either way.  *hp:
+ * the handle, left open for more queries (the caller closes it, also on
+ * error, if not NULL).  Returns 0 or an errno value: EPROTONOSUPPORT /
+ * EOPNOTSUPP without conntrack netlink, EPERM without CAP_NET_ADMIN.
+ */
+int ct_dump_dnat(struct nfct_handle **hp, uint8_t family,
+		 int (*fn)(struct nf_conntrack *ct, void *arg), void *arg);
+
 #endif

@@ -16,6 +16,7 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 
+#include "conntrack.h"
 #include "show.h"
 #include "util.h"
 
@@ -36,14 +37,12 @@ static uint64_t counter(const struct nf_conntrack *ct, int attr)
 	return nfct_attr_is_set(ct, attr) ? nfct_get_attr_u64(ct, attr) : 0;
 }
 
-static int conn_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
+static int conn_cb(struct nf_conntrack *ct, void *data)
 {
 	struct show_conns *c = data;
 	struct show_conn x = { 0 };
 
-	(void)type;
-	if (c->err || !nfct_attr_is_set(ct, ATTR_STATUS) ||
-	    !(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT))
+	if (c->err)
 		return NFCT_CB_CONTINUE;
 	x.family = nfct_get_attr_u8(ct, ATTR_ORIG_L3PROTO);
 	x.proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
@@ -84,34 +83,13 @@ static int by_dest(const void *pa, const void *pb)
 
 int show_conns_read(struct show_conns *c)
 {
-	struct nfct_filter_dump_mark dnat = { .val = IPS_DST_NAT, .mask = IPS_DST_NAT };
-	struct nfct_filter_dump *filter = NULL;
 	struct nfct_handle *h = NULL;
-	int err = 0;
+	int err;
 
 	memset(c, 0, sizeof(*c));
-	if (!(h = nfct_open(CONNTRACK, 0))) {
-		err = errno ? errno : EPROTONOSUPPORT;
-		goto out;
-	}
-	if (!(filter = nfct_filter_dump_create())) {
-		err = ENOMEM;
-		goto out;
-	}
-	nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_STATUS, &dnat);
-	if (nfct_callback_register(h, NFCT_T_ALL, conn_cb, c)) {
-		err = errno ? errno : ENOMEM;
-		goto out;
-	}
-	errno = 0;
-	if (nfct_query(h, NFCT_Q_DUMP_FILTER, filter))
-		err = errno ? errno : EIO;
-	else if (c->err)
+	err = ct_dump_dnat(&h, 0, conn_cb, c);
+	if (!err)
 		err = c->err;
-	nfct_callback_unregister(h);
-out:
-	if (filter)
-		nfct_filter_dump_destroy(filter);
 	if (h)
 		nfct_close(h);
 	if (err) {
