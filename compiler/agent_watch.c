@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "util.h"
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | \
 		    IN_DELETE_SELF | IN_MOVE_SELF)
@@ -127,16 +128,9 @@ static int list_add(char ***v, size_t *n, size_t *cap, char *path)
 {
 	if (!path)
 		return -1;
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		char **nv = realloc(*v, c * sizeof(*nv));
-
-		if (!nv) {
-			free(path);
-			return -1;
-		}
-		*v = nv;
-		*cap = c;
+	if (VEC_RESERVE(*v, *n, *cap)) {
+		free(path);
+		return -1;
 	}
 	(*v)[(*n)++] = path;
 	return 0;
@@ -252,16 +246,7 @@ static struct agent_part *part_get(struct agent_watch *w, const char *path)
 
 	if (found)
 		return &w->parts[i];
-	if (w->nparts == w->parts_cap) {
-		size_t cap = w->parts_cap ? 2 * w->parts_cap : 16;
-		struct agent_part *v = realloc(w->parts, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		w->parts = v;
-		w->parts_cap = cap;
-	}
-	if (!(copy = strdup(path)))
+	if (VEC_RESERVE(w->parts, w->nparts, w->parts_cap) || !(copy = strdup(path)))
 		return NULL;
 	memmove(&w->parts[i + 1], &w->parts[i], (w->nparts - i) * sizeof(*w->parts));
 	w->nparts++;

@@ -335,16 +335,9 @@ static int dump_cb(struct nf_conntrack *ct, void *data)
 
 	if (!ct_stale_hit(d->s, ct))
 		return NFCT_CB_CONTINUE;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? 2 * d->cap : 16;
-		struct nf_conntrack **p = realloc(d->match, cap * sizeof(*p));
-
-		if (!p) {
-			d->err = ENOMEM;
-			return NFCT_CB_FAILURE;
-		}
-		d->match = p;
-		d->cap = cap;
+	if (VEC_RESERVE(d->match, d->n, d->cap)) {
+		d->err = ENOMEM;
+		return NFCT_CB_FAILURE;
 	}
 	/* keep the entry itself: it is what the delete sends back */
 	d->match[d->n++] = ct;

@@ -19,6 +19,7 @@
 
 #include "nameidx.h"
 #include "tx.h"
+#include "util.h"
 
 enum st {
 	ST_SAME,	/* present in both, equal */
@@ -52,15 +53,8 @@ struct tx_op *tx_push_op(struct tx *tx, enum tx_kind kind, const struct rs_rules
 {
 	struct tx_op *op;
 
-	if (tx->nops == tx->ops_cap) {
-		size_t cap = tx->ops_cap ? 2 * tx->ops_cap : 64;
-		struct tx_op *p = realloc(tx->ops, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		tx->ops = p;
-		tx->ops_cap = cap;
-	}
+	if (VEC_RESERVE(tx->ops, tx->nops, tx->ops_cap))
+		return NULL;
 	op = &tx->ops[tx->nops++];
 	memset(op, 0, sizeof(*op));
 	op->kind = kind;
@@ -70,15 +64,8 @@ struct tx_op *tx_push_op(struct tx *tx, enum tx_kind kind, const struct rs_rules
 
 int tx_push_elem(struct tx *tx, const struct rs_elem *e)
 {
-	if (tx->nelems == tx->elems_cap) {
-		size_t cap = tx->elems_cap ? 2 * tx->elems_cap : 256;
-		const struct rs_elem **p = realloc(tx->elems, cap * sizeof(*p));
-
-		if (!p)
-			return -1;
-		tx->elems = p;
-		tx->elems_cap = cap;
-	}
+	if (VEC_RESERVE(tx->elems, tx->nelems, tx->elems_cap))
+		return -1;
 	tx->elems[tx->nelems++] = e;
 	return 0;
 }
