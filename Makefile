@@ -119,9 +119,9 @@ $(CT_DRIVER): tests/kernel/ct-driver.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsvcc.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS)
 
 # ---- tests ------------------------------------------------------------------
 # make test: everything, and the offline part again under ASan+UBSan.

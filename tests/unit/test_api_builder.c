@@ -9,24 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <svcc.h>
-
-static int failures;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} \
-} while (0)
+#include "check.h"
 
 /* call fails with EINVAL */
 #define REFUSED(call) do { errno = 0; CHECK((call) == -1 && errno == EINVAL); } while (0)
-
-static int streq(const char *a, const char *b)
-{
-	return a && b && !strcmp(a, b);
-}
 
 static void test_cluster(void)
 {
@@ -288,25 +274,6 @@ static void test_endpoints(void)
 	svcc_config_free(cfg);
 }
 
-/* What the new calls build compiles as its text does. */
-static char *compile(struct svcc_config *cfg)
-{
-	struct svcc_ctx *ctx = svcc_ctx_new();
-	struct svcc_ruleset *rs = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	if (svcc_compile(ctx, cfg, NULL, &rs) == 0 && (f = open_memstream(&buf, &len))) {
-		svcc_ruleset_write(rs, f);
-		fclose(f);
-	}
-	svcc_diag_print(ctx, stderr);
-	svcc_ruleset_free(rs);
-	svcc_ctx_free(ctx);
-	return buf;
-}
-
 static void test_matches_text(void)
 {
 	static const char text[] =
@@ -353,8 +320,8 @@ static void test_matches_text(void)
 	CHECK(svcc_service_add_endpoint_port(svc, 1, "http", 8081) == 0);
 	CHECK(svcc_service_set_endpoint_zone(svc, 0, "zone-a") == 0);
 	CHECK(svcc_service_set_endpoint_zone(svc, 1, "zone-b") == 0);
-	want = parsed ? compile(parsed) : NULL;
-	got = compile(cfg);
+	want = parsed ? compiled_text(NULL, parsed) : NULL;
+	got = compiled_text(NULL, cfg);
 	CHECK(want && got && !strcmp(want, got));
 	free(want);
 	free(got);
@@ -458,7 +425,5 @@ int main(void)
 	test_policies();
 	test_endpoints();
 	test_matches_text();
-	if (failures)
-		fprintf(stderr, "%d failures\n", failures);
-	return failures ? 1 : 0;
+	return check_done("test_api_builder");
 }

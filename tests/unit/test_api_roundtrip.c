@@ -13,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <svcc.h>
-
-static int failures;
+#include "check.h"
 
 static void fail(const char *file, const char *what)
 {
@@ -313,29 +311,11 @@ out:
 /* The ruleset of cfg as text, or NULL with the diagnostics printed. */
 static char *compile(const char *file, struct svcc_ctx *ctx, const struct svcc_config *cfg)
 {
-	struct svcc_ruleset *rs = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *text = compiled_text(ctx, cfg);
 
-	if (svcc_compile(ctx, cfg, NULL, &rs)) {
-		svcc_diag_print(ctx, stderr);
-		fprintf(stderr, "%s: does not compile\n", file);
-		failures++;
-		return NULL;
-	}
-	f = open_memstream(&buf, &len);
-	if (!f || svcc_ruleset_write(rs, f)) {
-		fail(file, "svcc_ruleset_write failed");
-		if (f)
-			fclose(f);
-		free(buf);
-		buf = NULL;
-	} else {
-		fclose(f);
-	}
-	svcc_ruleset_free(rs);
-	return buf;
+	if (!text)
+		fail(file, "does not compile to text");
+	return text;
 }
 
 /* 1: the file round-trips; 0: it does not parse or compile (skipped); -1: failed. */

@@ -7,39 +7,18 @@
 
 #include "internal.h"
 #include "model.h"
-
-static int failures;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} \
-} while (0)
-
-static char *render(const struct svcc_ruleset *rs)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	svcc_ruleset_write(rs, f);
-	fclose(f);
-	return buf;
-}
+#include "check.h"
 
 static char *compile_text(const char *text)
 {
 	struct svcc_ctx *ctx = svcc_ctx_new();
 	struct svcc_config *cfg = NULL;
-	struct svcc_ruleset *rs = NULL;
 	char *out = NULL;
 
-	if (svcc_parse_string(ctx, "t.svc", text, strlen(text), &cfg) == 0 &&
-	    svcc_compile(ctx, cfg, NULL, &rs) == 0)
-		out = render(rs);
-	svcc_diag_print(ctx, stderr);
-	svcc_ruleset_free(rs);
+	if (svcc_parse_string(ctx, "t.svc", text, strlen(text), &cfg) == 0)
+		out = compiled_text(ctx, cfg);
+	else
+		svcc_diag_print(ctx, stderr);
 	svcc_config_free(cfg);
 	svcc_ctx_free(ctx);
 	return out;
@@ -70,7 +49,7 @@ static void test_builder_matches_text(void)
 	CHECK(svcc_service_set_endpoints(svc, eps, 2) == 0);
 	CHECK(svcc_compile(ctx, cfg, NULL, &rs) == 0);
 	if (rs)
-		got = render(rs);
+		got = ruleset_text(rs);
 	CHECK(want && got && strcmp(want, got) == 0);
 	free(want);
 	free(got);
@@ -420,7 +399,5 @@ int main(void)
 	test_htab();
 	test_cidr();
 	test_health_check_api();
-	if (failures)
-		fprintf(stderr, "%d check(s) failed\n", failures);
-	return failures ? 1 : 0;
+	return check_done("test_compiler");
 }

@@ -11,16 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <svcc.h>
-
-static int failures;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} \
-} while (0)
+#include "check.h"
 
 static struct svcc_ctx *ctx;
 
@@ -34,26 +25,6 @@ static struct svcc_config *parse(const char *text)
 		exit(1);
 	}
 	return cfg;
-}
-
-static char *compiled(const struct svcc_config *cfg)
-{
-	struct svcc_ruleset *rs = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	if (svcc_compile(ctx, cfg, NULL, &rs)) {
-		svcc_diag_print(ctx, stderr);
-		return NULL;
-	}
-	f = open_memstream(&buf, &len);
-	if (f) {
-		svcc_ruleset_write(rs, f);
-		fclose(f);
-	}
-	svcc_ruleset_free(rs);
-	return buf;
 }
 
 #define CLUSTER "cluster { pod-cidr 10.244.0.0/16; node-ip 192.168.1.2; zone a; }\n"
@@ -75,8 +46,8 @@ static void test_parts_compile_as_whole(void)
 	CHECK(svcc_config_add_from(sum, c) == 0);
 	CHECK(svcc_config_service_count(sum) == 2);
 	CHECK(svcc_config_same_cluster(sum, whole) == 1);
-	w = compiled(whole);
-	s = compiled(sum);
+	w = compiled_text(ctx, whole);
+	s = compiled_text(ctx, sum);
 	CHECK(w && s && !strcmp(w, s));
 	free(w);
 	free(s);
@@ -101,8 +72,8 @@ static void test_parts_compile_as_whole(void)
 		CHECK(svcc_config_add_from(sum, z) == -1 && errno == EINVAL);
 		CHECK(svcc_config_service_count(sum) == 2);
 		CHECK(svcc_config_same_cluster(sum, whole) == 1);
-		s = compiled(sum);
-		w = compiled(whole);
+		s = compiled_text(ctx, sum);
+		w = compiled_text(ctx, whole);
 		CHECK(w && s && !strcmp(w, s));
 		free(w);
 		free(s);
@@ -171,7 +142,7 @@ static void test_changed(void)
 static int compiles_as(const struct svcc_config *sum, const char *text)
 {
 	struct svcc_config *whole = parse(text);
-	char *w = compiled(whole), *s = compiled(sum);
+	char *w = compiled_text(ctx, whole), *s = compiled_text(ctx, sum);
 	int same = w && s && !strcmp(w, s);
 
 	free(w);
@@ -254,7 +225,5 @@ int main(void)
 	test_changed();
 	test_replace();
 	svcc_ctx_free(ctx);
-	if (failures)
-		fprintf(stderr, "%d failures\n", failures);
-	return failures != 0;
+	return check_done("test_config_merge");
 }

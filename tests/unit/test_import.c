@@ -11,42 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <svcc.h>
-
-static int failures;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} \
-} while (0)
-
-static int streq(const char *a, const char *b)
-{
-	return a && b && !strcmp(a, b);
-}
-
-/* The ruleset cfg compiles to, as text (malloc'd), or NULL. */
-static char *compiled(const struct svcc_config *cfg)
-{
-	struct svcc_ctx *ctx = svcc_ctx_new();
-	struct svcc_ruleset *rs = NULL;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (svcc_compile(ctx, cfg, NULL, &rs) || svcc_ruleset_write(rs, f)) {
-		svcc_diag_print(ctx, stderr);
-		fclose(f);
-		free(text);
-		text = NULL;
-	} else
-		fclose(f);
-	svcc_ruleset_free(rs);
-	svcc_ctx_free(ctx);
-	return text;
-}
+#include "check.h"
 
 static char *written(const struct svcc_config *cfg)
 {
@@ -94,8 +59,8 @@ static void test_sample(void)
 	CHECK(svcc_config_find_service(cfg, "data/cassandra") == NULL);
 	svcc_ctx_clear(ctx);
 	CHECK(svcc_parse_file(ctx, "examples/k8s/cluster.svc", &golden) == 0);
-	a = compiled(cfg);
-	b = golden ? compiled(golden) : NULL;
+	a = compiled_text(NULL, cfg);
+	b = golden ? compiled_text(NULL, golden) : NULL;
 	CHECK(a && b && !strcmp(a, b));
 	free(a);
 	free(b);
@@ -240,7 +205,5 @@ int main(void)
 	test_sample();
 	test_buffers();
 	test_errors();
-	if (failures)
-		fprintf(stderr, "test_import: %d failed\n", failures);
-	return failures != 0;
+	return check_done("test_import");
 }

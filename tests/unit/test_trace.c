@@ -9,16 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <svcc.h>
-
-static int failures;
-
-#define CHECK(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-		failures++; \
-	} \
-} while (0)
+#include "check.h"
 
 static const char config[] =
 	"cluster { pod-cidr 10.244.0.0/16; }\n"
@@ -142,7 +133,5 @@ int main(void)
 	svcc_ruleset_free(rs);
 	svcc_config_free(cfg);
 	svcc_ctx_free(ctx);
-	if (failures)
-		fprintf(stderr, "test_trace: %d failures\n", failures);
-	return failures != 0;
+	return check_done("test_trace");
 }

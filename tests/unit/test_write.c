@@ -11,19 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svcc.h"
-
-static int failures;
-
-#define CHECK(cond, ...) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-			fprintf(stderr, __VA_ARGS__); \
-			fputc('\n', stderr); \
-			failures++; \
-		} \
-	} while (0)
+#include "check.h"
 
 /* What fn writes to a stream, as a malloc'd string; *rc its return. */
 static char *capture_config(const struct svcc_config *cfg, int *rc, size_t *len)
@@ -38,24 +26,6 @@ static char *capture_config(const struct svcc_config *cfg, int *rc, size_t *len)
 	return buf;
 }
 
-static char *compiled(struct svcc_ctx *ctx, const struct svcc_config *cfg)
-{
-	struct svcc_ruleset *rs;
-	char *buf = NULL;
-	size_t len;
-	FILE *f;
-
-	if (svcc_compile(ctx, cfg, NULL, &rs))
-		return NULL;
-	f = open_memstream(&buf, &len);
-	if (!f)
-		abort();
-	svcc_ruleset_write(rs, f);
-	fclose(f);
-	svcc_ruleset_free(rs);
-	return buf;
-}
-
 /* parse(write(cfg)) compiles to cfg's bytes; write(parse(write(cfg))) is write(cfg) */
 static void round_trip(const char *path)
 {
@@ -65,21 +35,21 @@ static void round_trip(const char *path)
 	size_t len, len2;
 	int rc;
 
-	if (svcc_parse_file(ctx, path, &cfg) || !(want = compiled(ctx, cfg))) {
+	if (svcc_parse_file(ctx, path, &cfg) || !(want = compiled_text(ctx, cfg))) {
 		svcc_diag_print(ctx, stderr);
-		CHECK(0, "%s: does not compile", path);
+		CHECKF(0, "%s: does not compile", path);
 		goto out;
 	}
 	text = capture_config(cfg, &rc, &len);
-	CHECK(rc == 0, "%s: write failed: %s", path, strerror(errno));
-	if (svcc_parse_string(ctx, "written", text, len, &again) || !(got = compiled(ctx, again))) {
+	CHECKF(rc == 0, "%s: write failed: %s", path, strerror(errno));
+	if (svcc_parse_string(ctx, "written", text, len, &again) || !(got = compiled_text(ctx, again))) {
 		svcc_diag_print(ctx, stderr);
-		CHECK(0, "%s: the written text does not compile:\n%s", path, text);
+		CHECKF(0, "%s: the written text does not compile:\n%s", path, text);
 		goto out;
 	}
-	CHECK(!strcmp(want, got), "%s: the written text compiles to other bytes:\n%s", path, text);
+	CHECKF(!strcmp(want, got), "%s: the written text compiles to other bytes:\n%s", path, text);
 	text2 = capture_config(again, &rc, &len2);
-	CHECK(rc == 0 && len == len2 && !memcmp(text, text2, len),
+	CHECKF(rc == 0 && len == len2 && !memcmp(text, text2, len),
 	      "%s: written twice differs:\n%s\n---\n%s", path, text, text2);
 out:
 	free(want);
@@ -100,7 +70,7 @@ static void refused(const struct svcc_config *cfg, const char *what)
 
 	errno = 0;
 	text = capture_config(cfg, &rc, &len);
-	CHECK(rc == -1 && errno == EINVAL && len == 0, "%s: rc %d errno %d, wrote '%s'", what, rc,
+	CHECKF(rc == -1 && errno == EINVAL && len == 0, "%s: rc %d errno %d, wrote '%s'", what, rc,
 	      errno, text);
 	free(text);
 }
@@ -127,13 +97,13 @@ static void unwritable(void)
 	}
 	/* a port name that is a keyword */
 	cfg = svcc_config_new();
-	CHECK(!svcc_config_add_service(cfg, "web", &svc) && !svcc_service_set_ports(svc, bad_port, 1),
+	CHECKF(!svcc_config_add_service(cfg, "web", &svc) && !svcc_service_set_ports(svc, bad_port, 1),
 	      "builder");
 	refused(cfg, "port named vip");
 	svcc_config_free(cfg);
 	/* a NodePort on an unnamed port among several: "nodeport N" cannot say which */
 	cfg = svcc_config_new();
-	CHECK(!svcc_config_add_service(cfg, "web", &svc) && !svcc_service_set_ports(svc, two, 2) &&
+	CHECKF(!svcc_config_add_service(cfg, "web", &svc) && !svcc_service_set_ports(svc, two, 2) &&
 	      !svcc_service_set_port_nodeport(svc, 1, 30080), "builder");
 	refused(cfg, "nodeport on an unnamed port of two");
 	svcc_config_free(cfg);
@@ -144,14 +114,14 @@ static void unwritable(void)
 	svcc_config_free(cfg);
 	/* keywords the grammar takes as a word are fine: a service "all" */
 	cfg = svcc_config_new();
-	CHECK(!svcc_config_add_service(cfg, "all", &svc) && !svcc_service_set_ports(svc, two, 2),
+	CHECKF(!svcc_config_add_service(cfg, "all", &svc) && !svcc_service_set_ports(svc, two, 2),
 	      "builder");
 	{
 		int rc;
 		size_t len;
 		char *text = capture_config(cfg, &rc, &len);
 
-		CHECK(rc == 0 && !strcmp(text, "service all {\n    port 80/tcp;\n    port 81/tcp;\n}\n"),
+		CHECKF(rc == 0 && !strcmp(text, "service all {\n    port 80/tcp;\n    port 81/tcp;\n}\n"),
 		      "service all: '%s'", text);
 		free(text);
 	}
@@ -168,10 +138,8 @@ int main(void)
 	}
 	for (size_t i = 0; i < g.gl_pathc; i++)
 		round_trip(g.gl_pathv[i]);
-	CHECK(g.gl_pathc >= 20, "only %zu configs", g.gl_pathc);
+	CHECKF(g.gl_pathc >= 20, "only %zu configs", g.gl_pathc);
 	globfree(&g);
 	unwritable();
-	if (failures)
-		fprintf(stderr, "test_write: %d failures\n", failures);
-	return failures != 0;
+	return check_done("test_write");
 }
