@@ -3,12 +3,8 @@
 # each in version LIBSVCC_0 (libsvcc.map), and svcc_version() says the
 # header's version.  Usage: tests/exports.sh BUILD_DIR.  Ends with "N passed, M failed".
 set -u
-build=${1:-build}
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 if ! command -v nm > /dev/null; then
 	echo "FAIL: nm is not installed (apt-get install binutils)"; echo "exports: 0 passed, 1 failed"; exit 1

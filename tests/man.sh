@@ -3,10 +3,8 @@
 # command of the usage text and every long option, svc(5) every keyword of
 # the scanner.  Usage: tests/man.sh BUILD_DIR.  Ends with "N passed, M failed".
 set -u
-build=${1:-build}
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 for m in man/svcc.1 man/svc.5 man/libsvcc.3; do
 	if mandoc -Tlint -Wwarning "$m"; then ok; else bad "mandoc -Tlint $m"; fi

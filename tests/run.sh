@@ -2,14 +2,8 @@
 # Offline tests: unit tests, golden rulesets, bad-input diagnostics, the CLI.
 # Usage: tests/run.sh BUILD_DIR.  Ends with "N passed, M failed".
 set -u
-build=${1:-build}
-svcc=$build/svcc
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok()   { pass=$((pass + 1)); }
-bad()  { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # unit tests: each is a program that exits non-zero on failure
 for t in "$build"/tests/*; do

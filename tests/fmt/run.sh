@@ -6,13 +6,8 @@
 # stdin, several files, comments named, errors and usage.
 # Usage: tests/fmt/run.sh BUILD_DIR.  Ends with "N passed, M failed".
 set -u
-build=${1:-build}
-svcc=$build/svcc
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 for f in tests/fmt/*.svc; do
 	if "$svcc" fmt "$f" > "$tmp/out" 2> "$tmp/err" && diff -u "${f%.svc}.fmt" "$tmp/out" > "$tmp/diff"; then

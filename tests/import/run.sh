@@ -6,15 +6,9 @@
 # Usage: tests/import/run.sh BUILD_DIR (builds nothing).  Ends with
 # "import: N passed, M failed".
 set -u
-build=${1:-build}
-svcc=$build/svcc
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 dir=tests/import
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: import: $*"; }
 
 # import WANT.svc WANT.warnings ARGS...: exit 0, exactly that stdout and stderr
 golden() {

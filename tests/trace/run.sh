@@ -5,14 +5,8 @@
 # path lines under each are not compared: the goldens review the chains).
 # Usage: tests/trace/run.sh BUILD_DIR.  Ends with "N passed, M failed".
 set -u
-build=${1:-build}
-svcc=$build/svcc
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # run_case ARGS: compare the outcomes of trace ARGS with $tmp/want
 run_case() {
