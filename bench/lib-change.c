@@ -32,28 +32,14 @@
 #include <time.h>
 
 #include "svcc.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
+#include "timing.h"
 
 /* "key median min max" of v[0..n) (sorts v) */
 static void report(const char *key, double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	printf("%s %.3f %.3f %.3f\n", key, n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, v[0],
-	       v[n - 1]);
+	double m = median(v, n);
+
+	printf("%s %.3f %.3f %.3f\n", key, m, v[0], v[n - 1]);
 }
 
 static void die(struct svcc_ctx *ctx, const char *what)
