@@ -95,9 +95,9 @@ $(BUILD)/svcc: $(AGENT_OBJS)
 $(BUILD)/svcc: LDLIBS := $(BUILD)/libsvcc.a $(shell pkg-config --libs libmicrohttpd) $(LDLIBS)
 $(BUILD)/svcc: $(BUILD)/compiler/fmt_cmd.o
 
-$(BUILD)/tests/test-diff: tests/runtime/test-diff.c $(BUILD)/libsvcc.a
+$(BUILD)/tests/test-diff: tests/runtime/test-diff.c tests/unit/check.h $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS)
 
 $(DRIVER): tests/runtime/rt-driver.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)

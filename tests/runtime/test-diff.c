@@ -10,11 +10,7 @@
 #include "affinity.h"
 #include "clone.h"
 #include "tx.h"
-
-static int failures;
-
-#define CHECK(cond) do { if (!(cond)) { failures++; \
-	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); } } while (0)
+#include "../unit/check.h"
 
 /* A service-proxy shaped ruleset: n services, eps endpoints each. */
 static struct rs_ruleset *build(int n, int eps, int extra_ep_of, uint32_t mark)
@@ -787,7 +783,5 @@ int main(void)
 	test_affinity_stale();
 	test_affinity_shared();
 	test_scale();
-	if (failures)
-		fprintf(stderr, "%d checks failed\n", failures);
-	return failures ? 1 : 0;
+	return check_done("test-diff");
 }
