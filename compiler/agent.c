@@ -146,6 +146,8 @@ static void names_unique(struct names *l)
 {
 	size_t k = 0;
 
+	if (!l->n)
+		return;	/* own may be NULL: qsort's base must not be */
 	qsort(l->own, l->n, sizeof(*l->own), cmp_name);
 	for (size_t i = 0; i < l->n; i++) {
 		if (k && !strcmp(l->own[k - 1], l->own[i]))
