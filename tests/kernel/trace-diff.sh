@@ -153,12 +153,16 @@ sed "s|port web 80/tcp;|port web 80/tcp -> 8080; endpoint ${P4[0]};|" "$C" > "$T
 sed 's/traffic-policy external local;//' "$C" > "$TOPO_TMP/cluster-policy.svc"
 
 POD=${P4[0]} POD6=${P6[0]}
-for kind in pod node outside; do
-	case $kind in
+# sources KIND: s4 and s6, the addresses a flow from KIND is sent from
+sources() {
+	case $1 in
 	pod) s4=$POD s6=$POD6 ;;
 	node) s4=$TOPO_NODE_OUT4 s6=$TOPO_NODE_OUT6 ;;
 	outside) s4=$TOPO_OUTSIDE4 s6=$TOPO_OUTSIDE6 ;;
 	esac
+}
+for kind in pod node outside; do
+	sources $kind
 	for proto in tcp udp; do
 		flow $kind $s4 $proto 10.96.0.10 80		# vip
 		flow $kind $s4 $proto 10.96.0.10 81		# a port the vip lacks
@@ -198,11 +202,7 @@ golden() {
 	    "tests/golden/$g.svc" > "$C"
 	check "golden $g (pods moved) applied" in_node "$SVCC" apply "$C"
 	for kind in pod node outside; do
-		case $kind in
-		pod) s4=$POD s6=$POD6 ;;
-		node) s4=$TOPO_NODE_OUT4 s6=$TOPO_NODE_OUT6 ;;
-		outside) s4=$TOPO_OUTSIDE4 s6=$TOPO_OUTSIDE6 ;;
-		esac
+		sources $kind
 		for a in $(sed -n 's/^ *vip \([0-9.]*\);.*/\1/p' "$C" | sort -u); do
 			flow $kind $s4 tcp "$a" 80
 			flow $kind $s4 tcp "$a" 81
