@@ -165,6 +165,8 @@ struct rs_set *rs_set_find(const struct rs_ruleset *rs, const char *name)
 {
 	struct rs_set key = { .name = (char *)name };
 
+	if (!rs->nsets || !name)	/* bsearch wants a base, even for none */
+		return NULL;
 	return bsearch(&key, rs->sets, rs->nsets, sizeof(key), set_name_cmp);
 }
 
@@ -200,6 +202,8 @@ struct rs_chain *rs_chain_find(const struct rs_ruleset *rs, const char *name)
 	struct rs_chain key = { .name = (char *)name };
 	struct rs_chain *c;
 
+	if (!rs->nchains || !name)
+		return NULL;
 	c = bsearch(&key, rs->chains, rs->nchains, sizeof(key), chain_cmp);
 	if (c)
 		return c;
