@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "util.h"
 
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | \
 		    IN_DELETE_SELF | IN_MOVE_SELF)
@@ -124,14 +123,34 @@ void watch_close(struct agent_watch *w)
 }
 
 /* path (taken) onto a list; -1 when out of memory. */
+/*
+ * v with room for one more of size bytes (n used, *cap allocated), or
+ * NULL with v left as it was.  The command uses only the public API: no
+ * library helper for this.
+ */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t c = *cap ? 2 * *cap : 16;
+
+	if (n < *cap)
+		return v;
+	if (!(v = realloc(v, c * size)))
+		return NULL;
+	*cap = c;
+	return v;
+}
+
 static int list_add(char ***v, size_t *n, size_t *cap, char *path)
 {
+	char **nv;
+
 	if (!path)
 		return -1;
-	if (VEC_RESERVE(*v, *n, *cap)) {
+	if (!(nv = grow(*v, *n, cap, sizeof(**v)))) {
 		free(path);
 		return -1;
 	}
+	*v = nv;
 	(*v)[(*n)++] = path;
 	return 0;
 }
@@ -242,11 +261,15 @@ static struct agent_part *part_get(struct agent_watch *w, const char *path)
 {
 	bool found;
 	size_t i = part_find(w, path, &found);
+	struct agent_part *parts;
 	char *copy;
 
 	if (found)
 		return &w->parts[i];
-	if (VEC_RESERVE(w->parts, w->nparts, w->parts_cap) || !(copy = strdup(path)))
+	if (!(parts = grow(w->parts, w->nparts, &w->parts_cap, sizeof(*w->parts))))
+		return NULL;
+	w->parts = parts;
+	if (!(copy = strdup(path)))
 		return NULL;
 	memmove(&w->parts[i + 1], &w->parts[i], (w->nparts - i) * sizeof(*w->parts));
 	w->nparts++;
