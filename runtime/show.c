@@ -654,7 +654,8 @@ int svcc_runtime_show(struct svcc_runtime *rt, const char *filter_text, unsigned
 		rt_report_errno(rt, "show", errno ? errno : ENOMEM);
 		goto out;
 	}
-	qsort(sh.e, sh.n, sizeof(*sh.e), entry_cmp);
+	if (sh.n > 1)
+		qsort(sh.e, sh.n, sizeof(*sh.e), entry_cmp);
 	if (flags & SVCC_SHOW_JSON)
 		fprintf(out, "{\"table\":\"%s\",\"services\":[", rt->table);
 	else

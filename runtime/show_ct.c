@@ -97,7 +97,8 @@ int show_conns_read(struct show_conns *c)
 		errno = err;
 		return -1;
 	}
-	qsort(c->v, c->n, sizeof(*c->v), by_dest);
+	if (c->n > 1)	/* qsort wants a base, even for none */
+		qsort(c->v, c->n, sizeof(*c->v), by_dest);
 	return 0;
 }
 
