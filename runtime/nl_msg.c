@@ -245,7 +245,7 @@ static size_t msg_table(void *buf, const struct tx *tx, const struct tx_op *op, 
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, tx->table);
 	if (op->kind == TX_ADD_TABLE) {
 		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, tx->table_flags);
-		nlh = hdr(buf, NFT_MSG_NEWTABLE, NLM_F_CREATE, seq);
+		nlh = hdr(buf, NFT_MSG_NEWTABLE, NLM_F_CREATE | (tx->table_new ? NLM_F_EXCL : 0), seq);
 	} else {
 		nlh = hdr(buf, NFT_MSG_DELTABLE, 0, seq);
 	}

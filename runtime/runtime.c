@@ -748,7 +748,7 @@ int rt_send_tx(struct svcc_runtime *rt, const struct tx *tx, struct nl_result *r
 	 * an owned table has none but ours, and another table's commits
 	 * (Docker's, firewalld's) must not cost a read-back.
 	 */
-	if (nl_send_tx(&rt->nl, tx, rt->owned ? NULL : &rt->genid, res)) {
+	if (nl_send_tx(&rt->nl, tx, rt->owned || tx->table_new ? NULL : &rt->genid, res)) {
 		rt->stats.messages = res->messages;
 		return -1;
 	}
@@ -866,6 +866,8 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		want = al.rs;
 		if (!(tx = tx_diff(old, want)))
 			goto oom;
+		/* no table yet: create it, or fail if one came meanwhile */
+		tx->table_new = !old;
 		claim = (rt->flags & SVCC_RT_OWNER) && !rt->owned;
 		if (claim && claim_table(rt, &tx, &old, want))
 			goto oom;
@@ -951,8 +953,11 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 				     "table (Linux 6.9 or later can): table inet %s is not owned",
 				     rt->table);
 			rt->flags &= ~SVCC_RT_OWNER;
-		} else if (r == -1 && err == ERESTART && !restarted) {
-			/* someone changed the ruleset since we read it: read again, once */
+		} else if (r == -1 && !restarted &&
+			   (err == ERESTART || (err == EEXIST && tx->table_new && res.op &&
+						res.op->kind == TX_ADD_TABLE))) {
+			/* someone changed the ruleset since we read it, or made the
+			 * table we were creating: read again, once */
 			restarted = true;
 		} else if (r == -1 && res.op && !res.unsent && !repaired && err != EPERM &&
 			   err != EACCES) {

@@ -59,6 +59,12 @@ struct tx {
 	uint32_t *set_ids;
 	unsigned long added, changed, deleted;
 	uint32_t table_flags;		/* what TX_ADD_TABLE sets (SVCC_RT_OWNER's) */
+	/*
+	 * TX_ADD_TABLE creates the table or fails (NLM_F_EXCL): the batch
+	 * stands on nothing read back, so it needs no generation check, and
+	 * other programs' commits to other tables cannot refuse it.
+	 */
+	bool table_new;
 };
 
 /*

@@ -410,6 +410,17 @@ if ns "'$upd' --services 2000 --steps 200 > '$tmp/upd.out' 2>&1"; then ok; else
 if ns "'$upd' --services 500 --steps 60 --seed 2 --nft > '$tmp/upd-nft.out' 2>&1"; then ok; else
 	bad "test-update --nft: $(grep -m3 -e FAIL -e rror "$tmp/upd-nft.out")"; fi
 
+# a first apply while another program commits to another table all the time:
+# the batch creates the table (or fails if one came meanwhile), so it needs
+# no generation check and is not refused for others' commits
+awk 'BEGIN { print "cluster { pod-cidr 10.244.0.0/16; }"
+	     for (i = 0; i < 4000; i++)
+		     printf "service ns/s%d { vip 10.96.%d.%d; port 80 -> 8080; endpoint 10.244.%d.%d; endpoint 10.244.%d.%d; }\n",
+			     i, i / 250, i % 250 + 1, i / 250, i % 250 + 1, i / 250 + 100, i % 250 + 1 }' > "$tmp/busy.svc"
+if ns "( while :; do nft add table inet noise; nft delete table inet noise; done ) 2> /dev/null &
+      p=\$!; sleep 0.2; '$drv' apply '$tmp/busy.svc' 2> '$tmp/busy.err'; rc=\$?; kill \$p; exit \$rc"; then ok; else
+	bad "first apply beside another program's commits: $(cat "$tmp/busy.err")"; fi
+
 # stable endpoint slots: a rolling update of a 40-endpoint service changes
 # only the replaced endpoint's slots, through update, apply and one-shot
 # applies (tests/runtime/test-slots.c)
