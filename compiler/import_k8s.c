@@ -726,9 +726,9 @@ static bool has_nodeports(const struct svc *s)
 	return is_lb(s) || !strcmp(s->type, "NodePort");
 }
 
-/* targetPort: a number, or the name of a container port. */
-static void parse_target(struct imp *im, struct sport *sp, const struct where *w,
-			 const char *at, json_t *v)
+/* targetPort: a number, or the name of a container port.  1: skip the port (warned). */
+static int parse_target(struct imp *im, struct sport *sp, const struct where *w,
+			const char *at, json_t *v)
 {
 	const char *name = json_string_value(v);
 	char buf[32];
@@ -736,10 +736,16 @@ static void parse_target(struct imp *im, struct sport *sp, const struct where *w
 
 	sp->target = sp->port;
 	if (!v)
-		return;
+		return 0;
 	if (get_int(v, 1, 65535, &n))
 		sp->target = (int)n;
-	else if (name && is_port_name(name)) {
+	else if (name && is_port_name(name) && isdigit((unsigned char)name[0])) {
+		/* "-> 8abc" reads as a number: taking the service port instead
+		 * would send the traffic elsewhere */
+		warn(im, w, "%s.targetPort '%s': a port name starting with a digit cannot be "
+		     "written in the .svc language (port skipped)", at, name);
+		return 1;
+	} else if (name && is_port_name(name)) {
 		if (port_name_fits(im, w, at, "targetPort", name, "ignored")) {
 			sp->target = 0;
 			sp->target_name = name;
@@ -747,6 +753,7 @@ static void parse_target(struct imp *im, struct sport *sp, const struct where *w
 	} else
 		warn(im, w, "%s.targetPort: '%s' is neither a port number nor a port name (ignored)",
 		     at, show(v, buf));
+	return 0;
 }
 
 /* spec.ports[i] into sp; 1: skipped (warned). */
@@ -787,7 +794,8 @@ static int parse_port(struct imp *im, struct svc *s, const struct where *w, size
 		return 1;
 	}
 	sp->port = (int)n;
-	parse_target(im, sp, w, at, member(p, "targetPort"));
+	if (parse_target(im, sp, w, at, member(p, "targetPort")))
+		return 1;
 	if (!nodeport)
 		return 0;
 	if (!get_int(nodeport, 0, 65535, &n))
