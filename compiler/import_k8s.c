@@ -756,6 +756,27 @@ static int parse_target(struct imp *im, struct sport *sp, const struct where *w,
 	return 0;
 }
 
+/*
+ * A port whose name, or protocol and port, an earlier port of the service
+ * has: Kubernetes refuses such a Service, and the config could not say
+ * which is meant (its NodePort is given by name).  true: skip it (warned).
+ */
+static bool port_repeats(struct imp *im, const struct svc *s, const struct where *w, size_t i,
+			 const struct sport *sp)
+{
+	for (size_t k = 0; k < s->nports; k++) {
+		const struct sport *o = &s->ports[k];
+
+		if ((*sp->name && !strcmp(o->name, sp->name)) ||
+		    (o->port == sp->port && o->proto == sp->proto)) {
+			warn(im, w, "spec.ports[%zu] repeats the name or the port and protocol of an "
+			     "earlier port (port skipped)", i);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* spec.ports[i] into sp; 1: skipped (warned). */
 static int parse_port(struct imp *im, struct svc *s, const struct where *w, size_t i,
 		      json_t *p, size_t nports, struct sport *sp)
@@ -821,7 +842,8 @@ static int parse_ports(struct imp *im, struct svc *s, const struct where *w, jso
 	if (!s->ports)
 		return nomem(im);
 	json_array_foreach(ports, i, p)
-		if (!parse_port(im, s, w, i, p, n, &s->ports[s->nports]))
+		if (!parse_port(im, s, w, i, p, n, &s->ports[s->nports]) &&
+		    !port_repeats(im, s, w, i, &s->ports[s->nports]))
 			s->nports++;
 	return 0;
 }
