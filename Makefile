@@ -107,9 +107,9 @@ $(SLOTS_TEST): tests/runtime/test-slots.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(READ_TEST): tests/runtime/test-read.c $(BUILD)/libsvcc.a
+$(READ_TEST): tests/runtime/test-read.c tests/unit/check.h $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LDLIBS)
 
 $(UPDATE_TEST): tests/runtime/test-update.c $(BUILD)/libsvcc.a
 	@mkdir -p $(@D)

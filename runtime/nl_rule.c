@@ -365,15 +365,20 @@ static int dnat_numgen(struct nftnl_rule *r, const struct tx *tx, const struct r
 }
 
 /* ip saddr . ip daddr . th dport, into consecutive registers from reg 1 */
-static int client_dest(struct nftnl_rule *r, enum rs_family f)
+static int client_dest_loads(struct nftnl_rule *r, enum rs_family f)
 {
 	unsigned int w = addr_len(f) / 4;
 
-	if (nfproto(r, f) ||
-	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
+	if (payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
 	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), nl_reg(w)))
 		return -1;
 	return payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, nl_reg(2 * w));
+}
+
+/* ... after the family test, as nft emits it the first time */
+static int client_dest(struct nftnl_rule *r, enum rs_family f)
+{
+	return nfproto(r, f) || client_dest_loads(r, f) ? -1 : 0;
 }
 
 /*
@@ -446,13 +451,9 @@ static int affinity_update(struct nftnl_rule *r, const struct tx *tx, const stru
 static int affinity_refresh(struct nftnl_rule *r, const struct tx *tx, const struct rs_rule *rule)
 {
 	enum rs_family f = rule->family;
-	unsigned int w = addr_len(f) / 4;
 
 	if (!rule->set || l4proto_is(r, rule->l4proto) || client_dest(r, f) ||
-	    lookup(r, tx, rule->set, -1, false) ||
-	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
-	    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), nl_reg(w)) ||
-	    payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, nl_reg(2 * w)))
+	    lookup(r, tx, rule->set, -1, false) || client_dest_loads(r, f))
 		return -1;
 	return update_elem(r, tx, rule);
 }
