@@ -392,6 +392,10 @@ static void sync_now(struct agent *a)
 		if (s->sets_read || s->chains_read)
 			fprintf(stderr, ", %lu sets and %lu chains read back", s->sets_read,
 				s->chains_read);
+		/* the library found the update unsafe alone and compiled everything:
+		 * the cost of the sync is the whole config's then */
+		if (!whole && s->services_compiled > changed->n)
+			fprintf(stderr, ", compiled whole (%lu services)", s->services_compiled);
 		fprintf(stderr, ", %.1f ms\n", secs * 1e3);
 		pthread_mutex_lock(&a->st.lock);
 		hist_add(&a->st.sync, secs);
