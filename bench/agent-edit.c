@@ -7,8 +7,9 @@
  * Listens to this network namespace's nftables events, then rename(SRC, DST), and prints the
  * microseconds from the rename to the first new generation (NFT_MSG_NEWGEN: a transaction
  * committed) whose committing process is called NAME (default "svcc": the agent; another
- * program's commits are not counted).  Exit 1 (and "timeout") when none comes within T ms
- * (default 10000), 2 on a usage or system error.
+ * program's commits are not counted), then those the rename() call itself took (the writer's
+ * filesystem: ext4 flushes a file renamed over another, which can take milliseconds).  Exit 1
+ * (and "timeout") when none comes within T ms (default 10000), 2 on a usage or system error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 {
 	struct want w = { .comm = "svcc" };
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
-	double timeout = 10, t0;
+	double timeout = 10, t0, t1;
 	struct mnl_socket *nl;
 	int i = 1, grp = NFNLGRP_NFTABLES, rcvbuf = 8 << 20;
 
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agent-edit: rename %s %s: %s\n", argv[i], argv[i + 1], strerror(errno));
 		return 2;
 	}
+	t1 = now();
 	while (!w.seen) {
 		struct pollfd p = { .fd = mnl_socket_get_fd(nl), .events = POLLIN };
 		double left = t0 + timeout - now();
@@ -108,7 +110,7 @@ int main(int argc, char **argv)
 		}
 		mnl_cb_run(buf, (size_t)n, 0, 0, event, &w);
 	}
-	printf("%.0f\n", (now() - t0) * 1e6);
+	printf("%.0f %.0f\n", (now() - t0) * 1e6, (t1 - t0) * 1e6);
 	mnl_socket_close(nl);
 	return 0;
 }
