@@ -130,7 +130,7 @@ int svcc_compile(struct svcc_ctx *ctx, const struct svcc_config *cfg,
 	if (check_config(ctx, cfg))
 		return -1;
 	rs = calloc(1, sizeof(*rs));
-	if (!rs || lower(cfg, table, &rs->rs)) {
+	if (!rs || lower(cfg, table, NULL, &rs->rs)) {
 		free(rs);
 		diag_error(ctx, LOC_NONE, "out of memory");
 		return -1;

@@ -10,7 +10,7 @@
  *                    meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-P-S
  *   ext-NAME/PROTO/PORT, for traffic to external, load-balancer and node addresses:
  *                    mark for masquerade, goto svc-…
- *   endpoints-P-S:   one of ENDPOINT_SHARDS maps per protocol, keyed B+i -> endpoint . port
+ *   endpoints-P-S:   one of 256 or more maps per protocol (lw_shards), keyed B+i -> endpoint . port
  *   no-endpoints:    what has no endpoint is rejected (reject-no-endpoints, reject-nodeports)
  *   cluster-ips:     every vip: traffic to one that no DNAT took (a port the
  *                    service lacks) is rejected, and traffic to an address of a
@@ -19,7 +19,9 @@
  *                    @hairpin-shards to masq-hairpin-N, which masquerades the
  *                    endpoint . endpoint pairs of set hairpin-N
  * Service port -> (shard S, base B) depends only on the service port's own
- * name, so a change to one service never moves another's elements.
+ * name and the protocol's map count, so a change to one service never moves
+ * another's elements unless the count changes (lw_shards: a step at 94k,
+ * 374k, 1.5M keys of a protocol).
  * IPv6 objects carry a "6": svc6-…, ext6-…, service-ips6, endpoints6-…
  */
 #include <stdlib.h>
@@ -38,6 +40,11 @@ static void lowering_free(struct lowering *l)
 	free(l->ep_addrs[FAM6]);
 	free(l->elem_data);
 	free(l->placed);
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		for (int p = 0; p < NPROTO; p++) {
+			free(l->fam[fam].shard[p]);
+			free(l->fam[fam].shard_used[p]);
+		}
 }
 
 /*
@@ -81,7 +88,7 @@ static int finish(struct lowering *l)
 		if (!f->used)
 			continue;
 		for (int p = 0; p < NPROTO; p++)
-			for (int s = 0; s < ENDPOINT_SHARDS; s++)
+			for (uint32_t s = 0; s < f->nshards[p]; s++)
 				if (f->shard[p][s] >= 0)
 					in_order[f->shard[p][s]] = true;
 		for (int s = 0; s < HAIRPIN_SHARDS; s++)
@@ -93,9 +100,10 @@ static int finish(struct lowering *l)
 	return rc;
 }
 
-int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **out)
+int lower(const struct svcc_config *cfg, const char *table, const uint16_t (*shards)[3],
+	  struct rs_ruleset **out)
 {
-	struct lowering l = { .cfg = cfg, .rs = rs_new(table) };
+	struct lowering l = { .cfg = cfg, .shards_wanted = shards, .rs = rs_new(table) };
 	int rc = -1;
 
 	if (cfg->pod_bridge || cfg->pod_iface_prefix) {
@@ -135,6 +143,9 @@ int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **
 	if (lw_add_endpoint_elems(&l) || lw_add_hairpin(&l) || lw_add_fixed_chains(&l) ||
 	    finish(&l))
 		goto done;
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		for (int p = 0; p < NPROTO; p++)
+			l.rs->ep_shards[fam][p] = (uint16_t)l.fam[fam].nshards[p];
 	*out = l.rs;
 	l.rs = NULL;
 	rc = 0;

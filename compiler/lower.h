@@ -19,12 +19,12 @@
 #include "ruleset.h"
 
 /*
- * Kernel cost of adding a map element grows with the chains bound to the
- * map; sharding keeps (chains x elements) per map small.  KERNEL-SCALING.md
- * measured 100 and 1,000 shards as equally linear; 256 keeps a map at ~40
- * chains per 10k service ports while named-set lookup stays cheap.
+ * Endpoint maps per family and protocol (lw_shards): at least 256, more
+ * for large clusters, a power of two so that a group's map is its hash
+ * modulo the count.
  */
-#define ENDPOINT_SHARDS 256
+#define MIN_ENDPOINT_SHARDS 256
+#define MAX_ENDPOINT_SHARDS 4096
 #define SLOTS_PER_SHARD 65536	/* B = slot << 16: 65,536 keys per service port */
 #define AFFINITY_SIZE	1048576	/* clients remembered per affinity map */
 /*
@@ -94,8 +94,9 @@ struct fam_sets {
 	int cluster_ips, service_cidrs;	/* every vip; the service-cidrs, if any */
 	int hairpin_shards, hairpin[HAIRPIN_SHARDS];	/* the vmap, its sets */
 	int nodeports, no_endpoint_nodeports, node_ips, firewall, firewall_allow;
-	int shard[NPROTO][ENDPOINT_SHARDS];
-	bool shard_used[NPROTO][ENDPOINT_SHARDS];	/* a group is placed there */
+	uint32_t nshards[NPROTO];	/* endpoint maps of each protocol (lw_place) */
+	int *shard[NPROTO];		/* their set indices, -1: none */
+	bool *shard_used[NPROTO];	/* a group is placed there */
 	/* client-ip affinity: who chose what (per protocol), and the
 	 * per-endpoint chains keyed like an endpoint map */
 	int affinity[NPROTO], affinity_endpoints;
@@ -134,6 +135,7 @@ struct hairpin_job {
 
 struct lowering {
 	const struct svcc_config *cfg;
+	const uint16_t (*shards_wanted)[NPROTO];	/* per family; NULL or 0: lw_shards */
 	struct rs_ruleset *rs;
 	struct sport *sports;		/* in the config's order: the cache's */
 	size_t nsports;
@@ -211,6 +213,8 @@ size_t lw_sport_name(struct lowering *l, const struct sport *sp, const char *kin
 		     const char *suffix);
 int lw_collect(struct lowering *l);
 int lw_place(struct lowering *l);
+/* How many endpoint maps a family's protocol gets for so many keys (elements). */
+uint32_t lw_shards(size_t keys);
 
 /* lower_sets.c */
 int lw_add_fam_sets(struct lowering *l, int fam);

@@ -407,18 +407,18 @@ int lw_collect(struct lowering *l)
  */
 
 /* Map numbers, per family: the endpoint maps, then the affinity-endpoints map. */
-#define AFFINITY_MAP (NPROTO * ENDPOINT_SHARDS)
+#define AFFINITY_MAP (NPROTO * MAX_ENDPOINT_SHARDS)
 
 /* The map and slot g wants, as placed's key: (family, map) << 32 | offset. */
-static struct placed want_slot(struct sport *sp, struct group *g)
+static struct placed want_slot(const struct lowering *l, struct sport *sp, struct group *g)
 {
 	uint64_t h = g->hash;
 	uint32_t slot = (uint32_t)(h >> 32) % SLOTS_PER_SHARD, map;
+	int p = proto_idx(sp->port.proto);
 
-	g->shard = (uint32_t)(h % ENDPOINT_SHARDS);
+	g->shard = (uint32_t)(h % l->fam[sp->fam].nshards[p]);
 	/* affinity groups are keys of the one affinity-endpoints map */
-	map = g->affinity ? AFFINITY_MAP
-			  : (uint32_t)proto_idx(sp->port.proto) * ENDPOINT_SHARDS + g->shard;
+	map = g->affinity ? AFFINITY_MAP : (uint32_t)p * MAX_ENDPOINT_SHARDS + g->shard;
 	g->offset = slot << 16;
 	return (struct placed){
 		.key = (uint64_t)(sp->fam * (AFFINITY_MAP + 1) + map) << 32 | g->offset,
@@ -513,11 +513,62 @@ static int settle_collisions(struct lowering *l, bool *moved)
 	return 0;
 }
 
+/*
+ * How many endpoint maps for a protocol's keys.  A map named by D rules
+ * (one binding each) and holding E elements costs the kernel's commit a
+ * walk of its D bindings per element added and per rule bound
+ * (KERNEL-SCALING fact 2); each of those rules also finds its map by name,
+ * walking the table's sets up to it (fact 3).  Over S maps that is about
+ * keys*D/S*b + D*S/2*a, least at S = sqrt(2*keys*b/a); measured here
+ * b/a = 0.7 (a binding is 35 ns, a set passed 50 ns), so S = sqrt(1.4*keys),
+ * rounded to a power of two: 256 maps up to 94k keys (10k services x 10
+ * endpoints), 512 to 374k, 1,024 to 1.5M.  A 1M-endpoint apply took 14.5 s
+ * with 256 maps, 10.1 s with 1,024.
+ */
+uint32_t lw_shards(size_t keys)
+{
+	uint32_t s = MIN_ENDPOINT_SHARDS;
+
+	while (s < MAX_ENDPOINT_SHARDS && 2.0 * s * s < 1.4 * (double)keys)
+		s *= 2;
+	return s;
+}
+
+/* Each family's and protocol's endpoint map count: wanted, or by its keys. */
+static int choose_shards(struct lowering *l)
+{
+	size_t keys[NFAMILIES][NPROTO] = { { 0 } };
+
+	for (size_t i = 0; i < l->nsports; i++) {
+		const struct sport *sp = &l->sports[i];
+
+		for (int gi = 0; gi < NGROUPS; gi++)
+			if (to_place(&sp->g[gi]) && !sp->g[gi].affinity)
+				keys[sp->fam][proto_idx(sp->port.proto)] += sp->g[gi].nkeys;
+	}
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		for (int p = 0; p < NPROTO; p++) {
+			struct fam_sets *f = &l->fam[fam];
+			uint32_t want = l->shards_wanted ? l->shards_wanted[fam][p] : 0;
+
+			f->nshards[p] = want >= MIN_ENDPOINT_SHARDS && want <= MAX_ENDPOINT_SHARDS &&
+						!(want & (want - 1))
+					? want
+					: lw_shards(keys[fam][p]);
+			if (!(f->shard[p] = malloc(f->nshards[p] * sizeof(*f->shard[p]))) ||
+			    !(f->shard_used[p] = calloc(f->nshards[p], sizeof(*f->shard_used[p]))))
+				return -1;
+		}
+	return 0;
+}
+
 int lw_place(struct lowering *l)
 {
 	size_t n = 0, kept = 0;
 	bool moved = false;
 
+	if (choose_shards(l))
+		return -1;
 	for (size_t i = 0; i < l->nsports; i++)
 		for (int gi = 0; gi < NGROUPS; gi++)
 			n += to_place(&l->sports[i].g[gi]);
@@ -528,7 +579,7 @@ int lw_place(struct lowering *l)
 
 		for (int gi = 0; gi < NGROUPS; gi++)
 			if (to_place(&sp->g[gi]))
-				l->placed[l->nplaced++] = want_slot(sp, &sp->g[gi]);
+				l->placed[l->nplaced++] = want_slot(l, sp, &sp->g[gi]);
 	}
 	if (sort_placed(l) || settle_collisions(l, &moved) || (moved && sort_placed(l)))
 		return -1;

@@ -129,7 +129,7 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 		rs_set_layout(set);
 	}
 	for (int p = 0; p < NPROTO; p++)
-		for (int s = 0; s < ENDPOINT_SHARDS; s++) {
+		for (uint32_t s = 0; s < f->nshards[p]; s++) {
 			enum rs_ftype key = RS_F_U32;
 			struct rs_set *set;
 			char name[40];
@@ -137,7 +137,7 @@ int lw_add_fam_sets(struct lowering *l, int fam)
 			f->shard[p][s] = -1;
 			if (!f->shard_used[p][s])
 				continue;
-			snprintf(name, sizeof(name), "endpoints%s-%s-%d", sfx(fam),
+			snprintf(name, sizeof(name), "endpoints%s-%s-%u", sfx(fam),
 				 proto_name(lw_protos[p]), s);
 			f->shard[p][s] = add_set(l, name, rs_fam(fam), &key, 1);
 			if (f->shard[p][s] < 0)

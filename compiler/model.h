@@ -168,8 +168,13 @@ int check_config(struct svcc_ctx *ctx, const struct svcc_config *cfg);
  * svc; with kind and suffix (may be NULL), which chain it is. */
 size_t lw_longest_chain(const struct svcc_service *svc, char kind[8], char suffix[64]);
 
-/* lower.c: checked model to ruleset. */
+/*
+ * lower.c: checked model to ruleset.  shards (may be NULL): the endpoint
+ * maps' count per family and protocol (TCP, UDP, SCTP) to use, 0 where the
+ * lowering is to choose; what was used is in the ruleset's ep_shards.
+ */
 struct rs_ruleset;
-int lower(const struct svcc_config *cfg, const char *table, struct rs_ruleset **out);
+int lower(const struct svcc_config *cfg, const char *table, const uint16_t (*shards)[3],
+	  struct rs_ruleset **out);
 
 #endif

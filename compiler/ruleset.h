@@ -229,6 +229,8 @@ struct rs_ruleset {
 	/* Runtime models only: the chains were not read back (the set-fingerprints
 	 * map vouched for them); chains is empty. */
 	bool chains_unread;
+	/* Compiled models only: endpoint maps per family and protocol (lower.c). */
+	uint16_t ep_shards[2][3];
 	/* Runtime models only: the table's flags as read back (svcc sets none). */
 	uint32_t table_flags;
 	/* ... but for NFT_TABLE_F_OWNER and _PERSIST, apart, and the owner's

@@ -88,6 +88,14 @@ struct upd_index {
 	struct htab vips;	/* hp.k -> hp: how many services have this vip */
 	struct contrib total;
 	struct cluster cl;
+	/*
+	 * The endpoint maps' counts (lw_shards) and elements, per family and
+	 * protocol: the named services' compile uses the whole compile's
+	 * counts, and a change that would make a whole compile choose others
+	 * applies whole, so that an update's table is the whole compile's.
+	 */
+	uint16_t shards[NFAMILIES][NPROTO];
+	size_t epkeys[NFAMILIES][NPROTO];
 };
 
 /* ---- the index --------------------------------------------------------- */
@@ -409,6 +417,22 @@ static int hp_count(struct htab *t, const struct rs_ruleset *rs, const struct rs
 	return 0;
 }
 
+static int fam_of(const struct rs_set *s)
+{
+	return s->family == RS_IPV6 ? FAM6 : FAM4;
+}
+
+/* The endpoint maps' counts and elements of a whole compile. */
+static void index_keys(struct upd_index *idx, const struct rs_ruleset *rs)
+{
+	memcpy(idx->shards, rs->ep_shards, sizeof(idx->shards));
+	memset(idx->epkeys, 0, sizeof(idx->epkeys));
+	for (size_t i = 0; i < rs->nsets; i++)
+		if (set_kind(&rs->sets[i]) == K_EPMAP)
+			idx->epkeys[fam_of(&rs->sets[i])][proto_idx(rs->sets[i].l4proto)] +=
+				rs->sets[i].nelems;
+}
+
 static int index_new(const struct svcc_config *cfg, const struct rs_ruleset *model,
 		     struct upd_index **out)
 {
@@ -479,6 +503,8 @@ int svcc_runtime_apply_config(struct svcc_runtime *rt, const struct svcc_config 
 	if (!ret && rt->model && rt->model_rules && !rt->stale &&
 	    index_new(cfg, rt->model, &rt->idx))
 		rt->idx = NULL;
+	if (rt->idx)
+		index_keys(rt->idx, rs->rs);
 	rt->stats.services_compiled = cfg->nservices;
 	rt->stats.seconds = rt_now() - t0;
 	svcc_ruleset_free(rs);
@@ -518,6 +544,7 @@ struct upd {
 	struct slot *oslots, *nslots;
 	size_t noslots, nnslots, oslots_cap, nslots_cap;
 	struct htab hp;			/* hairpin count deltas */
+	size_t epkeys[NFAMILIES][NPROTO];	/* the index's endpoint map elements, after */
 	struct rs_ruleset old, new_rs;	/* OLD and NEW */
 	void **grave;			/* what the model let go, freed at the end */
 	size_t ngrave, grave_cap;
@@ -1069,11 +1096,18 @@ static int plan(struct upd *u)
 		if (hp_count(&u->hp, m, s, s->elems, s->nelems, 1))
 			return -1;
 	}
+	memcpy(u->epkeys, u->idx->epkeys, sizeof(u->epkeys));
+	for (size_t i = 0; i < m->nsets; i++)
+		if (set_kind(&m->sets[i]) == K_EPMAP)
+			u->epkeys[fam_of(&m->sets[i])][proto_idx(m->sets[i].l4proto)] +=
+				m->sets[i].nelems;
 	for (size_t si = 0; si < model->nsets; si++) {
 		const struct rs_set *s = &model->sets[si];
 		enum kind k = set_kind(s);
 
 		sort_unique(s, &u->olds[si]);
+		if (k == K_EPMAP)
+			u->epkeys[fam_of(s)][proto_idx(s->l4proto)] -= u->olds[si].n;
 		if (hp_count(&u->hp, model, s, u->olds[si].v, u->olds[si].n, -1))
 			return -1;
 		/* endpoint maps exist while they hold a group */
@@ -1086,6 +1120,11 @@ static int plan(struct upd *u)
 			u->gone[si] = after.aff[fam][proto_idx(s->l4proto)] == 0;
 		}
 	}
+	/* a whole compile would choose other endpoint map counts: apply whole */
+	for (int f = 0; f < NFAMILIES; f++)
+		for (int p = 0; p < NPROTO; p++)
+			if (lw_shards(u->epkeys[f][p]) != u->idx->shards[f][p])
+				return 1;
 	if ((r = hairpin_elems(u)))
 		return r;
 	for (size_t si = 0; si < model->nsets; si++) {
@@ -1509,6 +1548,7 @@ static int commit_index(struct upd *u)
 {
 	struct upd_index *idx = u->idx;
 
+	memcpy(idx->epkeys, u->epkeys, sizeof(idx->epkeys));
 	for (size_t i = 0; i < u->nnames; i++) {
 		struct usvc *s = htab_get(&idx->by_name, u->names[i], strlen(u->names[i]));
 
@@ -1632,7 +1672,7 @@ int svcc_runtime_update(struct svcc_runtime *rt, const struct svcc_config *cfg,
 		return apply_whole(rt, cfg, t0);
 	}
 	rt->stats.services_compiled = u.mini.nservices;
-	if (lower(&u.mini, rt->table, &u.m))
+	if (lower(&u.mini, rt->table, u.idx->shards, &u.m))
 		goto oom;
 	u.nmsets = u.model->nsets;
 	if (!(u.olds = calloc(u.model->nsets + 1, sizeof(*u.olds))) ||

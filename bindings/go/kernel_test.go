@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -138,9 +139,14 @@ func TestKernel(t *testing.T) {
 			t.Fatalf("Read: %v, %d foreign, %v", back, foreign, err)
 		}
 		defer back.Close()
-		// the same table; sets come back in another order (test-read.c)
-		if d, err := Diff(updated, back); err != nil || d != "" {
-			t.Fatalf("read back differs from what was applied: %v\n%s", err, d)
+		// the same table, but the update kept the kernel's endpoint slots
+		// (runtime/slots.c): the same elements, their keys maybe swapped
+		// within a service's range, so the same behaviour (Verify)
+		if endpointData(updated.String()) != endpointData(back.String()) {
+			t.Fatalf("read back has other endpoints than were applied:\n%s\n%s", updated, back)
+		}
+		if same, d, err := rt.Verify(updated); err != nil || !same {
+			t.Fatalf("read back behaves otherwise than what was applied: %v\n%s", err, d)
 		}
 	})
 	t.Run("refused", func(t *testing.T) {
@@ -217,4 +223,16 @@ func expectKernel(t *testing.T, rt *Runtime, rs *Ruleset) {
 	if same, diff, err := rt.Verify(rs); err != nil || !same {
 		t.Fatalf("the kernel does not hold the ruleset: %v\n%s", err, diff)
 	}
+}
+
+// The sorted "ADDR . PORT" data of every endpoint map element of a ruleset's text, keys left out.
+func endpointData(text string) string {
+	var v []string
+	for _, l := range strings.Split(text, "\n") {
+		if i := strings.Index(l, " : "); i > 0 && strings.HasPrefix(l, "\t") {
+			v = append(v, strings.TrimSuffix(l[i+3:], ","))
+		}
+	}
+	sort.Strings(v)
+	return strings.Join(v, "\n")
 }

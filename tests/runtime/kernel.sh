@@ -61,6 +61,16 @@ canon() {
 	     { print }' "$1" | sort
 }
 
+# canon, but an endpoint map element's key is its slot (key >> 16): the runtime
+# keeps the kernel's arrangement of a service's endpoints (runtime/slots.c),
+# a whole compile starts its round where the service's name hashes to (the
+# fingerprints of the sets so differ too)
+behaviour() {
+	canon "$1" | grep -v '^set-fingerprints: ' |
+	awk -F': ' '$1 ~ /^endpoints6?-/ && NF == 3 { k = $2 + 0
+		printf "%s: slot %d : %s\n", $1, int(k / 65536), $3; next } { print }' | sort
+}
+
 # B: shop/frontend loses an endpoint, a service appears
 A=$ex/cluster.svc B=$tmp/b.svc
 sed '/endpoint 10.244.3.11;/d' "$A" > "$B"
@@ -104,9 +114,12 @@ if [ -f "$tmp/ab.nft" ]; then
 	if cmp -s "$tmp/ab.nl" "$tmp/ab.nft"; then ok; else bad "A->B netlink vs nft"; diff "$tmp/ab.nl" "$tmp/ab.nft" | head; fi
 fi
 # chains re-created by the change list later than in a fresh load: compare lines
-if [ "$(sort "$tmp/ab.nl")" = "$(sort "$tmp/b.nl")" ]; then ok; else bad "A->B content differs from B"; fi
+if [ "$(behaviour "$tmp/ab.nl")" = "$(behaviour "$tmp/b.nl")" ]; then ok; else
+	bad "A->B content differs from B"
+	behaviour "$tmp/ab.nl" > "$tmp/ab.b"; behaviour "$tmp/b.nl" | diff "$tmp/ab.b" - | head; fi
+# 32: frontend's 10.244.3.11 is not in its last slot, so the last one moves into it
 msgs=$(sed -n 's/.* \([0-9]*\) messages.*/\1/p' "$tmp/ab.v")
-if [ "${msgs:-999}" -le 30 ]; then ok; else bad "A->B took ${msgs:-?} messages"; fi
+if [ "${msgs:-999}" -le 32 ]; then ok; else bad "A->B took ${msgs:-?} messages"; fi
 
 # 3b. A -> B where the firewall's ranges of concatenations (a source range
 # changed, a load-balancer address more) and the nodeports map change, and

@@ -14,6 +14,8 @@
  * the new one; svcc_runtime_verify of the whole compile finds the table
  * right.  Then endpoints removed and added keep every other slot too, and
  * a new runtime adopts the arranged table and rolls on through updates.
+ * Last, the endpoint maps' count (lw_shards) follows the number of keys
+ * through updates (shard_growth).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,16 +132,24 @@ static size_t changed_slots(const struct slots *a, const struct slots *b)
 	return d + (a->mod > b->mod ? a->mod - b->mod : b->mod - a->mod);
 }
 
+/*
+ * svcc_runtime_verify of the whole compile, by a runtime of its own: verify
+ * reads the table back into its runtime, whose next update then applies
+ * whole (svcc.h), which would hide the update path from the test.
+ */
 static int verify_whole(struct svcc_ctx *ctx, struct svcc_runtime *rt, struct svcc_config *cfg)
 {
 	struct svcc_ruleset *rs = NULL;
+	struct svcc_runtime *own = NULL;
 	FILE *null = fopen("/dev/null", "w");
 	int r = -1;
 
-	if (null && !svcc_compile(ctx, cfg, NULL, &rs))
-		r = svcc_runtime_verify(rt, rs, null);
+	(void)rt;
+	if (null && !svcc_compile(ctx, cfg, NULL, &rs) && !svcc_runtime_new(ctx, "svcc", 0, &own))
+		r = svcc_runtime_verify(own, rs, null);
 	if (null)
 		fclose(null);
+	svcc_runtime_free(own);
 	svcc_ruleset_free(rs);
 	return r;
 }
@@ -282,6 +292,113 @@ out:
 	svcc_ctx_free(ctx);
 }
 
+/* ---- the endpoint maps' count follows the keys (lw_shards) ---------------- */
+
+#define GROW_SERVICES 100
+
+/* GROW_SERVICES services of eps[i] endpoints each: 10.244.0.1 and on. */
+static struct svcc_config *grow_config(const size_t *eps)
+{
+	static struct svcc_endpoint e[1024];
+	static char text[1024][32];
+	struct svcc_port port = { .port = 80, .proto = SVCC_TCP, .target_port = 8080 };
+	struct svcc_config *cfg = svcc_config_new();
+	struct svcc_service *svc;
+	unsigned next = 1;
+
+	for (size_t i = 0; i < 1024; i++) {
+		ep_text(fresh(&next), text[i], sizeof(text[i]));
+		e[i] = (struct svcc_endpoint){ .addr = text[i], .weight = 1 };
+	}
+	if (!cfg || svcc_config_add_pod_cidr(cfg, "10.244.0.0/16"))
+		exit(2);
+	for (int i = 0; i < GROW_SERVICES; i++) {
+		char name[32], vip[32];
+
+		snprintf(name, sizeof(name), "default/grow-%d", i);
+		snprintf(vip, sizeof(vip), "10.96.2.%d", i + 1);
+		if (svcc_config_add_service(cfg, name, &svc) || svcc_service_set_vip(svc, vip) ||
+		    svcc_service_set_ports(svc, &port, 1) || svcc_service_set_endpoints(svc, e, eps[i]))
+			exit(2);
+	}
+	return cfg;
+}
+
+/* The TCP endpoint maps a whole compile of cfg chooses; 0 if it fails. */
+static unsigned whole_shards(struct svcc_ctx *ctx, const struct svcc_config *cfg)
+{
+	struct svcc_ruleset *rs = NULL;
+	unsigned s = 0;
+
+	if (!svcc_compile(ctx, cfg, NULL, &rs))
+		s = rs->rs->ep_shards[0][0];
+	svcc_ruleset_free(rs);
+	return s;
+}
+
+/*
+ * 100 services of 936 endpoints (93,600 keys: 256 maps), one more endpoint
+ * each for 30 of them (93,630: a whole compile chooses 512), one fewer for
+ * one, then back.  An update that changes the count applies whole; one that
+ * does not compiles its service alone; the table is always the whole
+ * compile's.
+ */
+static void shard_growth(void)
+{
+	static const struct { int svc; long delta; size_t compiled; unsigned shards; } steps[] = {
+		{ -1, 1, GROW_SERVICES, 512 },	/* 30 services gain one: whole */
+		{ 40, -1, 1, 512 },		/* 93,629: still 512, alone */
+		{ -1, -1, GROW_SERVICES, 256 },	/* 30 lose one (93,598): whole */
+		{ 40, 1, 1, 256 },		/* 93,599, alone */
+	};
+	struct svcc_ctx *ctx = svcc_ctx_new();
+	struct svcc_runtime *rt = NULL;
+	struct svcc_config *cfg;
+	size_t eps[GROW_SERVICES];
+
+	for (int i = 0; i < GROW_SERVICES; i++)
+		eps[i] = 936;
+	cfg = grow_config(eps);
+	if (!ctx || svcc_runtime_new(ctx, "svcc", 0, &rt) || svcc_runtime_delete_table(rt) ||
+	    svcc_runtime_apply_config(rt, cfg) || whole_shards(ctx, cfg) != 256) {
+		svcc_diag_print(ctx, stderr);
+		fail("shard growth: the first apply, 256 maps", 0);
+		goto out;
+	}
+	for (int k = 0; k < (int)(sizeof(steps) / sizeof(steps[0])); k++) {
+		const char *names[30];
+		char buf[30][32];
+		size_t nn = 0;
+
+		for (int i = 0; i < GROW_SERVICES; i++)
+			if (steps[k].svc == i || (steps[k].svc < 0 && i < 30)) {
+				eps[i] += (size_t)steps[k].delta;
+				snprintf(buf[nn], sizeof(buf[nn]), "default/grow-%d", i);
+				names[nn] = buf[nn];
+				nn++;
+			}
+		svcc_config_free(cfg);
+		cfg = grow_config(eps);
+		if (whole_shards(ctx, cfg) != steps[k].shards)
+			fail("shard growth: the whole compile's map count", k);
+		if (svcc_runtime_update(rt, cfg, names, nn)) {
+			svcc_diag_print(ctx, stderr);
+			fail("shard growth: update", k);
+			break;
+		}
+		if (svcc_runtime_stats(rt)->services_compiled != steps[k].compiled)
+			fail("shard growth: services compiled", k);
+		if (verify_whole(ctx, rt, cfg) != 0)
+			fail("shard growth: the table is not the whole compile's", k);
+	}
+out:
+	svcc_config_free(cfg);
+	if (rt)
+		svcc_runtime_delete_table(rt);
+	svcc_runtime_free(rt);
+	svcc_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	size_t want = 40;
@@ -299,6 +416,7 @@ int main(int argc, char **argv)
 			addr[i] = fresh(&next_addr);
 		rolling(p, &next_addr);
 	}
+	shard_growth();
 	printf("test-slots: %s\n", failures ? "FAILED" : "ok");
 	return failures ? 1 : 0;
 }
