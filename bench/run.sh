@@ -5,6 +5,7 @@
 # 10k services through the one-shot `svcc apply` and through the library (bench/lib-change).
 #
 #   sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath] [--agent]
+#                   [--readback] [--rolling] [--scale] [--million]
 #
 #   --slow      also load kube-proxy-shaped text at 10k services (takes minutes)
 #   --datapath  then the datapath benchmark (bench/datapath.sh, bash, root): new connections per
@@ -13,6 +14,13 @@
 #   --agent     then the agent benchmark (bench/agent.sh, bash, root) at 10k x 10 and 1,000 edits:
 #               rename-to-commit latency of svcc agent, one file per service, one big file, beside
 #               foreign commits, and svcc apply one-shot; adds about 10 minutes (estimated)
+#   --readback  then reading svcc's table back after another program's commit, against after
+#               svcc's own (bench/readback.sh, issue 14 item 2); adds about 1 minute
+#   --rolling   then a rolling update of a 1,000- and a 5,000-endpoint service inside 10k services
+#               (bench/rolling.sh: stable endpoint slots); adds about 30 s
+#   --scale     then compile, load, apply and change at 10k and 50k services x 10, with peak memory,
+#               beside `nft -f` (bench/scale.sh); adds about 2 minutes
+#   --million   --scale with 100k services x 10 (1M endpoints) too; adds about 4 minutes more
 #   --keep      keep the work directory (configs, nft scripts, logs) and print its path
 #   --no-build  do not run `make` in the top directory (use whatever build/svcc, build/libsvcc.a are there)
 #   --profile   also `perf record` svcc_compile at 10k x 10 (bench/lib-change --compile-only) and print
@@ -72,7 +80,7 @@ if [ "${1:-}" = __apply_change ]; then
 fi
 
 # ---- setup -------------------------------------------------------------------------------------------
-SLOW=0 KEEP=0 BUILD=1 PROFILE=0 DATAPATH=0 AGENT=0
+SLOW=0 KEEP=0 BUILD=1 PROFILE=0 DATAPATH=0 AGENT=0 READBACK=0 ROLLING=0 SCALE=
 for a in "$@"; do
 	case $a in
 	--slow) SLOW=1 ;;
@@ -81,7 +89,12 @@ for a in "$@"; do
 	--profile) PROFILE=1 ;;
 	--datapath) DATAPATH=1 ;;
 	--agent) AGENT=1 ;;
-	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath] [--agent]" >&2; exit 2 ;;
+	--readback) READBACK=1 ;;
+	--rolling) ROLLING=1 ;;
+	--scale) SCALE=${SCALE:-scale} ;;
+	--million) SCALE=million ;;
+	*) echo "usage: sh bench/run.sh [--slow] [--keep] [--no-build] [--profile] [--datapath] [--agent]" \
+		"[--readback] [--rolling] [--scale] [--million]" >&2; exit 2 ;;
 	esac
 done
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -420,6 +433,22 @@ if [ "$PROFILE" = 1 ]; then
 			if (sym !~ /^(main|_start|__libc_start|0x)/) printf "%8s %8s  %s\n", $1, $2, sym }' |
 		head -40
 	echo '```'
+fi
+if [ "$READBACK" = 1 ]; then
+	log "reading back after a foreign commit (bench/readback.sh, about 1 minute)"
+	echo
+	sh "$BENCH/readback.sh" "$SVCC" || echo "(bench/readback.sh failed; see its messages)"
+fi
+if [ "$ROLLING" = 1 ]; then
+	log "rolling updates (bench/rolling.sh, about 30 s)"
+	echo
+	sh "$BENCH/rolling.sh" --no-build || echo "(bench/rolling.sh failed; see its messages)"
+fi
+if [ -n "$SCALE" ]; then
+	log "scale and memory (bench/scale.sh: about 2 minutes, with --million about 6)"
+	echo
+	SVCC=$SVCC sh "$BENCH/scale.sh" --no-build $([ "$SCALE" = million ] && echo --million) ||
+		echo "(bench/scale.sh failed; see its messages)"
 fi
 if [ "$DATAPATH" = 1 ]; then
 	log "the datapath benchmark (bench/datapath.sh, about 35 minutes)"
