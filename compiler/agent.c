@@ -16,7 +16,9 @@
  * threads of their own and read agent_stats under its lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -59,6 +61,7 @@ struct agent {
 	bool resync;			/* read the table back, apply whole */
 	double next_resync;		/* monotonic */
 	double backoff;			/* after a failed apply: seconds to the retry; 0: none */
+	long rss_trimmed;		/* kB resident after the last trim */
 };
 
 static double mono(void)
@@ -420,6 +423,47 @@ static void sync_now(struct agent *a)
 	svcc_ctx_clear(a->ctx);
 }
 
+/* This process's resident kB (/proc/self/statm), or 0. */
+static long rss_kb(void)
+{
+	char buf[128];
+	long size, res;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%ld %ld", &size, &res) != 2)
+		return 0;
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/*
+ * glibc keeps what is freed in its heap, and the holes that updates leave
+ * between what stays are seldom given back: at 10k services the agent's RSS
+ * grew 15% in 17,000 updates (96 to 111 MB), 12 MB of it free heap that
+ * malloc_trim returned.  Every TRIM_EVERY syncs, if the RSS has grown by
+ * TRIM_SLACK since the last trim, the free pages go back to the kernel
+ * (1-2 ms there; the syncs after it fault some of them in again).
+ */
+#define TRIM_EVERY 64
+#define TRIM_SLACK 2048	/* kB */
+
+static void give_back(struct agent *a)
+{
+#ifdef __GLIBC__
+	if (a->nsync % TRIM_EVERY || rss_kb() < a->rss_trimmed + TRIM_SLACK)
+		return;
+	malloc_trim(0);
+	a->rss_trimmed = rss_kb();
+#else
+	(void)a;
+#endif
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 /* When the loop must wake next (monotonic), or -1: when something happens. */
@@ -477,6 +521,7 @@ static int loop(struct agent *a, int sfd)
 		if (a->dirty && now >= a->last_sync + (a->backoff ? a->backoff : a->min_sync)) {
 			watch_read(&a->w);	/* what came meanwhile goes in this sync too */
 			sync_now(a);
+			give_back(a);
 		}
 	}
 }
