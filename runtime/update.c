@@ -857,13 +857,40 @@ static bool taken(const struct upd *u, const struct rs_set *s, uint32_t slot)
 	return true;
 }
 
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+	int c = strcmp(x->set, y->set);
+
+	return c ? c : (x->slot > y->slot) - (x->slot < y->slot);
+}
+
+/* Do the named services' groups keep their slots (an endpoint edit)? */
+static bool same_slots(struct upd *u)
+{
+	if (u->noslots != u->nnslots)
+		return false;
+	qsort(u->oslots, u->noslots, sizeof(*u->oslots), slot_cmp);
+	qsort(u->nslots, u->nnslots, sizeof(*u->nslots), slot_cmp);
+	for (size_t i = 0; i < u->noslots; i++)
+		if (slot_cmp(&u->oslots[i], &u->nslots[i]))
+			return false;
+	return true;
+}
+
 /*
  * Slots are placed by name hash, a taken one moving on to the next free
  * one in name order: the incremental placement is the whole one when no
- * touched slot is taken by, or borders on, another service's group.
+ * touched slot is taken by, or borders on, another service's group.  Or
+ * when the named services' groups are where they were: the groups and
+ * their names are the whole compile's, so its placement has not moved
+ * (an endpoint edit of a service whose neighbour took the next slot went
+ * whole, 2 edits in 1,000 at 10k services in bench/agent.sh).
  */
 static bool slots_ok(struct upd *u)
 {
+	if (same_slots(u))
+		return true;
 	for (size_t i = 0; i < u->nnslots; i++) {
 		const struct slot *ns = &u->nslots[i];
 		const struct rs_set *s = rs_set_find(u->model, ns->set);

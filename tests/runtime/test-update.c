@@ -300,6 +300,7 @@ static void collision(struct svcc_ctx *ctx, struct svcc_runtime *rt, unsigned lo
 	struct svc *a, *b;
 	const char *names[2];
 	size_t base = nS, i;
+	unsigned long edits_whole = 0;
 
 	for (i = 0; i < N; i++) {
 		uint64_t h;
@@ -340,6 +341,11 @@ static void collision(struct svcc_ctx *ctx, struct svcc_runtime *rt, unsigned lo
 	names[0] = a->name, names[1] = b->name;
 	if (update(ctx, rt, names, 2, 2, whole, 1000, 1))
 		fail("collision: adding both");
+	/* an endpoint of the first replaced, the second in the next slot: both
+	 * stay where they are, so it is made alone (and the model checked) */
+	a->e[1].addr = 63000;
+	if (update(ctx, rt, names, 1, 1, &edits_whole, 1080, 1) || edits_whole)
+		fail("collision: an endpoint edit beside the next slot's group applied whole");
 	a->alive = 0;
 	if (update(ctx, rt, names, 1, 0, whole, 1020, 1))
 		fail("collision: removing the first");
