@@ -540,8 +540,11 @@ SVCC_API int svcc_runtime_resync(struct svcc_runtime *rt);
  * compare it with rs: 0 when the kernel holds exactly rs; 1 when not, with
  * the differences written to out as a diff of nft commands ("- " what the
  * kernel has that rs has not, "+ " what it lacks: what an apply would
- * send); -1 on error.  Changes nothing.  The elements of dynamic sets (the
- * affinity maps, filled by the packet path) are not compared. */
+ * send); -1 on error.  Changes nothing in the kernel; the runtime then
+ * holds the table as read back, so its next svcc_runtime_update applies
+ * whole (svcc_runtime_read leaves the runtime alone).  The elements of
+ * dynamic sets (the affinity maps, filled by the packet path) are not
+ * compared. */
 SVCC_API int svcc_runtime_verify(struct svcc_runtime *rt, const struct svcc_ruleset *rs, FILE *out);
 /* The table as the kernel holds it, read back whole, rules included, as a
  * ruleset (for svcc_trace, svcc_ruleset_write): *out NULL when there is no

@@ -129,7 +129,7 @@ func TestKernel(t *testing.T) {
 			t.Fatalf("Verify against the old ruleset: %v %q %v", same, diff, err)
 		}
 	})
-	// after update: svcc_runtime_read resyncs, and the next update would apply whole
+	// after update: svcc_runtime_read reads on the side; the runtime's model stays
 	t.Run("read", func(t *testing.T) {
 		if updated == nil {
 			t.Fatal("no update to read back")

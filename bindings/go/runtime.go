@@ -159,7 +159,8 @@ func (r *Runtime) Resync() error {
 
 // Verify reads the whole table back and compares it with rs: same, or the
 // differences as a diff of nft commands ("- " what the kernel has that rs
-// has not, "+ " what it lacks).  Changes nothing.
+// has not, "+ " what it lacks).  Changes nothing in the kernel; the runtime
+// then holds the table as read back, so its next Update applies whole.
 func (r *Runtime) Verify(rs *Ruleset) (same bool, diff string, err error) {
 	err = rs.with("Verify", func(c *C.struct_svcc_ruleset) error {
 		return r.call("Verify", func(rt *C.struct_svcc_runtime) (C.int, error) {
