@@ -870,6 +870,8 @@ static bool same_slots(struct upd *u)
 {
 	if (u->noslots != u->nnslots)
 		return false;
+	if (!u->noslots)	/* and maybe NULL: no qsort */
+		return true;
 	qsort(u->oslots, u->noslots, sizeof(*u->oslots), slot_cmp);
 	qsort(u->nslots, u->nnslots, sizeof(*u->nslots), slot_cmp);
 	for (size_t i = 0; i < u->noslots; i++)
