@@ -122,7 +122,6 @@ void watch_close(struct agent_watch *w)
 	free(w->is_dir);
 }
 
-/* path (taken) onto a list; -1 when out of memory. */
 /*
  * v with room for one more of size bytes (n used, *cap allocated), or
  * NULL with v left as it was.  The command uses only the public API: no
@@ -140,6 +139,7 @@ static void *grow(void *v, size_t n, size_t *cap, size_t size)
 	return v;
 }
 
+/* path (taken) onto a list; -1 when out of memory. */
 static int list_add(char ***v, size_t *n, size_t *cap, char *path)
 {
 	char **nv;

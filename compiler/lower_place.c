@@ -551,10 +551,7 @@ static int choose_shards(struct lowering *l)
 			struct fam_sets *f = &l->fam[fam];
 			uint32_t want = l->shards_wanted ? l->shards_wanted[fam][p] : 0;
 
-			f->nshards[p] = want >= MIN_ENDPOINT_SHARDS && want <= MAX_ENDPOINT_SHARDS &&
-						!(want & (want - 1))
-					? want
-					: lw_shards(keys[fam][p]);
+			f->nshards[p] = want ? want : lw_shards(keys[fam][p]);
 			if (!(f->shard[p] = malloc(f->nshards[p] * sizeof(*f->shard[p]))) ||
 			    !(f->shard_used[p] = calloc(f->nshards[p], sizeof(*f->shard_used[p]))))
 				return -1;

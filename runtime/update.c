@@ -376,6 +376,12 @@ static struct rs_elem *elem_in(const void *v, size_t stride, size_t i)
 	return (struct rs_elem *)((const char *)v + i * stride);
 }
 
+/* FAM4 or FAM6: the family of set s */
+static int fam_of(const struct rs_set *s)
+{
+	return s->family == RS_IPV6 ? FAM6 : FAM4;
+}
+
 /* The hairpin key of an endpoint element: from its data, or its chain's dnat. */
 static bool elem_target(const struct rs_ruleset *rs, const struct rs_set *s, enum kind k,
 			const struct rs_elem *e, uint8_t out[17])
@@ -394,7 +400,7 @@ static bool elem_target(const struct rs_ruleset *rs, const struct rs_set *s, enu
 			return false;
 	}
 	memset(out, 0, 17);
-	out[0] = s->family == RS_IPV6 ? FAM6 : FAM4;
+	out[0] = (uint8_t)fam_of(s);
 	memcpy(out + 1, a, alen);
 	return true;
 }
@@ -415,11 +421,6 @@ static int hp_count(struct htab *t, const struct rs_ruleset *rs, const struct rs
 			return -1;
 	}
 	return 0;
-}
-
-static int fam_of(const struct rs_set *s)
-{
-	return s->family == RS_IPV6 ? FAM6 : FAM4;
 }
 
 /* The endpoint maps' counts and elements of a whole compile. */
@@ -1015,7 +1016,7 @@ static int hairpin_elems(struct upd *u)
 
 		if (set_kind(s) == K_HAIRPIN && u->olds[si].n &&
 		    u->olds[si].n >= s->nelems && !u->news[si].n &&
-		    (r = gone_shard(u, si, s->family == RS_IPV6 ? FAM6 : FAM4)))
+		    (r = gone_shard(u, si, fam_of(s))))
 			return r;
 	}
 	return 0;
@@ -1144,9 +1145,7 @@ static int plan(struct upd *u)
 		    s->nelems - u->olds[si].n + u->news[si].n == 0)
 			u->gone[si] = true;
 		if (k == K_AFFMAP) {
-			int fam = s->family == RS_IPV6 ? FAM6 : FAM4;
-
-			u->gone[si] = after.aff[fam][proto_idx(s->l4proto)] == 0;
+			u->gone[si] = after.aff[fam_of(s)][proto_idx(s->l4proto)] == 0;
 		}
 	}
 	/* a whole compile would choose other endpoint map counts: apply whole */

@@ -63,13 +63,9 @@ apply() { in_node "$SVCC" apply "$@"; }
 # the generation in the set-fingerprints map differs between namespaces
 MASK_GENID='s/0x00000000 : 0x[0-9a-f]\{8\} \. 0x00000000/0x00000000 : GENID . 0x00000000/'
 list() { in_node nft list table inet svcc | sed "$MASK_GENID"; }
-# An nft listing (stdin) as what it does, sorted by line: an element per line
-# after its set's name, an endpoint map element's key as its slot (key >> 16),
-# set-fingerprints left out.  The runtime keeps the kernel's arrangement of
-# a service's endpoints (runtime/slots.c), where a whole compile starts each
-# round where the service's name hashes to; the fingerprints hash the elements.
-behaviour() {
-	awk '/^\t(set|map) / { s = $2 }
+# behaviour: an nft listing (stdin) as what the table does
+# shellcheck source=tests/listing.sh
+. "$HERE/../listing.sh"
 	     /elements = \{/ { e = 1; sub(/.*elements = \{ /, "") }
 	     e { l = $0; sub(/^[ \t]+/, "", l); c = sub(/ \}$/, "", l)
 		 n = split(l, a, /, ?/)

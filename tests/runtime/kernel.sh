@@ -48,28 +48,9 @@ nomapx() {
 	     !(skip && (/^inet svcc @/ || /^\telement /)) { print }' "$1" > "$1.nomap"
 	nomap "$1.nomap"
 }
-# A listing as sorted lines, each set element on its own line after its
-# set's name: a range of concatenations lists in the order its elements
-# were added, which an incremental change does not keep.
-canon() {
-	awk '/^\t(set|map) /{ s = $2 }
-	     /elements = \{/{ e = 1; sub(/.*elements = \{ /, "") }
-	     e { l = $0; sub(/^[ \t]+/, "", l); c = sub(/ \}$/, "", l)
-		 n = split(l, a, /, ?/)
-		 for (i = 1; i <= n; i++) if (a[i] != "") print s ": " a[i]
-		 if (c) e = 0; next }
-	     { print }' "$1" | sort
-}
-
-# canon, but an endpoint map element's key is its slot (key >> 16): the runtime
-# keeps the kernel's arrangement of a service's endpoints (runtime/slots.c),
-# a whole compile starts its round where the service's name hashes to (the
-# fingerprints of the sets so differ too)
-behaviour() {
-	canon "$1" | grep -v '^set-fingerprints: ' |
-	awk -F': ' '$1 ~ /^endpoints6?-/ && NF == 3 { k = $2 + 0
-		printf "%s: slot %d : %s\n", $1, int(k / 65536), $3; next } { print }' | sort
-}
+# shellcheck source=tests/listing.sh
+. tests/listing.sh
+canon() { listing_lines < "$1"; }
 
 # B: shop/frontend loses an endpoint, a service appears
 A=$ex/cluster.svc B=$tmp/b.svc
@@ -114,9 +95,9 @@ if [ -f "$tmp/ab.nft" ]; then
 	if cmp -s "$tmp/ab.nl" "$tmp/ab.nft"; then ok; else bad "A->B netlink vs nft"; diff "$tmp/ab.nl" "$tmp/ab.nft" | head; fi
 fi
 # chains re-created by the change list later than in a fresh load: compare lines
-if [ "$(behaviour "$tmp/ab.nl")" = "$(behaviour "$tmp/b.nl")" ]; then ok; else
+if [ "$(behaviour < "$tmp/ab.nl")" = "$(behaviour < "$tmp/b.nl")" ]; then ok; else
 	bad "A->B content differs from B"
-	behaviour "$tmp/ab.nl" > "$tmp/ab.b"; behaviour "$tmp/b.nl" | diff "$tmp/ab.b" - | head; fi
+	behaviour < "$tmp/ab.nl" > "$tmp/ab.b"; behaviour < "$tmp/b.nl" | diff "$tmp/ab.b" - | head; fi
 # 32: frontend's 10.244.3.11 is not in its last slot, so the last one moves into it
 msgs=$(sed -n 's/.* \([0-9]*\) messages.*/\1/p' "$tmp/ab.v")
 if [ "${msgs:-999}" -le 32 ]; then ok; else bad "A->B took ${msgs:-?} messages"; fi

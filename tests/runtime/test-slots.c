@@ -137,14 +137,13 @@ static size_t changed_slots(const struct slots *a, const struct slots *b)
  * reads the table back into its runtime, whose next update then applies
  * whole (svcc.h), which would hide the update path from the test.
  */
-static int verify_whole(struct svcc_ctx *ctx, struct svcc_runtime *rt, struct svcc_config *cfg)
+static int verify_whole(struct svcc_ctx *ctx, struct svcc_config *cfg)
 {
 	struct svcc_ruleset *rs = NULL;
 	struct svcc_runtime *own = NULL;
 	FILE *null = fopen("/dev/null", "w");
 	int r = -1;
 
-	(void)rt;
 	if (null && !svcc_compile(ctx, cfg, NULL, &rs) && !svcc_runtime_new(ctx, "svcc", 0, &own))
 		r = svcc_runtime_verify(own, rs, null);
 	if (null)
@@ -223,7 +222,7 @@ static void rolling(enum path p, unsigned *next_addr)
 			fprintf(stderr, "  %zu slots changed\n", changed_slots(&before, &after));
 			fail("only the replaced endpoint's slots change", (int)i);
 		}
-		if (verify_whole(ctx, rt, cfg) != 0)
+		if (verify_whole(ctx, cfg) != 0)
 			fail("verify of the whole compile", (int)i);
 		before = after;
 	}
@@ -250,7 +249,7 @@ static void rolling(enum path p, unsigned *next_addr)
 			fail(step ? "an endpoint added takes one new slot" :
 				    "an endpoint removed: the last slot's endpoint fills its hole", -1);
 		}
-		if (verify_whole(ctx, rt, cfg) != 0)
+		if (verify_whole(ctx, cfg) != 0)
 			fail("verify after remove/add", -1);
 		before = after;
 	}
@@ -280,7 +279,7 @@ static void rolling(enum path p, unsigned *next_addr)
 		}
 		if (changed_slots(&before, &after) != (i % 5 == 0 ? 2u : 1u))
 			fail("after adoption, only the replaced endpoint's slots change", (int)i);
-		if (verify_whole(ctx, rt, cfg) != 0)
+		if (verify_whole(ctx, cfg) != 0)
 			fail("verify after adoption", (int)i);
 		before = after;
 	}
@@ -388,7 +387,7 @@ static void shard_growth(void)
 		}
 		if (svcc_runtime_stats(rt)->services_compiled != steps[k].compiled)
 			fail("shard growth: services compiled", k);
-		if (verify_whole(ctx, rt, cfg) != 0)
+		if (verify_whole(ctx, cfg) != 0)
 			fail("shard growth: the table is not the whole compile's", k);
 	}
 out:
