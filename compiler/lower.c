@@ -3,10 +3,12 @@
  * Lowering: a checked configuration to the canonical ruleset.
  *
  * The shape (README "Ruleset shape" tells why, with measurements):
- *   services chain:  [firewall] ip daddr . meta l4proto . th dport vmap @service-ips
+ *   services chain:  [firewall] [ip daddr @cluster-ips jump mark-cluster-ips]
+ *                    ip daddr . meta l4proto . th dport vmap @service-ips
  *                    [nodeports] fib daddr type local meta l4proto . th dport vmap @nodeports
+ *   mark-cluster-ips: mark for masquerade, per the masquerade policy (once,
+ *                    not in every service port's chain)
  *   svc-NAME/PROTO/PORT, one chain per service port (and family) with endpoints:
- *                    mark for masquerade (per the masquerade policy), then
  *                    meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-P-S
  *   ext-NAME/PROTO/PORT, for traffic to external, load-balancer and node addresses:
  *                    mark for masquerade, goto svc-…

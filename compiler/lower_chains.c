@@ -60,11 +60,25 @@ static size_t dnat_rules(const struct group *g)
 	return g->affinity ? 2 : 1;
 }
 
-/* Masquerade marks, per the policy, at the head of a service port's chain. */
+/*
+ * Masquerade marks, per the policy, for traffic to a vip: one chain per
+ * family, which the services chain jumps to for a destination in
+ * cluster-ips, as kube-proxy marks on "daddr VIP" only.  Not in each
+ * service port's chain: a rule per service costs the kernel's commit
+ * (~20% of a full load) and an update nothing it needs.
+ */
+static const char *mark_chain_name(int fam)
+{
+	return fam == FAM6 ? "mark-cluster-ips6" : "mark-cluster-ips";
+}
+
 static int add_mark_rules(struct lowering *l, struct rs_chain *c, int fam)
 {
 	const struct fam_sets *f = &l->fam[fam];
 	struct rs_rule *r;
+
+	if (!c)
+		return -1;
 
 	if (l->cfg->masq & SVCC_MASQ_ALL) {
 		if (!(r = lw_add_rule(c, RS_MARK, fam, NULL)))
@@ -365,12 +379,11 @@ int lw_lower_sport(struct lowering *l, struct sport *sp)
 		       add_outside(l, sp, NULL) ? -1 : 0;
 	}
 	lw_sport_name(l, sp, "svc", "");
-	if (!(c = lw_add_chain(l, l->name, g->neps ? mark_rules(l, sp->fam) + dnat_rules(g) : 1)))
+	if (!(c = lw_add_chain(l, l->name, g->neps ? dnat_rules(g) : 1)))
 		return -1;
 	svc_chain = c->name;
 	/* endpoints, but none for this policy: dropped, as kube-proxy does */
-	if (g->neps ? add_mark_rules(l, c, sp->fam) || add_dnat(l, sp, g, c)
-		    : add_drop(c, sp->fam))
+	if (g->neps ? add_dnat(l, sp, g, c) : add_drop(c, sp->fam))
 		return -1;
 	if (lw_add_dispatch(l, f->service_ips, &sp->vip, &sp->port, svc_chain))
 		return -1;
@@ -442,6 +455,14 @@ static int add_family_rules(struct lowering *l, int fam)
 			return -1;
 		r->set2 = lw_set_name(l, f->firewall_allow);
 	}
+	if (mark_rules(l, fam)) {
+		const char *name = mark_chain_name(fam);
+
+		if (!(r = add_rule_to(l, "services", RS_JUMP_IF_DADDR_IN, fam, f->cluster_ips)) ||
+		    add_mark_rules(l, fixed_chain(l, name), fam))
+			return -1;
+		r->target = fixed_chain(l, name)->name;
+	}
 	if (!add_rule_to(l, "services", RS_DISPATCH, fam, f->service_ips))
 		return -1;
 	if (f->nodeports >= 0) {
@@ -478,6 +499,9 @@ int lw_add_fixed_chains(struct lowering *l)
 	if (!(r = add_rule_to(l, "masquerading", RS_MASQ_MARKED, FAM4, -1)))
 		return -1;
 	r->mark = RS_MARK_MASQ;
+	for (int fam = FAM4; fam < NFAMILIES; fam++)
+		if (l->fam[fam].used && mark_rules(l, fam) && !rs_add_chain(l->rs, mark_chain_name(fam)))
+			return -1;
 	for (int fam = FAM4; fam < NFAMILIES; fam++)
 		if (l->fam[fam].used && add_family_rules(l, fam))
 			return -1;

@@ -172,6 +172,8 @@ enum rs_rule_kind {
 	/* meta l4proto PROTO ip saddr . ip daddr . PROTO dport @SET
 	 * update @SET { ip saddr . ip daddr . PROTO dport timeout TIMEOUTs : ADDR . PORT } */
 	RS_AFFINITY_REFRESH,
+	/* ip daddr @SET jump CHAIN */
+	RS_JUMP_IF_DADDR_IN,
 };
 
 struct rs_rule {

@@ -353,6 +353,11 @@ static enum act eval_rule(const struct tr_env *env, struct state *s, const struc
 			return A_NEXT;
 		*target = r->target;
 		return A_GOTO;
+	case RS_JUMP_IF_DADDR_IN:
+		if (!in_set(env, r->set, p, VALS(V_DADDR)))
+			return A_NEXT;
+		*target = r->target;
+		return A_JUMP;
 	case RS_DNAT_NUMGEN:
 		return p->proto == r->l4proto ? A_FORK : A_NEXT;
 	case RS_NUMGEN_VMAP:

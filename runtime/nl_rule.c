@@ -535,6 +535,12 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 		    lookup(r, tx, rule->set, -1, false))
 			return -1;
 		return immediate(r, NFT_GOTO, rule->target);
+	case RS_JUMP_IF_DADDR_IN:
+		if (nfproto(r, f) ||
+		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), NFT_REG_1) ||
+		    lookup(r, tx, rule->set, -1, false))
+			return -1;
+		return immediate(r, NFT_JUMP, rule->target);
 	case RS_DISPATCH:
 		if (dest_tuple(r, f))
 			return -1;

@@ -135,7 +135,7 @@ MASK_GENID='s/0x00000000 : 0x[0-9a-f]\{8\} \. 0x00000000/0x00000000 : GENID . 0x
 canon_hash() {
 	nft list table inet svcc 2>/dev/null | sed "$MASK_GENID" | awk '
 		/^\t(chain|set|map) / { b = $0; n = 0; next }
-		$0 == "\t}" || $0 == "" { b = "-"; next }
+		$0 == "\t}" || $0 == "" { b = "-"; n = 0; next }	# n: not the last block's count
 		/elements = \{/ { e = 1; sub(/.*elements = \{ /, "") }
 		e { l = $0; sub(/^[ \t]+/, "", l); c = sub(/ ?\}$/, "", l)
 		    k = split(l, a, /, ?/)

@@ -68,7 +68,7 @@ then ok; else bad "trace with options first and FILE -"; fi
 if jq -e '.from == "pod" and .dport == 80 and .proto == "tcp" and
 	([.outcomes[] | [.verdict, .addr, .port, .share, .masquerade]] ==
 	 [["dnat", "10.244.1.5", 8080, 0.5, false], ["dnat", "10.244.2.7", 8080, 0.5, false]]) and
-	.outcomes[0].path[0] == "prerouting: nat-prerouting > services > svc-default/web/tcp/80"' \
+	.outcomes[0].path[0] == "prerouting: nat-prerouting > services > mark-cluster-ips > svc-default/web/tcp/80"' \
 	"$tmp/json" > /dev/null
 then ok; else bad "trace --json"; cat "$tmp/json"; fi
 

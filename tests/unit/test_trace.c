@@ -43,7 +43,7 @@ static void test_shares(struct svcc_ctx *ctx, const struct svcc_ruleset *rs)
 	o = svcc_trace_get(t, 0);
 	CHECK(o->verdict == SVCC_TRACE_DNAT && !strcmp(o->addr, "10.244.1.5") && o->port == 8080);
 	CHECK(o->share > 0.2499 && o->share < 0.2501 && o->masquerade && !o->local);
-	CHECK(strstr(o->path, "prerouting: nat-prerouting > services > svc-default/web/tcp/80") == o->path);
+	CHECK(strstr(o->path, "prerouting: nat-prerouting > services > mark-cluster-ips > svc-default/web/tcp/80") == o->path);
 	o = svcc_trace_get(t, 1);
 	CHECK(o->verdict == SVCC_TRACE_DNAT && !strcmp(o->addr, "10.244.1.6"));
 	CHECK(o->share > 0.7499 && o->share < 0.7501);
@@ -83,7 +83,7 @@ static void test_refusals(struct svcc_ctx *ctx, const struct svcc_ruleset *rs)
 
 	CHECK(t && svcc_trace_count(t) == 1 &&
 	      svcc_trace_get(t, 0)->verdict == SVCC_TRACE_UNREACHABLE &&
-	      !strncmp(svcc_trace_get(t, 0)->path, "output: nat-output > services | filter-output", 45));
+	      !strncmp(svcc_trace_get(t, 0)->path, "output: nat-output > services > mark-cluster-ips | filter-output", 64));
 	svcc_trace_free(t);
 	f.proto = SVCC_TCP;
 	t = trace(ctx, rs, &f);	/* a port the vip lacks */
