@@ -132,10 +132,12 @@ state() {
 # rules numbered in order, elements one per line, everything sorted; the
 # generation in the set-fingerprints map masked
 MASK_GENID='s/0x00000000 : 0x[0-9a-f]\{8\} \. 0x00000000/0x00000000 : GENID . 0x00000000/'
+# (n restarts after each block: the lines after the last block must not carry
+# its count, as which block is last depends on the kernel's order)
 canon_hash() {
 	nft list table inet svcc 2>/dev/null | sed "$MASK_GENID" | awk '
 		/^\t(chain|set|map) / { b = $0; n = 0; next }
-		$0 == "\t}" || $0 == "" { b = "-"; n = 0; next }	# n: not the last block's count
+		$0 == "\t}" || $0 == "" { b = "-"; n = 0; next }
 		/elements = \{/ { e = 1; sub(/.*elements = \{ /, "") }
 		e { l = $0; sub(/^[ \t]+/, "", l); c = sub(/ ?\}$/, "", l)
 		    k = split(l, a, /, ?/)
