@@ -170,6 +170,54 @@ struct rs_set *rs_set_find(const struct rs_ruleset *rs, const char *name)
 	return bsearch(&key, rs->sets, rs->nsets, sizeof(key), set_name_cmp);
 }
 
+struct order_key {
+	size_t key, idx;
+};
+
+static int order_key_cmp(const void *a, const void *b)
+{
+	const struct order_key *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+size_t *rs_rule_order(const struct rs_ruleset *rs, size_t *n)
+{
+	struct order_key *v = malloc((rs->nchains + 1) * sizeof(*v));
+	size_t *out = NULL, m = 0;
+
+	if (!v)
+		goto out;
+	for (size_t i = 0; i < rs->nchains; i++) {
+		const struct rs_chain *c = &rs->chains[i];
+		size_t key = rs->nsets;
+
+		if (c->hook != RS_HOOK_NONE)
+			continue;
+		for (size_t k = 0; k < c->nrules; k++) {
+			const struct rs_set *s;
+
+			if (!c->rules[k].set)
+				continue;
+			if ((s = rs_set_find(rs, c->rules[k].set)))
+				key = (size_t)(s - rs->sets);
+			break;
+		}
+		v[m++] = (struct order_key){ key, i };
+	}
+	qsort(v, m, sizeof(*v), order_key_cmp);
+	if (!(out = malloc((m + 1) * sizeof(*out))))
+		goto out;
+	for (size_t j = 0; j < m; j++)
+		out[j] = v[j].idx;
+	*n = m;
+out:
+	free(v);
+	return out;
+}
+
 /* Regular chains first, then base chains; each group by name. */
 static int chain_cmp(const void *a, const void *b)
 {

@@ -499,6 +499,33 @@ static bool key_is_zero(const struct rs_set *s, const struct rs_elem *e)
 	return true;
 }
 
+/* The regular chains' rules, in rs_rule_order. */
+static int emit_regular_rules(struct diff *d)
+{
+	const struct rs_ruleset *n = d->new;
+	size_t m, *order = rs_rule_order(n, &m);
+
+	if (!order)
+		return -1;
+	for (size_t j = 0; j < m; j++) {
+		const struct rs_chain *c = &n->chains[order[j]];
+		unsigned char st = d->nchain_st[order[j]];
+
+		if (st == ST_SAME)
+			continue;
+		if (emit_rules(d->tx, n, c)) {
+			free(order);
+			return -1;
+		}
+		if (st == ST_NEW)
+			d->tx->added += c->nrules;
+		else if (st == ST_REBIND)
+			d->tx->changed++;
+	}
+	free(order);
+	return 0;
+}
+
 /* New ruleset: additions, what is referred to before what refers to it. */
 static int emit_additions(struct diff *d)
 {
@@ -535,18 +562,8 @@ static int emit_additions(struct diff *d)
 		else
 			tx->changed++;
 	}
-	for (i = 0; i < n->nchains; i++) {
-		const struct rs_chain *c = &n->chains[i];
-
-		if (c->hook != RS_HOOK_NONE || d->nchain_st[i] == ST_SAME)
-			continue;
-		if (emit_rules(tx, n, c))
-			return -1;
-		if (d->nchain_st[i] == ST_NEW)
-			tx->added += c->nrules;
-		else if (d->nchain_st[i] == ST_REBIND)
-			tx->changed++;
-	}
+	if (emit_regular_rules(d))
+		return -1;
 	for (i = 0; i < n->nsets; i++) {
 		const struct rs_set *ns = &n->sets[i], *os = NULL;
 		size_t a = 0, b = 0;
