@@ -342,7 +342,7 @@ int rs_render(const struct rs_ruleset *rs, FILE *out)
 	for (size_t i = 0; i < rs->nchains; i++)
 		if (rs->chains[i].hook == RS_HOOK_NONE)
 			rs_render_chain_decl(rs, &rs->chains[i], out);
-	if (!(order = rs_rule_order(rs, &n)))
+	if (!(order = rs_rule_order(rs, NULL, NULL, &n)))
 		return -1;
 	for (size_t j = 0; j < n; j++)
 		render_rules(rs, &rs->chains[order[j]], out);

@@ -183,7 +183,8 @@ static int order_key_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-size_t *rs_rule_order(const struct rs_ruleset *rs, size_t *n)
+size_t *rs_rule_order(const struct rs_ruleset *rs, bool (*want)(const void *arg, size_t i),
+		      const void *arg, size_t *n)
 {
 	struct order_key *v = malloc((rs->nchains + 1) * sizeof(*v));
 	size_t *out = NULL, m = 0;
@@ -194,7 +195,7 @@ size_t *rs_rule_order(const struct rs_ruleset *rs, size_t *n)
 		const struct rs_chain *c = &rs->chains[i];
 		size_t key = rs->nsets;
 
-		if (c->hook != RS_HOOK_NONE)
+		if (c->hook != RS_HOOK_NONE || (want && !want(arg, i)))
 			continue;
 		for (size_t k = 0; k < c->nrules; k++) {
 			const struct rs_set *s;

@@ -499,11 +499,16 @@ static bool key_is_zero(const struct rs_set *s, const struct rs_elem *e)
 	return true;
 }
 
+static bool rules_to_add(const void *diff, size_t i)
+{
+	return ((const struct diff *)diff)->nchain_st[i] != ST_SAME;
+}
+
 /* The regular chains' rules, in rs_rule_order. */
 static int emit_regular_rules(struct diff *d)
 {
 	const struct rs_ruleset *n = d->new;
-	size_t m, *order = rs_rule_order(n, &m);
+	size_t m, *order = rs_rule_order(n, rules_to_add, d, &m);
 
 	if (!order)
 		return -1;
@@ -511,8 +516,6 @@ static int emit_regular_rules(struct diff *d)
 		const struct rs_chain *c = &n->chains[order[j]];
 		unsigned char st = d->nchain_st[order[j]];
 
-		if (st == ST_SAME)
-			continue;
 		if (emit_rules(d->tx, n, c)) {
 			free(order);
 			return -1;
