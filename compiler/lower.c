@@ -12,7 +12,7 @@
  *                    meta l4proto P dnat ip to numgen inc mod N offset B map @endpoints-P-S
  *   ext-NAME/PROTO/PORT, for traffic to external, load-balancer and node addresses:
  *                    mark for masquerade, goto svc-…
- *   endpoints-P-S:   one of 256 or more maps per protocol (lw_shards), keyed B+i -> endpoint . port
+ *   endpoints-P-S:   one of 64 or more maps per protocol (lw_shards), keyed B+i -> endpoint . port
  *   no-endpoints:    what has no endpoint is rejected (reject-no-endpoints, reject-nodeports)
  *   cluster-ips:     every vip: traffic to one that no DNAT took (a port the
  *                    service lacks) is rejected, and traffic to an address of a
@@ -22,8 +22,8 @@
  *                    endpoint . endpoint pairs of set hairpin-N
  * Service port -> (shard S, base B) depends only on the service port's own
  * name and the protocol's map count, so a change to one service never moves
- * another's elements unless the count changes (lw_shards: a step at 94k,
- * 374k, 1.5M keys of a protocol).
+ * another's elements unless the count changes (lw_shards: a step at 23k,
+ * 94k, 374k, 1.5M keys of a protocol).
  * IPv6 objects carry a "6": svc6-…, ext6-…, service-ips6, endpoints6-…
  */
 #include <stdlib.h>

@@ -19,11 +19,11 @@
 #include "ruleset.h"
 
 /*
- * Endpoint maps per family and protocol (lw_shards): at least 256, more
+ * Endpoint maps per family and protocol (lw_shards): at least 64, more
  * for large clusters, a power of two so that a group's map is its hash
  * modulo the count.
  */
-#define MIN_ENDPOINT_SHARDS 256
+#define MIN_ENDPOINT_SHARDS 64
 #define MAX_ENDPOINT_SHARDS 4096
 #define SLOTS_PER_SHARD 65536	/* B = slot << 16: 65,536 keys per service port */
 #define AFFINITY_SIZE	1048576	/* clients remembered per affinity map */

@@ -519,17 +519,19 @@ static int settle_collisions(struct lowering *l, bool *moved)
  * walk of its D bindings per element added and per rule bound
  * (KERNEL-SCALING fact 2); each of those rules also finds its map by name,
  * walking the table's sets up to it (fact 3).  Over S maps that is about
- * keys*D/S*b + D*S/2*a, least at S = sqrt(2*keys*b/a); measured here
- * b/a = 0.7 (a binding is 35 ns, a set passed 50 ns), so S = sqrt(1.4*keys),
- * rounded to a power of two: 256 maps up to 94k keys, 512 to 374k (the
- * bench's 10k services x 10 endpoints have 100k TCP keys), 1,024 to 1.5M.
- * A 1M-endpoint apply took 14.5 s with 256 maps, 10.1 s with 1,024.
+ * keys*D/S*b + D*S/2*a, least at S = sqrt(2*keys*b/a).  With the rules
+ * bound map by map (rs_rule_order) a binding walk stays in the cache:
+ * b/a = 0.175 measured here, so S = sqrt(0.35*keys), rounded to a power of
+ * two: 64 maps up to 23k keys, 128 to 94k, 256 to 374k (the bench's 10k
+ * services x 10 endpoints have 100k TCP keys), 512 to 1.5M.  At 1M
+ * endpoints 512 maps and 1,024 both took 8.5 s, 256 took 10.5 s; at 10k
+ * services 320 maps in all took 0.75 s against 0.80 s for 768 (medians).
  */
 uint32_t lw_shards(size_t keys)
 {
 	uint32_t s = MIN_ENDPOINT_SHARDS;
 
-	while (s < MAX_ENDPOINT_SHARDS && 2.0 * s * s < 1.4 * (double)keys)
+	while (s < MAX_ENDPOINT_SHARDS && 2.0 * s * s < 0.35 * (double)keys)
 		s *= 2;
 	return s;
 }

@@ -336,8 +336,8 @@ static unsigned whole_shards(struct svcc_ctx *ctx, const struct svcc_config *cfg
 }
 
 /*
- * 100 services of 936 endpoints (93,600 keys: 256 maps), one more endpoint
- * each for 30 of them (93,630: a whole compile chooses 512), one fewer for
+ * 100 services of 936 endpoints (93,600 keys: 128 maps), one more endpoint
+ * each for 30 of them (93,630: a whole compile chooses 256), one fewer for
  * one, then back.  An update that changes the count applies whole; one that
  * does not compiles its service alone; the table is always the whole
  * compile's.
@@ -345,10 +345,10 @@ static unsigned whole_shards(struct svcc_ctx *ctx, const struct svcc_config *cfg
 static void shard_growth(void)
 {
 	static const struct { int svc; long delta; size_t compiled; unsigned shards; } steps[] = {
-		{ -1, 1, GROW_SERVICES, 512 },	/* 30 services gain one: whole */
-		{ 40, -1, 1, 512 },		/* 93,629: still 512, alone */
-		{ -1, -1, GROW_SERVICES, 256 },	/* 30 lose one (93,598): whole */
-		{ 40, 1, 1, 256 },		/* 93,599, alone */
+		{ -1, 1, GROW_SERVICES, 256 },	/* 30 services gain one: whole */
+		{ 40, -1, 1, 256 },		/* 93,629: still 256, alone */
+		{ -1, -1, GROW_SERVICES, 128 },	/* 30 lose one (93,598): whole */
+		{ 40, 1, 1, 128 },		/* 93,599, alone */
 	};
 	struct svcc_ctx *ctx = svcc_ctx_new();
 	struct svcc_runtime *rt = NULL;
@@ -359,9 +359,9 @@ static void shard_growth(void)
 		eps[i] = 936;
 	cfg = grow_config(eps);
 	if (!ctx || svcc_runtime_new(ctx, "svcc", 0, &rt) || svcc_runtime_delete_table(rt) ||
-	    svcc_runtime_apply_config(rt, cfg) || whole_shards(ctx, cfg) != 256) {
+	    svcc_runtime_apply_config(rt, cfg) || whole_shards(ctx, cfg) != 128) {
 		svcc_diag_print(ctx, stderr);
-		fail("shard growth: the first apply, 256 maps", 0);
+		fail("shard growth: the first apply, 128 maps", 0);
 		goto out;
 	}
 	for (int k = 0; k < (int)(sizeof(steps) / sizeof(steps[0])); k++) {
