@@ -77,9 +77,6 @@ static int add_mark_rules(struct lowering *l, struct rs_chain *c, int fam)
 	const struct fam_sets *f = &l->fam[fam];
 	struct rs_rule *r;
 
-	if (!c)
-		return -1;
-
 	if (l->cfg->masq & SVCC_MASQ_ALL) {
 		if (!(r = lw_add_rule(c, RS_MARK, fam, NULL)))
 			return -1;
@@ -456,12 +453,13 @@ static int add_family_rules(struct lowering *l, int fam)
 		r->set2 = lw_set_name(l, f->firewall_allow);
 	}
 	if (mark_rules(l, fam)) {
-		const char *name = mark_chain_name(fam);
+		struct rs_chain *mark = fixed_chain(l, mark_chain_name(fam));
 
-		if (!(r = add_rule_to(l, "services", RS_JUMP_IF_DADDR_IN, fam, f->cluster_ips)) ||
-		    add_mark_rules(l, fixed_chain(l, name), fam))
+		if (!mark || !(r = add_rule_to(l, "services", RS_JUMP_IF_DADDR_IN, fam, f->cluster_ips)))
 			return -1;
-		r->target = fixed_chain(l, name)->name;
+		r->target = mark->name;
+		if (add_mark_rules(l, mark, fam))
+			return -1;
 	}
 	if (!add_rule_to(l, "services", RS_DISPATCH, fam, f->service_ips))
 		return -1;

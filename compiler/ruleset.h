@@ -272,13 +272,13 @@ static inline const struct rs_set *rs_set_to_create(const struct rs_ruleset *rs,
 /* ruleset.c */
 /*
  * The regular chains in the order their rules are best added to the kernel:
- * grouped by the set their rules look into first (by its name: a ruleset
- * read back orders as the compiled one does), then by name.  Binding a map walks its bindings; rules that bind
- * one map one after another find them in the cache (at 100k services in name
- * order each walk missed it: 12% of a full load).  Only the chains want()
- * takes (want NULL: every regular chain), so that a diff of a few chains
- * sorts a few.  A malloc'd array of *n chain indices, or NULL when out of
- * memory.
+ * grouped by the set their rules look into first (by its name, so that a
+ * ruleset read back orders as the compiled one does), then by name.
+ * Binding a map walks its bindings; rules that bind one map one after
+ * another find them in the cache (at 100k services in name order each walk
+ * missed it: 12% of a full load).  Only the chains want() takes (want NULL:
+ * every regular chain), so that a diff of a few chains sorts a few.  A
+ * malloc'd array of *n chain indices, or NULL when out of memory.
  */
 size_t *rs_rule_order(const struct rs_ruleset *rs, bool (*want)(const void *arg, size_t i),
 		      const void *arg, size_t *n);
