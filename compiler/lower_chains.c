@@ -64,8 +64,8 @@ static size_t dnat_rules(const struct group *g)
  * Masquerade marks, per the policy, for traffic to a vip: one chain per
  * family, which the services chain jumps to for a destination in
  * cluster-ips, as kube-proxy marks on "daddr VIP" only.  Not in each
- * service port's chain: a rule per service costs the kernel's commit
- * (~20% of a full load) and an update nothing it needs.
+ * service port's chain: a rule there per service was ~20% of the kernel's
+ * commit of a full load.
  */
 static const char *mark_chain_name(int fam)
 {

@@ -530,17 +530,14 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 	case RS_DROP:
 		return immediate(r, NF_DROP, NULL);
 	case RS_GOTO_IF_SADDR_IN:
-		if (nfproto(r, f) ||
-		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off(f), addr_len(f), NFT_REG_1) ||
-		    lookup(r, tx, rule->set, -1, false))
-			return -1;
-		return immediate(r, NFT_GOTO, rule->target);
 	case RS_JUMP_IF_DADDR_IN:
+		v = rule->kind == RS_GOTO_IF_SADDR_IN ? saddr_off(f) : daddr_off(f);
 		if (nfproto(r, f) ||
-		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off(f), addr_len(f), NFT_REG_1) ||
+		    payload(r, NFT_PAYLOAD_NETWORK_HEADER, v, addr_len(f), NFT_REG_1) ||
 		    lookup(r, tx, rule->set, -1, false))
 			return -1;
-		return immediate(r, NFT_JUMP, rule->target);
+		return immediate(r, rule->kind == RS_GOTO_IF_SADDR_IN ? NFT_GOTO : NFT_JUMP,
+				 rule->target);
 	case RS_DISPATCH:
 		if (dest_tuple(r, f))
 			return -1;
