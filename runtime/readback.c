@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Read svcc's table back from the kernel into a ruleset model: chains with
- * the fingerprint kept in their comment, sets with their elements.  Rules
- * are not read: the fingerprint stands for them, which keeps a one-shot
- * `svcc apply` cheap (../shared/KERNEL-SCALING.md).  What cannot be
+ * the fingerprint kept in their comment, sets with their elements.  The
+ * rules are hashed per chain, not decoded: what the comment cannot show is
+ * a rule inserted or deleted underneath (read_whole).  What cannot be
  * understood is made to compare unequal, so that the diff rewrites it: a
  * chain without a valid comment gets fingerprint 0, a set of an unknown
  * type, or with elements svcc would not make, a key length of 0.  The
@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -678,8 +679,6 @@ static int read_rules(struct nl *nl, struct rb *rb)
 	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
 	struct nlmsghdr *nlh = request(nl, buf, NFT_MSG_GETRULE, NLM_F_DUMP);
 
-	for (size_t i = 0; i < rb->rs->nchains; i++)
-		rb->rs->chains[i].rules_hash = nl_rules_begin();
 	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, rb->rs->table);
 	return talk(nl, nlh, rule_cb, rb);
 }
@@ -777,55 +776,6 @@ out:
 	return ret;
 }
 
-/*
- * The rules are dumped on a socket and thread of their own while the sets'
- * elements are read: both dumps are mostly the kernel's work, done in the
- * reading thread, so on two cores they overlap.  The thread writes only
- * the chains' rules_hash; the chains array does not move meanwhile.
- */
-struct rules_job {
-	struct nl nl;
-	struct rb *rb;
-	pthread_t thread;
-	bool threaded;
-	int ret, err;
-};
-
-static void *rules_worker(void *arg)
-{
-	struct rules_job *j = arg;
-
-	j->ret = read_rules(&j->nl, j->rb);
-	j->err = errno;
-	return NULL;
-}
-
-static void rules_start(struct nl *nl, struct rb *rb, struct rules_job *j)
-{
-	memset(j, 0, sizeof(*j));
-	j->rb = rb;
-	j->threaded = !nl_open(&j->nl);
-	if (j->threaded && pthread_create(&j->thread, NULL, rules_worker, j)) {
-		nl_close(&j->nl);
-		j->threaded = false;
-	}
-	if (!j->threaded) {	/* no socket or thread to spare: in line */
-		j->ret = read_rules(nl, rb);
-		j->err = errno;
-	}
-}
-
-static int rules_finish(struct rules_job *j)
-{
-	if (j->threaded) {
-		pthread_join(j->thread, NULL);
-		nl_close(&j->nl);
-		j->threaded = false;
-	}
-	errno = j->err;
-	return j->ret;
-}
-
 /* Would reading the elements of s, unread, need the chains (its verdicts name them)? */
 static bool needs_chains(const struct rs_set *s)
 {
@@ -847,6 +797,122 @@ static int read_all_elems(struct nl *nl, struct rb *rb, const struct rs_ruleset 
 			return -1;
 		if (read_elems(nl, rb, i))
 			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The rules of chains [first, last), one dump each.  The kernel restarts a
+ * whole-table rule dump at the table's first chain for every 32 KB answer,
+ * so that dump is quadratic in the chains; a dump per chain is a request
+ * and an answer more per chain, but linear.
+ */
+static int read_chain_rules(struct nl *nl, struct rb *rb, size_t first, size_t last)
+{
+	char buf[NL_BUF] = { 0 };	/* no stale bytes in padding */
+
+	for (size_t i = first; i < last; i++) {
+		struct nlmsghdr *nlh = request(nl, buf, NFT_MSG_GETRULE, NLM_F_DUMP);
+
+		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, rb->rs->table);
+		mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, rb->rs->chains[i].name);
+		if (talk(nl, nlh, rule_cb, rb))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A whole read (nothing vouches for the table) on two sockets and threads:
+ * the work is mostly the kernel's, done in the reading thread, so on two
+ * cores the halves overlap.  Both threads take work items in turn from one
+ * counter: first the rules (one whole-table dump, or, with many chains,
+ * batches of per-chain dumps), then the sets, one each.  A set or a batch
+ * of chains is written by one thread alone; the chains array and its index
+ * do not change meanwhile (the chains are read before).
+ */
+#define RULES_PER_CHAIN_MIN	20000	/* chains: from here a dump per chain is faster */
+#define RULES_BATCH		512	/* chains per work item */
+
+struct read_pool {
+	struct rs_ruleset *rs;
+	size_t rule_items, items;	/* items: rule_items, then one per set */
+	bool per_chain;
+	atomic_size_t next;
+	atomic_bool failed;
+};
+
+struct reader {
+	struct read_pool *pool;
+	struct nl *nl, own;
+	struct rb rb;			/* shares rs and the chain index; own scratch */
+	pthread_t thread;
+	int ret, err;
+};
+
+static int take_item(struct reader *r, size_t i)
+{
+	struct read_pool *p = r->pool;
+	size_t last = (i + 1) * RULES_BATCH;
+
+	if (i >= p->rule_items)
+		return read_elems(r->nl, &r->rb, i - p->rule_items);
+	if (!p->per_chain)
+		return read_rules(r->nl, &r->rb);
+	return read_chain_rules(r->nl, &r->rb, i * RULES_BATCH,
+				last < p->rs->nchains ? last : p->rs->nchains);
+}
+
+static void *read_items(void *arg)
+{
+	struct reader *r = arg;
+	struct read_pool *p = r->pool;
+	size_t i;
+
+	while (!atomic_load(&p->failed) && (i = atomic_fetch_add(&p->next, 1)) < p->items) {
+		if (take_item(r, i)) {
+			r->ret = -1;
+			r->err = r->rb.err ? r->rb.err : errno;
+			atomic_store(&p->failed, true);
+		}
+	}
+	return NULL;
+}
+
+static int read_whole(struct nl *nl, struct rb *rb)
+{
+	struct rs_ruleset *rs = rb->rs;
+	struct read_pool pool = { .rs = rs };
+	struct reader self = { .pool = &pool, .nl = nl, .rb = *rb }, help;
+	bool threaded;
+
+	pool.per_chain = rs->nchains >= RULES_PER_CHAIN_MIN;
+	pool.rule_items = pool.per_chain ? (rs->nchains + RULES_BATCH - 1) / RULES_BATCH : 1;
+	pool.items = pool.rule_items + rs->nsets;
+	atomic_init(&pool.next, 0);
+	atomic_init(&pool.failed, false);
+	for (size_t i = 0; i < rs->nchains; i++)
+		rs->chains[i].rules_hash = nl_rules_begin();
+	self.rb.kel = NULL;		/* scratch of each reader's own */
+	self.rb.nkel = self.rb.kel_cap = 0;
+	help = self;
+	help.nl = &help.own;
+	threaded = !nl_open(&help.own);
+	if (threaded && pthread_create(&help.thread, NULL, read_items, &help)) {
+		nl_close(&help.own);
+		threaded = false;
+	}
+	/* with no socket or thread to spare, this one reads it all */
+	read_items(&self);
+	if (threaded) {
+		pthread_join(help.thread, NULL);
+		nl_close(&help.own);
+	}
+	free(self.rb.kel);
+	free(help.rb.kel);
+	if (self.ret || help.ret) {
+		rb->err = self.ret ? self.err : help.err;
+		return -1;
 	}
 	return 0;
 }
@@ -1009,20 +1075,8 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 	/* the chains too, unless the map vouches for them (runtime.c asks for some) */
 	*trusted = trust && st_map_vouches(*map, genid);
 	if (!*trusted) {
-		struct rules_job rules;
-		int r, err;
-
-		if (read_chains(nl, &rb))
+		if (read_chains(nl, &rb) || read_whole(nl, &rb))
 			goto fail;
-		rules_start(nl, &rb, &rules);
-		r = read_all_elems(nl, &rb, *map, *trusted);
-		err = errno;
-		if (rules_finish(&rules))
-			goto fail;
-		if (r) {
-			errno = err;	/* not the rules thread's */
-			goto fail;
-		}
 	} else if (read_all_elems(nl, &rb, *map, *trusted)) {
 		goto fail;
 	}

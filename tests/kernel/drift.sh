@@ -180,5 +180,37 @@ out2=$(apply -v "$C" 2>&1)
 check "set-fingerprints map flushed: apply rewrites it, the next sends nothing [$out2]" \
 	eval '[[ "$(canon)" == "$ref" ]] && grep -q " 0 messages" <<<"$out2"'
 
+# ---- a table of 20,200 chains: from 20,000 an apply reads the rules a dump per chain ----
+B=$TOPO_TMP/big.svc
+awk 'BEGIN {
+	print "cluster {\n    pod-cidr 10.244.0.0/16;\n    service-cidr 10.96.0.0/12;\n}"
+	for (i = 0; i < 20000; i++)
+		printf "service big/s%d {\n    vip 10.96.%d.%d;\n    port 80;\n    endpoint 10.244.%d.%d;\n}\n",
+			i, int(i / 250), i % 250 + 1, int(i / 250), i % 250 + 1
+}' > "$B"
+big_chain() { echo "svc-big/s$1/tcp/80"; }
+out=$(apply "$B" 2>&1); rc=$?
+nchains=$(in_node nft list chains inet | grep -c '^\s*chain svc-')
+check "a table of $nchains service chains is applied [$out]" eval '((rc == 0 && nchains >= 20000))'
+# damage in a chain near the start and one near the end of the kernel's list
+in_node nft -f - <<EOF
+insert rule inet svcc $(big_chain 7) drop
+flush chain inet svcc $(big_chain 19993)
+EOF
+plan=$(apply --dry-run "$B" 2>&1)
+rebuilt=$(sed -n 's/^add chain inet svcc \([^ ]*\) .*/\1/p' <<<"$plan" | sort | tr '\n' ' ')
+check "20k chains: the repair rebuilds just the two damaged chains [${rebuilt:0:200}]" \
+	eval '[[ "$rebuilt" == "$(big_chain 19993) $(big_chain 7) " ]]'
+out=$(apply -v "$B" 2>&1); rc=$?
+show "$out"
+check "20k chains: the apply read every chain [$out]" \
+	eval '((rc == 0)) && grep -Eq "2[0-9]{4} chains read" <<<"$out"'
+v=$(in_node "$SVCC" verify "$B" 2>&1); rc=$?
+check "20k chains: verify after the repair exits 0 [$v]" eval '((rc == 0))'
+check "20k chains: the repaired chains hold their one rule" eval \
+	'[[ $(in_node nft list chain inet svcc $(big_chain 7) | grep -c dnat) == 1 &&
+	   $(in_node nft list chain inet svcc $(big_chain 19993) | grep -c dnat) == 1 ]] &&
+	 ! in_node nft list chain inet svcc $(big_chain 7) | grep -q drop'
+
 check "foreign tables are byte-identical after all of it" eval '[[ "$(foreign)" == "$foreign_before" ]]'
 finish
