@@ -404,6 +404,13 @@ static struct rs_rule *add_rule_to(struct lowering *l, const char *chain, enum r
 	return c ? lw_add_rule(c, kind, fam, set >= 0 ? lw_set_name(l, set) : NULL) : NULL;
 }
 
+/*
+ * A base chain and its jump to target.  A nat hook sees a connection's
+ * first packet only; a filter hook sees every packet, so its jump is for
+ * a new connection alone (as kube-proxy's): the checks' set lookups stay
+ * off established traffic, whose packets the checks could not refuse
+ * anyway (they are DNATed already, or were refused at their first).
+ */
 static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hook, bool nat,
 			  int prio, const char *target)
 {
@@ -420,15 +427,16 @@ static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hoo
 	c->priority = prio;
 	if (!(r = rs_add_rule(c)))
 		return -1;
-	r->kind = RS_JUMP;
+	r->kind = nat ? RS_JUMP : RS_JUMP_IF_CT_NEW;
 	r->target = target;
 	return 0;
 }
 
 /*
- * A second jump from a base chain.  Traffic that reaches filter-forward or
- * filter-output still addressed to a vip was taken by no DNAT (a port the
- * service lacks): cluster-ips-check refuses it, as kube-proxy does.
+ * A second jump from a filter base chain, for a new connection too.
+ * Traffic that reaches filter-forward or filter-output still addressed to
+ * a vip was taken by no DNAT (a port the service lacks): cluster-ips-check
+ * refuses it, as kube-proxy does.
  */
 static int add_jump(struct lowering *l, const char *chain, const char *target)
 {
@@ -437,7 +445,7 @@ static int add_jump(struct lowering *l, const char *chain, const char *target)
 
 	if (!c || !to || !(r = rs_add_rule(c)))
 		return -1;
-	r->kind = RS_JUMP;
+	r->kind = RS_JUMP_IF_CT_NEW;
 	r->target = to->name;
 	return 0;
 }

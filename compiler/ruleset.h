@@ -174,6 +174,8 @@ enum rs_rule_kind {
 	RS_AFFINITY_REFRESH,
 	/* ip daddr @SET jump CHAIN */
 	RS_JUMP_IF_DADDR_IN,
+	/* ct state new jump CHAIN: the filter hooks' checks, for a connection's first packet only */
+	RS_JUMP_IF_CT_NEW,
 };
 
 struct rs_rule {

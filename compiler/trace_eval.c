@@ -267,6 +267,7 @@ static bool family_bound(enum rs_rule_kind k)
 {
 	switch (k) {
 	case RS_JUMP:
+	case RS_JUMP_IF_CT_NEW:
 	case RS_GOTO:
 	case RS_MARK:
 	case RS_MASQ_MARKED:
@@ -318,6 +319,7 @@ static enum act eval_rule(const struct tr_env *env, struct state *s, const struc
 		return A_NEXT;
 	switch (r->kind) {
 	case RS_JUMP:
+	case RS_JUMP_IF_CT_NEW:		/* the packet traced is a connection's first */
 		*target = r->target;
 		return A_JUMP;
 	case RS_GOTO:

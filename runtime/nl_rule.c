@@ -466,19 +466,24 @@ static int dnat_to(struct nftnl_rule *r, const struct rs_rule *rule)
 	return dnat(r, rule->family, NFT_REG_2, NF_NAT_RANGE_PROTO_SPECIFIED);
 }
 
-/* ct status dnat */
-static int ct_dnat(struct nftnl_rule *r)
+/* ct KEY & BITS != 0: "ct status dnat", "ct state new" */
+static int ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t bits)
 {
 	struct nftnl_expr *e = add(r, "ct");
 	uint32_t zero = 0;
 
 	if (!e)
 		return -1;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	if (bitwise(r, IPS_DST_NAT, 0, false))
+	if (bitwise(r, bits, 0, false))
 		return -1;
 	return cmp(r, NFT_CMP_NEQ, &zero, 4);
+}
+
+static int ct_dnat(struct nftnl_rule *r)
+{
+	return ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT);
 }
 
 /* ct status dnat ip daddr & 0.0.0.255 vmap @SET (ip6 daddr & ::ff) */
@@ -524,6 +529,10 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 
 	switch (rule->kind) {
 	case RS_JUMP:
+		return immediate(r, NFT_JUMP, rule->target);
+	case RS_JUMP_IF_CT_NEW:
+		if (ct_bits(r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW)))
+			return -1;
 		return immediate(r, NFT_JUMP, rule->target);
 	case RS_GOTO:
 		return immediate(r, NFT_GOTO, rule->target);
