@@ -35,7 +35,9 @@
 # measured SECS (default 3 here) per protocol after WARMUP, conntrack flushed between loads.  The
 # report gives each round's pair and the median of the per-round ratios, which drift common to a
 # pair cancels.  Run time: about ROUNDS x (2 x (2 x (WARMUP + SECS)) + the two applies): 4 minutes
-# for 100 and 50,000 services.
+# for 100 and 50,000 services.  DP_PERF=1 (needs perf, Debian's linux-perf) then records every CPU
+# during one more run per size and protocol and reports the share of the samples in nftables',
+# NAT's and conntrack's functions: what the rules themselves cost, apart from the rest of the path.
 #
 # Run time: 2 x (2 x WARMUP + SECS + LAT_SECS) + about 5 s per size and shape (16 of them: 11 min),
 # plus the loads: kube-proxy's nft shape's grows quadratically (here 0.5 s at 1k, 1.7 s at 2k, 7.0 s
@@ -53,6 +55,7 @@ while (($#)); do
 	shift
 done
 ((AB)) && { DP_SHAPES=svcc; SECS=${SECS:-3}; }
+DP_PERF=${DP_PERF:-0}
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 SVCC=$(realpath "${SVCC:-$ROOT/build/svcc}")
@@ -157,7 +160,7 @@ ab_measure() {
 
 # ab: the first and last size in turn in one topology (see --ab above); a Markdown table on stdout
 ab() {
-	local a=${DP_SIZES%% *} b=${DP_SIZES##* } i n port proto
+	local a=${DP_SIZES%% *} b=${DP_SIZES##* } i n port proto pid
 	mkdir -p "$W/ab"
 	topo_up && node_prepare || return 1
 	for port in $(sort -un "$W/$a.ports" "$W/$b.ports"); do
@@ -172,6 +175,27 @@ ab() {
 			ab_measure "$n" "$i" || return 1
 		done
 	done
+	if ((DP_PERF)); then
+		for n in $a $b; do
+			log "perf: the packet path's share of the CPU at $n services"
+			in_node "$SVCC" apply "$W/$n.svc" >"$W/load.log" 2>&1 || return 1
+			in_node conntrack -F >/dev/null 2>&1
+			for proto in tcp udp; do
+				in_outside "$W/bin/conn-rate" "$proto" "$W/$n.targets" $((SECS + 2)) --conc "$CONC" \
+					--src "$(IFS=,; echo "${CLIENTS[*]}")" >/dev/null 2>&1 &
+				pid=$!
+				sleep 1
+				perf record -a -q -o "$W/ab/perf.$n.$proto" -- sleep "$SECS" >/dev/null 2>&1
+				wait $pid
+				perf report -i "$W/ab/perf.$n.$proto" --sort sym --stdio 2>/dev/null |
+					awk '$1 ~ /%$/ { p = $1 + 0
+						if ($NF ~ /^(nft_|__nft_|nf_tables_)/) rules += p
+						else if ($NF ~ /^(nf_nat_|__nf_nat|nf_conntrack_|__nf_conntrack|nf_ct_)/) ct += p }
+						END { printf "%.1f%% in the rules and their sets (nft_*, nf_tables_*), %.1f%% in conntrack and NAT\n", rules, ct }' \
+						>"$W/ab/nfshare.$n.$proto"
+			done
+		done
+	fi
 	topo_down
 	echo "### Datapath, interleaved — $(date -u +%Y-%m-%d), $(nproc) cores, kernel $(uname -r)"
 	echo
@@ -193,6 +217,12 @@ new flows per second, and the round's ratio $b / $a."
 		echo "$row | $ok |"
 	done
 	echo
+	if ((DP_PERF)); then
+		for proto in tcp udp; do
+			echo "- $proto, \`perf record -a\` of every CPU during a run: at $a services \
+$(cat "$W/ab/nfshare.$a.$proto"); at $b services $(cat "$W/ab/nfshare.$b.$proto") (shares of all samples)"
+		done
+	fi
 	for proto in tcp udp; do
 		awk -v p="$proto" -v a="$a" -v b="$b" '$1 == p { r[n++] = $2 }
 			END { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }

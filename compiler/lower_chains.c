@@ -407,9 +407,11 @@ static struct rs_rule *add_rule_to(struct lowering *l, const char *chain, enum r
 /*
  * A base chain and its jump to target.  A nat hook sees a connection's
  * first packet only; a filter hook sees every packet, so its jump is for
- * a new connection alone (as kube-proxy's): the checks' set lookups stay
- * off established traffic, whose packets the checks could not refuse
- * anyway (they are DNATed already, or were refused at their first).
+ * a new connection (as kube-proxy's) that no DNAT took: the checks look
+ * for a vip, NodePort or service without endpoints that nothing DNATed,
+ * and a DNATed packet is addressed to its endpoint.  So their set lookups
+ * (cluster-ips is as big as the services) stay off established traffic
+ * and off every connection to a service.
  */
 static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hook, bool nat,
 			  int prio, const char *target)
@@ -427,13 +429,13 @@ static int add_base_chain(struct lowering *l, const char *name, enum rs_hook hoo
 	c->priority = prio;
 	if (!(r = rs_add_rule(c)))
 		return -1;
-	r->kind = nat ? RS_JUMP : RS_JUMP_IF_CT_NEW;
+	r->kind = nat ? RS_JUMP : RS_JUMP_IF_NEW_NO_DNAT;
 	r->target = target;
 	return 0;
 }
 
 /*
- * A second jump from a filter base chain, for a new connection too.
+ * A second jump from a filter base chain, as the first.
  * Traffic that reaches filter-forward or filter-output still addressed to
  * a vip was taken by no DNAT (a port the service lacks): cluster-ips-check
  * refuses it, as kube-proxy does.
@@ -445,7 +447,7 @@ static int add_jump(struct lowering *l, const char *chain, const char *target)
 
 	if (!c || !to || !(r = rs_add_rule(c)))
 		return -1;
-	r->kind = RS_JUMP_IF_CT_NEW;
+	r->kind = RS_JUMP_IF_NEW_NO_DNAT;
 	r->target = to->name;
 	return 0;
 }

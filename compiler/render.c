@@ -187,8 +187,8 @@ int rs_render_rule(const struct rs_rule *r, FILE *out)
 	case RS_JUMP_IF_DADDR_IN:
 		fprintf(out, "%s daddr @%s jump %s", ip, r->set, r->target);
 		break;
-	case RS_JUMP_IF_CT_NEW:
-		fprintf(out, "ct state new jump %s", r->target);
+	case RS_JUMP_IF_NEW_NO_DNAT:
+		fprintf(out, "ct state new ct status ! dnat jump %s", r->target);
 		break;
 	case RS_AFFINITY_DNAT:
 		fprintf(out, "meta l4proto %s dnat %s to %s saddr . %s daddr . %s dport map @%s",

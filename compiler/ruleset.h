@@ -174,8 +174,9 @@ enum rs_rule_kind {
 	RS_AFFINITY_REFRESH,
 	/* ip daddr @SET jump CHAIN */
 	RS_JUMP_IF_DADDR_IN,
-	/* ct state new jump CHAIN: the filter hooks' checks, for a connection's first packet only */
-	RS_JUMP_IF_CT_NEW,
+	/* ct state new ct status ! dnat jump CHAIN: the filter hooks' checks, for the
+	 * first packet of a connection no DNAT took */
+	RS_JUMP_IF_NEW_NO_DNAT,
 };
 
 struct rs_rule {

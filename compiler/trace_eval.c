@@ -267,7 +267,7 @@ static bool family_bound(enum rs_rule_kind k)
 {
 	switch (k) {
 	case RS_JUMP:
-	case RS_JUMP_IF_CT_NEW:
+	case RS_JUMP_IF_NEW_NO_DNAT:
 	case RS_GOTO:
 	case RS_MARK:
 	case RS_MASQ_MARKED:
@@ -318,8 +318,12 @@ static enum act eval_rule(const struct tr_env *env, struct state *s, const struc
 	if (family_bound(r->kind) && r->family != p->fam)
 		return A_NEXT;
 	switch (r->kind) {
+	case RS_JUMP_IF_NEW_NO_DNAT:	/* the packet traced is a connection's first */
+		if (p->dnat)
+			return A_NEXT;
+		*target = r->target;
+		return A_JUMP;
 	case RS_JUMP:
-	case RS_JUMP_IF_CT_NEW:		/* the packet traced is a connection's first */
 		*target = r->target;
 		return A_JUMP;
 	case RS_GOTO:

@@ -466,8 +466,8 @@ static int dnat_to(struct nftnl_rule *r, const struct rs_rule *rule)
 	return dnat(r, rule->family, NFT_REG_2, NF_NAT_RANGE_PROTO_SPECIFIED);
 }
 
-/* ct KEY & BITS != 0: "ct status dnat", "ct state new" */
-static int ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t bits)
+/* ct KEY & BITS != 0 ("ct status dnat", "ct state new"), or == 0 ("ct status ! dnat") */
+static int ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t bits, bool set)
 {
 	struct nftnl_expr *e = add(r, "ct");
 	uint32_t zero = 0;
@@ -478,12 +478,12 @@ static int ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t bits)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	if (bitwise(r, bits, 0, false))
 		return -1;
-	return cmp(r, NFT_CMP_NEQ, &zero, 4);
+	return cmp(r, set ? NFT_CMP_NEQ : NFT_CMP_EQ, &zero, 4);
 }
 
 static int ct_dnat(struct nftnl_rule *r)
 {
-	return ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT);
+	return ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT, true);
 }
 
 /* ct status dnat ip daddr & 0.0.0.255 vmap @SET (ip6 daddr & ::ff) */
@@ -530,8 +530,9 @@ int nl_rule_exprs(struct nftnl_rule *r, const struct tx *tx, const struct rs_rul
 	switch (rule->kind) {
 	case RS_JUMP:
 		return immediate(r, NFT_JUMP, rule->target);
-	case RS_JUMP_IF_CT_NEW:
-		if (ct_bits(r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW)))
+	case RS_JUMP_IF_NEW_NO_DNAT:
+		if (ct_bits(r, NFT_CT_STATE, NF_CT_STATE_BIT(IP_CT_NEW), true) ||
+		    ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT, false))
 			return -1;
 		return immediate(r, NFT_JUMP, rule->target);
 	case RS_GOTO:

@@ -26,7 +26,7 @@
 #include "rule_decode.h"
 #include "util.h"
 
-#define NKINDS	(RS_JUMP_IF_CT_NEW + 1)
+#define NKINDS	(RS_JUMP_IF_NEW_NO_DNAT + 1)
 
 struct fields {
 	struct rs_rule r;	/* what was found; names not yet kept */
@@ -195,7 +195,7 @@ static bool kind_fits(const struct fields *f, enum rs_rule_kind k)
 {
 	switch (k) {
 	case RS_JUMP: case RS_GOTO: case RS_GOTO_IF_SADDR_IN: case RS_GOTO_IF_IIF:
-	case RS_JUMP_IF_DADDR_IN: case RS_JUMP_IF_CT_NEW:
+	case RS_JUMP_IF_DADDR_IN: case RS_JUMP_IF_NEW_NO_DNAT:
 		return f->r.target != NULL;
 	default:
 		return true;
