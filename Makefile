@@ -39,7 +39,7 @@ COMPILER += compiler/version.c
 # the public API's builder calls beyond vip, ports and endpoints, and its getters
 COMPILER += compiler/builder_service.c compiler/config_get.c
 RUNTIME  := runtime/affinity.c runtime/clone.c runtime/conntrack.c runtime/diff.c runtime/nameidx.c runtime/nl_batch.c runtime/nl_msg.c \
-	    runtime/nl_rule.c runtime/read.c runtime/readback.c runtime/rule_decode.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c runtime/show.c runtime/show_ct.c runtime/slots.c \
+	    runtime/nl_rule.c runtime/read.c runtime/readback.c runtime/rule_check.c runtime/rule_decode.c runtime/rule_hash.c runtime/runtime.c runtime/ruleset_diff.c runtime/show.c runtime/show_ct.c runtime/slots.c \
 	    runtime/state.c runtime/tx_render.c runtime/update.c
 GEN	 := $(BUILD)/grammar/parser.c $(BUILD)/grammar/lexer.c
 LIB_OBJS := $(COMPILER:%.c=$(BUILD)/%.o) $(RUNTIME:%.c=$(BUILD)/%.o) $(GEN:.c=.o)

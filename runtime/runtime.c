@@ -24,6 +24,7 @@
 #include "conntrack.h"
 #include "internal.h"
 #include "nl.h"
+#include "rule_check.h"
 #include "slots.h"
 #include "state.h"
 #include "tx.h"
@@ -401,83 +402,12 @@ out:
 	return ret;
 }
 
-/*
- * Chains read back with their rules (nothing vouched for the table): one
- * whose rules are not the desired chain's, although its comment says they
- * are (a rule inserted or deleted, the chain flushed underneath), is given
- * fingerprint 0, so that the diff rewrites it.  A chain checked against a
- * desired one of its fingerprint stays checked: its rules_hash is dropped.
- */
-/*
- * The last rules hashed: most chains share rules (the masquerade mark of
- * every service chain), and building one into a message costs microseconds.
- */
-#define RECENT_RULES 8
-struct recent_rules {
-	const struct rs_rule *rule[RECENT_RULES];
-	uint64_t hash[RECENT_RULES];
-	unsigned next;
-};
-
-static int desired_rules_hash(const struct tx *tx, const struct rs_chain *c, void *buf,
-			      struct recent_rules *rr, uint64_t *out)
-{
-	uint64_t h = nl_rules_begin();
-
-	for (size_t i = 0; i < c->nrules; i++) {
-		const struct rs_rule *r = &c->rules[i];
-		uint64_t rh;
-		unsigned k;
-
-		for (k = 0; k < RECENT_RULES && rr->rule[k] && !rs_rule_eq(rr->rule[k], r); k++)
-			;
-		if (k < RECENT_RULES && rr->rule[k]) {
-			rh = rr->hash[k];
-		} else {
-			if (nl_rule_hash(tx, r, buf, &rh))
-				return -1;
-			k = rr->next++ % RECENT_RULES;
-			rr->rule[k] = r;
-			rr->hash[k] = rh;
-		}
-		h = nl_rules_more(h, rh);
-	}
-	*out = h;
-	return 0;
-}
-
 static int check_rules(struct svcc_runtime *rt, const struct rs_ruleset *want)
 {
-	struct rs_ruleset *m = rt->model;
-	struct recent_rules rr = { 0 };
-	struct tx *tx = NULL;
-	void *buf = NULL;
-	int ret = -1;
-
-	for (size_t i = 0; i < m->nchains; i++) {
-		struct rs_chain *c = &m->chains[i];
-		const struct rs_chain *w;
-		uint64_t h;
-
-		if (!c->rules_hash || !c->fingerprint || !want->nchains)
-			continue;
-		w = rs_chain_find(want, c->name);
-		if (!w || w->fingerprint != c->fingerprint)
-			continue;	/* rewritten anyway */
-		if ((!tx && !(tx = tx_new(rt->table))) || (!buf && !(buf = calloc(1, NL_MSG_MAX))) ||
-		    desired_rules_hash(tx, w, buf, &rr, &h)) {
-			rt_report_errno(rt, "read-back", errno ? errno : ENOMEM);
-			goto out;
-		}
-		if (h != c->rules_hash)
-			c->fingerprint = 0;
-		c->rules_hash = 0;
-	}
-	ret = 0;
-out:
-	tx_free(tx);
-	free(buf);
-	return ret;
+	if (!rule_check(rt->model, want, rt->table))
+		return 0;
+	rt_report_errno(rt, "read-back", errno);
+	return -1;
 }
 
 static int view_new(struct svcc_runtime *rt, const struct rs_ruleset *want, struct view *v)
