@@ -34,8 +34,8 @@
 # (`svcc apply` of the other config: the incremental change), ROUNDS times (default 7), each load
 # measured SECS (default 3 here) per protocol after WARMUP, conntrack flushed between loads.  The
 # report gives each round's pair and the median of the per-round ratios, which drift common to a
-# pair cancels.  Run time: about ROUNDS x (2 x (2 x (WARMUP + SECS)) + the two applies): 4 minutes
-# for 100 and 50,000 services.  DP_PERF=1 (needs perf, Debian's linux-perf) then records every CPU
+# pair cancels.  Run time: about ROUNDS x (2 x (2 x (WARMUP + SECS)) + the two applies): 5 minutes
+# for 100 and 50,000 services, 7 with DP_PERF.  DP_PERF=1 (needs perf, Debian's linux-perf) then records every CPU
 # during one more run per size and protocol and reports the share of the samples in nftables',
 # NAT's and conntrack's functions: what the rules themselves cost, apart from the rest of the path.
 #
@@ -68,6 +68,7 @@ log() { echo "datapath: $*" >&2; }
 [[ $(id -u) == 0 ]] || { log "must run as root"; exit 1; }
 [[ -x $SVCC ]] || { log "no $SVCC (build it, or set SVCC)"; exit 1; }
 for t in nft conntrack cc; do command -v "$t" >/dev/null || { log "needs $t"; exit 1; }; done
+((!DP_PERF)) || command -v perf >/dev/null || { log "DP_PERF=1 needs perf (Debian: linux-perf)"; exit 1; }
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/svcc-datapath.XXXXXX")
 # shellcheck source-path=SCRIPTDIR source=../tests/kernel/topology.sh
