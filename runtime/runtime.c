@@ -892,10 +892,11 @@ int svcc_runtime_apply(struct svcc_runtime *rt, const struct svcc_ruleset *rs)
 		} else if (r == -1 && res.op && !res.unsent && !repaired && err != EPERM &&
 			   err != EACCES) {
 			/*
-			 * Drift the read-back cannot see: rules are not read, so a
-			 * rule added underneath (a jump into a chain svcc deletes)
-			 * only shows when the kernel refuses.  Rewrite every chain
-			 * whole, once; the refused batch changed nothing.
+			 * Drift the read-back did not see (it reads the rules only
+			 * when nothing vouches for the table): a rule added
+			 * underneath (a jump into a chain svcc deletes) shows when
+			 * the kernel refuses.  Rewrite every chain whole, once;
+			 * the refused batch changed nothing.
 			 */
 			rt_report_nl(rt, tx, &res, err, SVCC_WARNING, "; rewriting every chain");
 			repaired = true;
