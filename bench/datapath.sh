@@ -88,6 +88,7 @@ cc $CFLAGS -o "$W/bin/gen-config" "$BENCH/gen-config.c" &&
 PODS="${TOPO_POD4[1]},${TOPO_POD4[2]},${TOPO_POD4[3]}"
 CLIENTS=()	# the outside namespace's addresses: 192.168.50.100-115
 for ((i = 100; i < 116; i++)); do CLIENTS+=("192.168.50.$i"); done
+SRC=$(IFS=,; echo "${CLIENTS[*]}")	# conn-rate's --src
 
 # load SHAPE N: the ruleset of N services into the node namespace; prints the seconds it took
 load() {
@@ -123,7 +124,7 @@ ct_drops() {
 
 # run N SHAPE: topology, ruleset, TCP and UDP runs -> $W/res/N-SHAPE.{load,tcp,udp,lat-*,ct.*,drops}
 run() {
-	local n=$1 shape=$2 r=$W/res/$1-$2 port src proto
+	local n=$1 shape=$2 r=$W/res/$1-$2 port proto
 	topo_up || return 1
 	node_prepare || return 1
 	for port in $(cat "$W/$n.ports"); do
@@ -131,14 +132,13 @@ run() {
 		topo_start_echo "$port" >/dev/null 2>"$W/echo.err" || { cat "$W/echo.err" >&2; return 1; }
 	done
 	load "$shape" "$n" >"$r.load" || { log "$shape: load failed: $(tail -2 "$W/load.log")"; return 1; }
-	src=$(IFS=,; echo "${CLIENTS[*]}")
 	for proto in tcp udp; do
 		# the rate (CONC in flight), then the latency (one in flight)
 		in_outside "$W/bin/conn-rate" "$proto" "$W/$n.targets" "$SECS" --warmup "$WARMUP" \
-			--conc "$CONC" --src "$src" --seed "$n" >"$r.$proto" 2>"$r.$proto.err" &&
+			--conc "$CONC" --src "$SRC" --seed "$n" >"$r.$proto" 2>"$r.$proto.err" &&
 			in_node cat /proc/sys/net/netfilter/nf_conntrack_count >"$r.ct.$proto" &&
 			in_outside "$W/bin/conn-rate" "$proto" "$W/$n.targets" "$LAT_SECS" --warmup "$WARMUP" \
-				--conc 1 --src "$src" --seed "$((n + 1))" >"$r.lat-$proto" 2>>"$r.$proto.err" ||
+				--conc 1 --src "$SRC" --seed "$((n + 1))" >"$r.lat-$proto" 2>>"$r.$proto.err" ||
 			{ log "$shape: conn-rate $proto failed: $(tail -2 "$r.$proto.err")"; return 1; }
 	done
 	ct_drops >"$r.drops"
@@ -148,12 +148,11 @@ run() {
 # ab_measure N ROUND: svcc's ruleset of N services is loaded; TCP and UDP rates -> $W/ab/N-ROUND.PROTO,
 # the conntrack drops meanwhile -> $W/ab/N-ROUND.drops
 ab_measure() {
-	local proto src r=$W/ab/$1-$2 d0
-	src=$(IFS=,; echo "${CLIENTS[*]}")
+	local proto r=$W/ab/$1-$2 d0
 	d0=$(ct_drops)
 	for proto in tcp udp; do
 		in_outside "$W/bin/conn-rate" "$proto" "$W/$1.targets" "$SECS" --warmup "$WARMUP" \
-			--conc "$CONC" --src "$src" --seed "$(($1 + $2))" >"$r.$proto" 2>"$W/ab/err" ||
+			--conc "$CONC" --src "$SRC" --seed "$(($1 + $2))" >"$r.$proto" 2>"$W/ab/err" ||
 			{ log "conn-rate $proto failed: $(tail -2 "$W/ab/err")"; return 1; }
 	done
 	echo $(($(ct_drops) - d0)) >"$r.drops"
@@ -183,7 +182,7 @@ ab() {
 			in_node conntrack -F >/dev/null 2>&1
 			for proto in tcp udp; do
 				in_outside "$W/bin/conn-rate" "$proto" "$W/$n.targets" $((SECS + 2)) --conc "$CONC" \
-					--src "$(IFS=,; echo "${CLIENTS[*]}")" >/dev/null 2>&1 &
+					--src "$SRC" >/dev/null 2>&1 &
 				pid=$!
 				sleep 1
 				perf record -a -q -o "$W/ab/perf.$n.$proto" -- sleep "$SECS" >/dev/null 2>&1

@@ -626,12 +626,6 @@ static int take_map(struct nl *nl, struct rb *rb, struct rs_ruleset **map)
 	return 0;
 }
 
-/*
- * Elements: of every set, unless the map vouches for it (st_map_vouches:
- * nobody changed anything since svcc's last batch).  A set it vouches for
- * keeps its fingerprint, unread.
- */
-
 /* Every chain of the table into rb->rs (empty until now), and its index. */
 static int read_chains(struct nl *nl, struct rb *rb)
 {
@@ -782,13 +776,18 @@ static bool needs_chains(const struct rs_set *s)
 	return s->verdict && s->key_len && !s->dynamic;
 }
 
-static int read_all_elems(struct nl *nl, struct rb *rb, const struct rs_ruleset *map,
-			  bool trusted)
+/*
+ * The sets of a table the set-fingerprints map vouches for (st_map_vouches:
+ * nobody changed anything since svcc's last batch): those it names keep
+ * their fingerprint, unread; the others are read, with the chains first if
+ * their verdicts name them.  read_whole reads a table nothing vouches for.
+ */
+static int read_trusted_elems(struct nl *nl, struct rb *rb, const struct rs_ruleset *map)
 {
 	for (size_t i = 0; i < rb->rs->nsets; i++) {
 		struct rs_set *s = &rb->rs->sets[i];
 
-		if (trusted && s->key_len && !s->dynamic &&
+		if (s->key_len && !s->dynamic &&
 		    st_map_get(map, s->name, &s->fingerprint)) {
 			s->unread = true;
 			continue;
@@ -1077,7 +1076,7 @@ static int read_once(struct nl *nl, const char *table, uint32_t genid, bool trus
 	if (!*trusted) {
 		if (read_chains(nl, &rb) || read_whole(nl, &rb))
 			goto fail;
-	} else if (read_all_elems(nl, &rb, *map, *trusted)) {
+	} else if (read_trusted_elems(nl, &rb, *map)) {
 		goto fail;
 	}
 	if (rs_sort_chains(rb.rs))
